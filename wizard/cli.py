@@ -1,0 +1,178 @@
+"""`python -m wizard …`: the same stage functions the UI calls, one subcommand each.
+
+Every user error is a `WizardError`: printed as one line on stderr, exit status 2. Anything else is
+a bug: one line too (set WIZARD_DEBUG=1 for the traceback), exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from wizard.errors import WizardError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except WizardError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # a bug: still one line, the traceback only on request
+        if os.environ.get("WIZARD_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"internal error: {type(error).__name__}: {error} (set WIZARD_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m wizard", description="Turn a ComfyUI workflow into a Gradio Space."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, handler, help_text: str) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(handler=handler)
+        return command
+
+    def add_workflow_args(command: argparse.ArgumentParser) -> None:
+        command.add_argument("file", type=Path, help="workflow JSON, or an image/video/audio file saved by ComfyUI")
+        command.add_argument(
+            "--live",
+            action="store_true",
+            help="read node definitions from the installed ComfyUI (custom nodes included) "
+            "instead of the bundled ComfyUI 0.3.64 snapshot",
+        )
+
+    convert = add("convert", _convert, "Print the API prompt ComfyUI would run for a workflow.")
+    add_workflow_args(convert)
+
+    inspect = add("inspect", _inspect, "Report a workflow's nodes, candidate inputs, outputs, models and custom nodes.")
+    add_workflow_args(inspect)
+    inspect.add_argument("--json", action="store_true", help="print the report as JSON")
+    inspect.add_argument("--online", action="store_true", help="also search the Hub for unresolved model files")
+
+    spec = add("spec", _spec, "Write an editable AppSpec (the app's inputs and outputs) for a workflow.")
+    add_workflow_args(spec)
+    spec.add_argument("--auto", action="store_true", help="choose the inputs a user would keep (default)")
+    spec.add_argument("-o", "--output", type=Path, required=True, help="where to write the spec JSON")
+
+    build = add("build", _build, "Generate the Space folder (app.py, README.md, requirements.txt, ...).")
+    add_workflow_args(build)
+    choice = build.add_mutually_exclusive_group()
+    choice.add_argument("--spec", type=Path, help="an AppSpec JSON written by `spec` (and edited)")
+    choice.add_argument("--auto", action="store_true", help="choose the inputs automatically (default)")
+    build.add_argument("-o", "--output", type=Path, required=True, help="the folder to write")
+
+    run = add("run", _run, "Run a built app's generate function headless and write its outputs.")
+    run.add_argument("app_dir", type=Path, help="a folder written by `build`")
+    run.add_argument(
+        "--input", action="append", default=[], metavar="NAME=VALUE", help="an input by its parameter name"
+    )
+    run.add_argument("-o", "--output", type=Path, required=True, help="where to write the outputs")
+
+    publish = add("publish", _publish, "Create or update a ZeroGPU Space from a built folder.")
+    publish.add_argument("app_dir", type=Path, help="a folder written by `build`")
+    publish.add_argument("--space", required=True, metavar="[USER/]NAME", help="the Space to create or update")
+    publish.add_argument("--private", action="store_true", help="create the Space private")
+    publish.add_argument("--token", help="a Hugging Face token (default: HF_TOKEN, else the saved login)")
+    return parser
+
+
+def _load(args: argparse.Namespace):
+    """Read and convert the workflow file named on the command line."""
+    from wizard.convert import convert
+    from wizard.ingest import load_path
+    from wizard.nodedefs import NodeDefs
+
+    node_defs = NodeDefs.live() if args.live else NodeDefs.snapshot()
+    conversion = convert(load_path(args.file), node_defs)
+    for warning in conversion.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return conversion, node_defs
+
+
+def _print_json(value) -> None:
+    json.dump(value, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def _convert(args: argparse.Namespace) -> int:
+    conversion, _ = _load(args)
+    _print_json(conversion.prompt)
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from wizard.analyze import analyze
+
+    conversion, node_defs = _load(args)
+    analysis = analyze(conversion, node_defs, online=args.online)
+    if args.json:
+        _print_json(analysis.to_report())
+    else:
+        print(analysis.summary())
+    return 0
+
+
+def _spec(args: argparse.Namespace) -> int:
+    from wizard.analyze import analyze
+    from wizard.appspec import auto_spec
+
+    conversion, node_defs = _load(args)
+    spec = auto_spec(conversion, analyze(conversion, node_defs))
+    spec.save(args.output)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from wizard.analyze import analyze
+    from wizard.appspec import AppSpec, auto_spec
+    from wizard.codegen import build_space
+
+    conversion, node_defs = _load(args)
+    if args.spec:
+        spec = AppSpec.load(args.spec, conversion)
+    else:
+        spec = auto_spec(conversion, analyze(conversion, node_defs))
+    build_space(conversion, spec, args.output)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from wizard.testrun import run_app
+
+    inputs = {}
+    for item in args.input:
+        name, separator, value = item.partition("=")
+        if not separator or not name:
+            raise WizardError(f"--input needs NAME=VALUE, got {item!r}")
+        inputs[name] = value
+    result = run_app(args.app_dir, inputs, args.output)
+    for path in result.files:
+        print(path)
+    print(f"ran in {result.seconds:.2f} s", file=sys.stderr)
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from wizard.publish import publish_folder
+
+    result = publish_folder(args.app_dir, space=args.space, private=args.private, token=args.token)
+    print(result.url)
+    return 0
