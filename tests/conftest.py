@@ -50,7 +50,9 @@ def templates_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def template_paths(templates_dir: Path) -> list[Path]:
-    paths = sorted(p for p in templates_dir.glob("*.json") if p.name != "index.json" and not p.name.startswith("index"))
+    paths = sorted(
+        p for p in templates_dir.glob("*.json") if p.name != "index.json" and not p.name.startswith("index")
+    )
     return paths
 
 
@@ -59,3 +61,14 @@ def node_defs():
     from wizard.nodedefs import NodeDefs
 
     return NodeDefs.snapshot()
+
+
+@pytest.fixture
+def fake_hub():
+    """A running local fake Hugging Face Hub (`tests/fakehub.py`) with users alice (`hf_alicetoken`, member of
+    org `acme`) and bob (`hf_bobtoken`). Point huggingface_hub at it with `HF_ENDPOINT=fake_hub.url`, set before
+    huggingface_hub is imported (in a subprocess)."""
+    from tests.fakehub import FakeHub
+
+    with FakeHub(users={"hf_alicetoken": "alice", "hf_bobtoken": "bob"}, orgs={"acme": ["alice"]}) as hub:
+        yield hub

@@ -49,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
         return command
 
     def add_workflow_args(command: argparse.ArgumentParser) -> None:
-        command.add_argument("file", type=Path, help="workflow JSON, or an image/video/audio file saved by ComfyUI")
+        command.add_argument(
+            "file", type=Path, help="workflow JSON, or an image/video/audio file saved by ComfyUI"
+        )
         command.add_argument(
             "--live",
             action="store_true",
@@ -60,10 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     convert = add("convert", _convert, "Print the API prompt ComfyUI would run for a workflow.")
     add_workflow_args(convert)
 
-    inspect = add("inspect", _inspect, "Report a workflow's nodes, candidate inputs, outputs, models and custom nodes.")
+    inspect = add(
+        "inspect", _inspect, "Report a workflow's nodes, candidate inputs, outputs, models and custom nodes."
+    )
     add_workflow_args(inspect)
     inspect.add_argument("--json", action="store_true", help="print the report as JSON")
-    inspect.add_argument("--online", action="store_true", help="also search the Hub for unresolved model files")
+    inspect.add_argument(
+        "--online", action="store_true", help="also search the Hub for unresolved model files"
+    )
 
     spec = add("spec", _spec, "Write an editable AppSpec (the app's inputs and outputs) for a workflow.")
     add_workflow_args(spec)
@@ -86,7 +92,9 @@ def _parser() -> argparse.ArgumentParser:
 
     publish = add("publish", _publish, "Create or update a ZeroGPU Space from a built folder.")
     publish.add_argument("app_dir", type=Path, help="a folder written by `build`")
-    publish.add_argument("--space", required=True, metavar="[USER/]NAME", help="the Space to create or update")
+    publish.add_argument(
+        "--space", required=True, metavar="[USER/]NAME", help="the Space to create or update"
+    )
     publish.add_argument("--private", action="store_true", help="create the Space private")
     publish.add_argument("--token", help="a Hugging Face token (default: HF_TOKEN, else the saved login)")
     return parser

@@ -27,3 +27,35 @@ class BuildError(WizardError):
 
 class PublishError(WizardError):
     """Publishing to the Hub failed; the message names the fix."""
+
+
+class PublishFolderError(PublishError):
+    """The folder to publish is not a built Space, or holds something that must not be published (a token)."""
+
+
+class PublishAuthError(PublishError):
+    """No token, or the Hub rejected it (invalid, expired, read-only): log in again or make a new token."""
+
+
+class PublishPermissionError(PublishError):
+    """The token may not create or write this Space (missing scope, someone else's name)."""
+
+
+class PublishPaymentError(PublishError):
+    """The Hub wants payment (402): the account is not eligible for one more ZeroGPU Space."""
+
+
+class PublishNameError(PublishError):
+    """The Space name is invalid."""
+
+
+class PublishRetryableError(PublishError):
+    """A transient failure (rate limit, Hub trouble, dropped connection): publishing again completes the Space."""
+
+
+class PublishRateLimitError(PublishRetryableError):
+    """The Hub rate-limited us (429); `retry_after` says how many seconds to wait."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after

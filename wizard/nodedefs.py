@@ -91,7 +91,7 @@ class InputSpec:
 
     @property
     def upload_kind(self) -> str | None:
-        """"image", "video" or "audio" for a COMBO the frontend draws with an upload button."""
+        """ "image", "video" or "audio" for a COMBO the frontend draws with an upload button."""
         for option, kind in UPLOAD_OPTIONS.items():
             if self.options.get(option):
                 return kind

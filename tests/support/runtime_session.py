@@ -1,0 +1,122 @@
+"""Drives `runtime.ComfyWorkflow` in its own process for tests: one JSON command per stdin line,
+one JSON answer per stdout line (ComfyUI's own output goes to stderr).
+
+    python tests/support/runtime_session.py APP_DIR --workflow NAME=PROMPT.json [--workflow ...]
+        [--labels NAME=LABELS.json] [--checkpoint MODEL.safetensors]
+
+All workflows share one ComfyUI (one app dir). LABELS.json is `[[node_id, input, label], ...]`;
+`--checkpoint` builds a tiny random SD1.5 checkpoint there (tests/random_checkpoint.py) first.
+First line out: {"ready": true, "checkpoint_loads": n}. Commands:
+    {"op": "run", "workflow": NAME, "overrides": [[node_id, input, value], ...]}
+        -> {"ok": true, "files": {node: [...]}, "images": {...}, "texts": {...}, "seconds": s,
+            "progress": [[value, total, desc], ...]}
+        or {"ok": false, "error": "InputError", "message": "..."}
+    {"op": "stats", "workflow": NAME}
+        -> {"checkpoint_loads": n, "recommended_duration": s, "cuda_initialized": bool}
+
+Checkpoint loads are counted by wrapping `comfy.sd.load_checkpoint_guess_config`, the function
+every checkpoint loader node calls, before the workflow is loaded and preloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT))
+
+from runtime import ComfyWorkflow, RunError  # noqa: E402
+from runtime.engine import start  # noqa: E402
+from runtime.locate import find_comfyui  # noqa: E402
+
+checkpoint_loads = 0
+
+
+def count_checkpoint_loads() -> None:
+    import comfy.sd
+
+    original = comfy.sd.load_checkpoint_guess_config
+
+    def counting(*args, **kwargs):
+        global checkpoint_loads
+        checkpoint_loads += 1
+        return original(*args, **kwargs)
+
+    comfy.sd.load_checkpoint_guess_config = counting
+
+
+def answer(message: dict) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def run(workflow: ComfyWorkflow, command: dict) -> dict:
+    overrides = {(node_id, name): value for node_id, name, value in command.get("overrides", [])}
+    progress: list[list] = []
+
+    def record(step, desc=None):
+        progress.append([step[0], step[1], desc])
+
+    try:
+        outputs = workflow.run(overrides, progress=record)
+    except RunError as error:
+        return {"ok": False, "error": type(error).__name__, "message": str(error)}
+    return {
+        "ok": True,
+        "files": {node: list(paths) for node, paths in outputs.files_by_node.items()},
+        "images": {node: outputs.images(node) for node in outputs.files_by_node},
+        "texts": {node: list(texts) for node, texts in outputs.texts_by_node.items()},
+        "seconds": outputs.seconds,
+        "progress": progress,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("app_dir", type=Path)
+    parser.add_argument("--workflow", action="append", default=[], metavar="NAME=PROMPT")
+    parser.add_argument("--labels", action="append", default=[], metavar="NAME=LABELS")
+    parser.add_argument("--checkpoint", type=Path, help="build a tiny random checkpoint here before loading")
+    options = parser.parse_args()
+    labels: dict[str, dict] = {}
+    for item in options.labels:
+        name, _, path = item.partition("=")
+        labels[name] = {(node, key): label for node, key, label in json.loads(Path(path).read_text())}
+    # Start ComfyUI first (ComfyWorkflow.load reuses it) so the loader can be wrapped before preloading.
+    start(find_comfyui(), options.app_dir / "comfy_data")
+    count_checkpoint_loads()
+    if options.checkpoint:
+        sys.path.insert(0, str(REPO_ROOT / "tests"))
+        from random_checkpoint import make_sd15_checkpoint
+
+        make_sd15_checkpoint(options.checkpoint, "tiny")
+    workflows = {}
+    for item in options.workflow:
+        name, _, path = item.partition("=")
+        workflows[name] = ComfyWorkflow.load(path, labels=labels.get(name), app_dir=options.app_dir)
+    answer({"ready": True, "checkpoint_loads": checkpoint_loads})
+    for line in sys.stdin:
+        command = json.loads(line)
+        workflow = workflows.get(command.get("workflow"))
+        if command["op"] == "run":
+            answer(run(workflow, command))
+        elif command["op"] == "stats":
+            import torch
+
+            answer(
+                {
+                    "checkpoint_loads": checkpoint_loads,
+                    "recommended_duration": workflow.recommended_duration(),
+                    "cuda_initialized": torch.cuda.is_initialized(),
+                }
+            )
+        else:
+            answer({"ok": False, "error": "unknown op"})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""The wizard in a real browser: headless Debian Chromium driven by Playwright.
+
+The app runs as a subprocess (`python app.py`) with `HF_TOKEN` + `HF_ENDPOINT` pointing at a fake Hub
+served by this test process, so publishing and the local login go over real HTTP. Screenshots of every
+step land in `tests/artifacts/` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.fakehub import FakeHub
+from tests.wizard_server import wizard_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+TOKEN, USER = "hf_wizardtesttoken", "ada"
+STEP_TIMEOUT_MS = 20_000
+
+if not CHROMIUM.exists():
+    pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium", allow_module_level=True)
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)"
+)
+
+
+@pytest.fixture(scope="module")
+def hub():
+    with FakeHub(users={TOKEN: USER}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def app_url(hub, tmp_path_factory):
+    with wizard_app(hub.url, TOKEN, tmp_path_factory.mktemp("wizard")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page.goto(app_url)
+    page.wait_for_selector("#upload")
+    yield page
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def upload(page, path: Path) -> None:
+    page.locator("#upload input[type=file]").set_input_files(str(path))
+
+
+def input_row(page, input_name: str):
+    """The inputs table's row for `input_name` (the Input column holds the widget's name)."""
+    return page.locator("#inputs-table tbody tr").filter(
+        has=page.locator("td", has_text=re.compile(rf"^\s*{re.escape(input_name)}\s*$"))
+    )
+
+
+def code_text(page, name: str) -> str:
+    return page.locator(f"#code-{name} .cm-content").inner_text()
+
+
+def test_walks_every_step_from_upload_to_published_space(page, hub, templates_dir, tmp_path):
+    shot(page, "01-upload")
+    upload(page, templates_dir / "default.json")
+    page.locator("#graph svg").wait_for()
+    assert page.locator("#graph svg text", has_text="KSampler").count() >= 1
+    shot(page, "02-graph")
+
+    page.locator("#next-inputs").click()
+    row = input_row(page, "sampler_name")
+    row.wait_for()
+    checkbox = row.locator("input[type=checkbox]").first
+    assert not checkbox.is_checked(), "sampler_name is not in the automatic choice"
+    checkbox.check()
+    # the graph follows the choice: the KSampler node is now drawn as an exposed input
+    page.wait_for_function("() => document.querySelector('#workflow-badge').innerText.includes('inputs')")
+    shot(page, "03-inputs")
+
+    page.locator("#next-models").click()
+    page.locator("#models-table").get_by_text("v1-5-pruned-emaonly-fp16.safetensors").first.wait_for()
+    shot(page, "04-models")
+
+    page.locator("#next-preview").click()
+    page.locator("#code-app-py .cm-content").wait_for()
+    page.wait_for_function(
+        "() => (document.querySelector('#code-app-py .cm-content')?.innerText || '').includes('sampler_name')"
+    )
+    assert '("3", "sampler_name")' in code_text(page, "app-py")
+    assert page.locator("#app-preview").get_by_text("Sampler", exact=False).count() >= 1
+    shot(page, "05-preview")
+
+    with page.expect_download() as download_info:
+        page.locator("#download-zip").click()
+    archive = tmp_path / "space.zip"
+    download_info.value.save_as(archive)
+    with zipfile.ZipFile(archive) as space:
+        names = set(space.namelist())
+        assert {"app.py", "README.md", "requirements.txt", "comfy.lock.json"} <= names
+        assert '("3", "sampler_name")' in space.read("app.py").decode()
+
+    page.locator("#next-test").click()
+    page.locator("#test-status").wait_for()
+    shot(page, "06-test-run")
+
+    page.locator("#next-publish").click()
+    page.locator("#space-name input, #space-name textarea").first.fill("sd15-text-to-image")
+    page.locator("#publish").click()
+    link = page.locator("#published a")
+    link.wait_for(timeout=60_000)
+    assert link.get_attribute("href") == f"{hub.url}/spaces/{USER}/sd15-text-to-image"
+    shot(page, "07-publish")
+
+    repo = hub.repos[("space", f"{USER}/sd15-text-to-image")]
+    uploaded = repo.files
+    assert '("3", "sampler_name")' in uploaded["app.py"].decode()
+    created = [r for r in hub.requests if r.method == "POST" and r.path == "/api/repos/create"]
+    assert created and created[-1].json()["hardware"] == "zero-a10g"

@@ -1,0 +1,290 @@
+"""The generated Space folder: app.py follows the runtime API and the target shape, the other files
+parse and pin what they must, and the mask helper really cuts the painted strokes out of the alpha."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import black
+import pytest
+import yaml
+from packaging.requirements import Requirement
+from PIL import Image
+
+from test_analyze import conversion_from_prompt, t2i_prompt
+from wizard.analyze import analyze
+from wizard.appspec import APP_NAMES, auto_spec
+from wizard.codegen import BLACK_MODE, COMFYUI_REQUIREMENTS, build_space
+from wizard.errors import BuildError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def build(prompt, node_defs, folder, **spec_changes):
+    conversion = conversion_from_prompt(
+        prompt, node_defs, workflow={"nodes": [], "links": [], "version": 0.4}
+    )
+    spec = replace(auto_spec(conversion, analyze(conversion, node_defs)), **spec_changes)
+    return build_space(conversion, spec, folder), spec
+
+
+def calls(tree, attribute):
+    return [
+        n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "attr", None) == attribute
+    ]
+
+
+def test_t2i_app_follows_the_runtime_api(node_defs, tmp_path):
+    folder, spec = build(t2i_prompt(), node_defs, tmp_path / "space")
+    source = (folder / "app.py").read_text()
+    assert black.format_str(source, mode=BLACK_MODE) == source
+    tree = ast.parse(source)
+    body = tree.body
+    assert isinstance(body[1], ast.Import) and body[1].names[0].name == "spaces"  # first, before torch
+    imports = [ast.unparse(node) for node in body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    assert imports == ["import spaces", "import gradio as gr", "from runtime import ComfyWorkflow, RunError"]
+    (load,) = calls(tree, "load")
+    assert ast.literal_eval(load.args[0]) == "workflow_api.json"
+    keywords = {k.arg: ast.literal_eval(k.value) for k in load.keywords}
+    assert keywords["lock"] == "comfy.lock.json" and keywords["workflow"] == "workflow.json"
+    assert keywords["labels"][("6", "text")] == "Prompt" and keywords["labels"][("3", "seed")] == "Seed"
+    generate = next(node for node in body if isinstance(node, ast.FunctionDef) and node.name == "generate")
+    assert ast.unparse(generate.decorator_list[0]) == "spaces.GPU(duration=60)"
+    parameters = [a.arg for a in generate.args.args]
+    assert parameters == [
+        "prompt",
+        "negative_prompt",
+        "seed",
+        "randomize_seed",
+        "width",
+        "height",
+        "steps",
+        "cfg",
+        "denoise",
+        "progress",
+    ]
+    assert ast.unparse(generate.args.defaults[-1]) == "gr.Progress(track_tqdm=True)"
+    (run,) = calls(generate, "run")
+    assert ast.literal_eval(run.args[0].keys[0]) == ("6", "text")
+    assert [ast.unparse(v) for v in run.args[0].values][:3] == ["prompt", "negative_prompt", "seed"]
+    assert "seed = workflow.random_seed()" in ast.unparse(generate)
+    assert "raise gr.Error(str(error)) from error" in ast.unparse(generate)
+    assert ast.unparse(generate.body[-1]) == "return (outputs.images('9'), seed)"
+    (click,) = calls(tree, "click")
+    click_keywords = {k.arg: k.value for k in click.keywords}
+    assert ast.literal_eval(click_keywords["api_name"]) == "generate"
+    assert [ast.unparse(e) for e in click_keywords["inputs"].elts] == parameters[:-1]
+    assert [ast.unparse(e) for e in click_keywords["outputs"].elts] == ["images", "seed"]
+    (examples,) = calls(tree, "Examples")
+    assert ast.literal_eval(examples.keywords[0].value) == [["a glass bottle", "text, watermark"]]
+    main = body[-1]
+    assert ast.unparse(main) == "if __name__ == '__main__':\n    demo.queue(max_size=20).launch()"
+    # Module-level names are the app's own or the spec's: nothing a workflow could add.
+    assigned = {
+        t.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
+    assigned |= {
+        n.optional_vars.id for n in ast.walk(tree) if isinstance(n, ast.withitem) and n.optional_vars
+    }
+    spec_names = {i.name for i in spec.inputs} | {o.name for o in spec.outputs}
+    assert assigned <= APP_NAMES | spec_names
+
+
+def test_accordion_and_components(node_defs, tmp_path):
+    folder, _ = build(t2i_prompt(), node_defs, tmp_path / "space")
+    source = (folder / "app.py").read_text()
+    assert 'seed = gr.Number(label="Seed", value=156680208700286, precision=0, minimum=0)' in source
+    assert 'steps = gr.Slider(label="Steps", minimum=1, maximum=100, step=1, value=20)' in source
+    assert 'randomize_seed = gr.Checkbox(label="Randomize seed", value=True)' in source
+    assert source.index('gr.Accordion("Advanced", open=False)') < source.index("seed = gr.Number")
+    assert source.index("prompt = gr.Textbox") < source.index('gr.Accordion("Advanced"')
+    assert 'images = gr.Gallery(label="Images")' in source
+
+
+def test_other_files(node_defs, tmp_path, comfyui_path_or_none):
+    folder, spec = build(t2i_prompt(), node_defs, tmp_path / "space", duration=25, measured_seconds=12.3)
+    names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    runtime_files = sorted(
+        f"runtime/{p.relative_to(REPO_ROOT / 'runtime').as_posix()}"
+        for p in (REPO_ROOT / "runtime").rglob("*.py")
+        if "__pycache__" not in p.parts
+    )
+    assert names == sorted(
+        [
+            "README.md",
+            "app.py",
+            "appspec.json",
+            "comfy.lock.json",
+            "requirements.txt",
+            "workflow.json",
+            "workflow_api.json",
+        ]
+        + runtime_files
+    )
+    for name in runtime_files:
+        assert (folder / name).read_bytes() == (REPO_ROOT / name).read_bytes()
+    assert (
+        "@spaces.GPU(duration=25)  # measured by the wizard's test run: 13 s, with headroom"
+        in (folder / "app.py").read_text()
+    )
+    lock = json.loads((folder / "comfy.lock.json").read_text())
+    assert lock == {
+        "comfyui": {"repo": spec.comfyui["repo"], "commit": "a125cd84b054a57729b5eecab930ca9408719832"},
+        "custom_nodes": [],
+        "models": [
+            {
+                "name": "v1-5-pruned-emaonly-fp16.safetensors",
+                "folder": "checkpoints",
+                "repo_id": "Comfy-Org/stable-diffusion-v1-5-archive",
+                "path": "v1-5-pruned-emaonly-fp16.safetensors",
+                "revision": "main",
+                "url": None,
+            }
+        ],
+    }
+    front = yaml.safe_load((folder / "README.md").read_text().split("---\n")[1])
+    assert {k: front[k] for k in ("sdk", "sdk_version", "python_version", "app_file", "license")} == {
+        "sdk": "gradio",
+        "sdk_version": "6.31.0",
+        "python_version": "3.12",
+        "app_file": "app.py",
+        "license": "gpl-3.0",
+    }
+    assert front["preload_from_hub"] == [
+        "Comfy-Org/stable-diffusion-v1-5-archive v1-5-pruned-emaonly-fp16.safetensors"
+    ]
+    assert (
+        "comfyui" in front["tags"]
+        and len(front["short_description"]) <= 60
+        and front["colorFrom"] != front["colorTo"]
+    )
+    requirements = {}
+    for line in (folder / "requirements.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            requirement = Requirement(line)
+            requirements[requirement.name.lower()] = str(requirement.specifier)
+    assert requirements["gradio"] == "==6.31.0" and requirements["spaces"] == "==0.51.3"
+    assert (requirements["torch"], requirements["torchvision"], requirements["torchaudio"]) == (
+        "==2.9.1",
+        "==0.24.1",
+        "==2.9.1",
+    )
+    assert requirements["comfyui-frontend-package"] == "==1.27.10" and "requests" in requirements
+    if comfyui_path_or_none is not None:  # the bundled copy is the pinned checkout's file
+        assert COMFYUI_REQUIREMENTS.read_text() == (comfyui_path_or_none / "requirements.txt").read_text()
+
+
+@pytest.fixture()
+def comfyui_path_or_none():
+    from runtime.locate import find_comfyui
+
+    return find_comfyui()
+
+
+def test_gated_models_are_not_preloaded(node_defs, tmp_path):
+    conversion = conversion_from_prompt(t2i_prompt(), node_defs)
+    spec = auto_spec(conversion, analyze(conversion, node_defs))
+    spec = replace(spec, models=tuple(replace(m, gated=True) for m in spec.models))
+    folder = build_space(conversion, spec, tmp_path / "space")
+    text = (folder / "README.md").read_text()
+    assert "preload_from_hub" not in yaml.safe_load(text.split("---\n")[1])
+    assert "HF\\_TOKEN" in text or "HF_TOKEN" in text
+
+
+def media_prompt():
+    return {
+        "1": {"class_type": "LoadImage", "inputs": {"image": "photo.png"}, "_meta": {"title": "Photo"}},
+        "2": {"class_type": "ImageBlur", "inputs": {"image": ["1", 0], "blur_radius": 3, "sigma": 1.0}},
+        "3": {"class_type": "MaskToImage", "inputs": {"mask": ["1", 1]}},
+        "4": {
+            "class_type": "ImageBlend",
+            "inputs": {"image1": ["2", 0], "image2": ["3", 0], "blend_factor": 0.5, "blend_mode": "normal"},
+        },
+        "5": {"class_type": "SaveImage", "inputs": {"images": ["4", 0], "filename_prefix": "x"}},
+        "6": {"class_type": "PreviewAny", "inputs": {"source": ["4", 0]}},
+    }
+
+
+def test_mask_editor_app_and_no_examples_without_example_files(node_defs, tmp_path):
+    folder, spec = build(media_prompt(), node_defs, tmp_path / "space")
+    source = (folder / "app.py").read_text()
+    tree = ast.parse(source)
+    assert "from PIL import ImageChops" in source
+    assert 'photo = gr.ImageEditor(label="Photo", type="pil")' in source
+    assert '("1", "image"): image_with_mask(photo)' in source
+    assert not calls(tree, "Examples")  # the photo has no example file in the Space
+    generate = next(
+        node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "generate"
+    )
+    assert ast.unparse(generate.body[-1]) == "return (outputs.images('5'), outputs.text('6'))"
+    # The helper is real code: run it on a picture with one painted stroke.
+    helper = next(
+        node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "image_with_mask"
+    )
+    namespace: dict = {}
+    exec(
+        compile(
+            ast.Module([ast.ImportFrom("PIL", [ast.alias("ImageChops")], 0), helper], []), "app.py", "exec"
+        ),
+        namespace,
+    )
+    background = Image.new("RGB", (8, 8), (200, 10, 10))
+    stroke = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
+    stroke.paste((255, 255, 255, 255), (2, 2, 5, 5))
+    image = namespace["image_with_mask"]({"background": background, "layers": [stroke], "composite": None})
+    assert image.mode == "RGBA"
+    assert image.getpixel((3, 3))[3] == 0 and image.getpixel((0, 0)) == (200, 10, 10, 255)
+    assert namespace["image_with_mask"](None) is None
+
+
+def test_building_into_a_foreign_folder_is_refused_and_rebuilding_works(node_defs, tmp_path):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(BuildError, match="not empty"):
+        build(t2i_prompt(), node_defs, foreign)
+    folder, _ = build(t2i_prompt(), node_defs, tmp_path / "space")
+    (folder / "runtime" / "stale.py").write_text("")
+    build(t2i_prompt(), node_defs, folder)
+    assert not (folder / "runtime" / "stale.py").exists()
+
+
+def test_build_cli(templates_dir, tmp_path):
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wizard",
+            "build",
+            str(templates_dir / "image2image.json"),
+            "--auto",
+            "-o",
+            str(tmp_path / "app"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    source = (tmp_path / "app" / "app.py").read_text()
+    assert "gr.Image(" in source and 'api_name="generate"' in source
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    failed = subprocess.run(
+        [sys.executable, "-m", "wizard", "build", str(bad), "--auto", "-o", str(tmp_path / "bad")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert failed.returncode == 2 and failed.stderr.startswith("error: ") and "Traceback" not in failed.stderr

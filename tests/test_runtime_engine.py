@@ -1,0 +1,236 @@
+"""Tier 2: `runtime.ComfyWorkflow` on the real ComfyUI, in subprocesses shared by the module.
+
+Two apps, one process each (as in a Space, one workflow per process: ComfyUI's classic cache keeps
+only the nodes of the prompt it ran last): a model-free image effect, compared pixel for pixel with
+ComfyUI's own executor, and SD1.5 text to image on a tiny random-weight checkpoint built in the test.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from support.runtime_procs import RuntimeSession, noise_image, pixels, run_direct_comfy
+
+pytestmark = pytest.mark.tier2
+
+EFFECT = {
+    "1": {"class_type": "LoadImage", "inputs": {"image": "photo.png"}, "_meta": {"title": "Photo"}},
+    "2": {
+        "class_type": "ImageBlur",
+        "inputs": {"image": ["1", 0], "blur_radius": 3, "sigma": 1.5},
+        "_meta": {"title": "Blur"},
+    },
+    "3": {"class_type": "ImageInvert", "inputs": {"image": ["2", 0]}, "_meta": {"title": "Invert"}},
+    "4": {
+        "class_type": "SaveImage",
+        "inputs": {"images": ["3", 0], "filename_prefix": "fx"},
+        "_meta": {"title": "Result"},
+    },
+    "5": {"class_type": "GetImageSize", "inputs": {"image": ["3", 0]}, "_meta": {"title": "Size"}},
+    "6": {"class_type": "PreviewAny", "inputs": {"source": ["5", 0]}, "_meta": {"title": "Width"}},
+}
+EFFECT_LABELS = [["1", "image", "Photo"], ["2", "blur_radius", "Blur radius"]]
+
+TEXT_TO_IMAGE = {
+    "4": {
+        "class_type": "CheckpointLoaderSimple",
+        "inputs": {"ckpt_name": "tiny.safetensors"},
+        "_meta": {"title": "Load Checkpoint"},
+    },
+    "6": {
+        "class_type": "CLIPTextEncode",
+        "inputs": {"text": "a red fox", "clip": ["4", 1]},
+        "_meta": {"title": "Positive"},
+    },
+    "7": {
+        "class_type": "CLIPTextEncode",
+        "inputs": {"text": "blurry", "clip": ["4", 1]},
+        "_meta": {"title": "Negative"},
+    },
+    "5": {
+        "class_type": "EmptyLatentImage",
+        "inputs": {"width": 64, "height": 64, "batch_size": 1},
+        "_meta": {"title": "Empty Latent Image"},
+    },
+    "3": {
+        "class_type": "KSampler",
+        "inputs": {
+            "seed": 1,
+            "steps": 2,
+            "cfg": 7.0,
+            "sampler_name": "euler",
+            "scheduler": "normal",
+            "denoise": 1.0,
+            "model": ["4", 0],
+            "positive": ["6", 0],
+            "negative": ["7", 0],
+            "latent_image": ["5", 0],
+        },
+        "_meta": {"title": "KSampler"},
+    },
+    "8": {
+        "class_type": "VAEDecode",
+        "inputs": {"samples": ["3", 0], "vae": ["4", 2]},
+        "_meta": {"title": "VAE Decode"},
+    },
+    "9": {
+        "class_type": "SaveImage",
+        "inputs": {"filename_prefix": "t2i", "images": ["8", 0]},
+        "_meta": {"title": "Image"},
+    },
+}
+T2I_LABELS = [["6", "text", "Prompt"], ["3", "seed", "Seed"], ["3", "steps", "Steps"]]
+
+
+@pytest.fixture(scope="module")
+def app_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("effect_app")
+
+
+@pytest.fixture(scope="module")
+def session(app_dir: Path):
+    running = RuntimeSession(app_dir, {"fx": EFFECT}, labels={"fx": EFFECT_LABELS})
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="module")
+def t2i_app_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("t2i_app")
+
+
+@pytest.fixture(scope="module")
+def t2i_session(t2i_app_dir: Path):
+    checkpoint = t2i_app_dir / "comfy_data" / "models" / "checkpoints" / "tiny.safetensors"
+    running = RuntimeSession(
+        t2i_app_dir, {"t2i": TEXT_TO_IMAGE}, labels={"t2i": T2I_LABELS}, checkpoint=checkpoint
+    )
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory) -> Path:
+    return noise_image(tmp_path_factory.mktemp("uploads") / "my photo.png")
+
+
+def test_model_free_run_gives_comfyui_pixels(session, photo, tmp_path):
+    answer = session.run("fx", [["1", "image", str(photo)], ["2", "blur_radius", 5]])
+    assert answer["ok"], answer
+    [result] = answer["images"]["4"]
+    reference_prompt = {**EFFECT, "2": {**EFFECT["2"], "inputs": {**EFFECT["2"]["inputs"], "blur_radius": 5}}}
+    reference_prompt["1"] = {**EFFECT["1"], "inputs": {"image": photo.name}}
+    [expected] = run_direct_comfy(reference_prompt, tmp_path / "direct", inputs=[photo])["4"]
+    assert pixels(result).shape == (40, 48, 3)
+    np.testing.assert_array_equal(pixels(result), pixels(expected))
+    # The invert really ran: the output is not the blurred input itself.
+    assert np.abs(pixels(result).astype(int) - pixels(photo).astype(int)).mean() > 50
+
+
+def test_upload_is_copied_into_the_app_input_folder_by_content(session, photo, app_dir, tmp_path):
+    copy = tmp_path / "same bytes.png"
+    copy.write_bytes(photo.read_bytes())
+    first = session.run("fx", [["1", "image", str(photo)]])
+    second = session.run("fx", [["1", "image", str(copy)]])
+    assert first["ok"] and second["ok"]
+    staged = sorted((app_dir / "comfy_data" / "input").iterdir())
+    hashed = [path for path in staged if path.read_bytes() == photo.read_bytes()]
+    assert len(hashed) == 1 and hashed[0].name != photo.name and hashed[0].suffix == ".png"
+    output_dir = (app_dir / "comfy_data" / "output").resolve()
+    for path in first["files"]["4"] + second["files"]["4"]:
+        assert Path(path).resolve().is_relative_to(output_dir)
+
+
+def test_identical_rerun_returns_the_cached_files_and_writes_none(session, photo, app_dir):
+    first = session.run("fx", [["1", "image", str(photo)], ["2", "blur_radius", 7]])
+    written = set((app_dir / "comfy_data" / "output").iterdir())
+    again = session.run("fx", [["1", "image", str(photo)], ["2", "blur_radius", 7]])
+    assert again["ok"] and again["files"]["4"] == first["files"]["4"]
+    assert set((app_dir / "comfy_data" / "output").iterdir()) == written
+    assert again["seconds"] < first["seconds"] + 1
+
+
+def test_text_outputs_are_returned(session, photo):
+    answer = session.run("fx", [["1", "image", str(photo)]])
+    assert answer["texts"]["6"] == ["48"]
+
+
+def test_text_file_named_png_is_refused_in_words_then_the_next_request_works(session, photo, tmp_path):
+    fake = tmp_path / "notes.png"
+    fake.write_text("this is not an image")
+    refused = session.run("fx", [["1", "image", str(fake)]])
+    assert refused == {
+        "ok": False,
+        "error": "InputError",
+        "message": "Photo: the file is not an image in a supported format (use PNG, JPEG or WebP)",
+    }
+    assert session.run("fx", [["1", "image", str(photo)]])["ok"]
+
+
+def test_missing_upload_is_refused_in_words(session):
+    refused = session.run("fx", [["1", "image", None]])
+    assert refused["message"] == "Photo: please provide an image"
+
+
+def test_value_out_of_range_names_the_label_then_the_next_request_works(session, photo):
+    refused = session.run("fx", [["1", "image", str(photo)], ["2", "blur_radius", 99]])
+    assert refused == {
+        "ok": False,
+        "error": "InputError",
+        "message": "Blur radius must be at most 31 (got 99)",
+    }
+    assert session.run("fx", [["1", "image", str(photo)], ["2", "blur_radius", 2]])["ok"]
+
+
+def test_checkpoint_is_loaded_once_at_start_and_never_per_request(t2i_session):
+    assert t2i_session.ready["checkpoint_loads"] == 1  # the preload at start
+    first = t2i_session.run("t2i", [["3", "seed", 11], ["6", "text", "a cat"]])
+    second = t2i_session.run("t2i", [["3", "seed", 12], ["6", "text", "a dog"]])
+    assert first["ok"] and second["ok"], (first, second)
+    assert t2i_session.stats("t2i")["checkpoint_loads"] == 1
+    assert first["images"]["9"] != second["images"]["9"]
+    for answer in (first, second):
+        image = pixels(answer["images"]["9"][0])
+        assert image.shape == (64, 64, 3)
+        # ComfyUI's progress hook fed the request's callback: one report per sampler step.
+        assert answer["progress"] == [[1, 2, "KSampler"], [2, 2, "KSampler"]]
+    assert not np.array_equal(pixels(first["images"]["9"][0]), pixels(second["images"]["9"][0]))
+
+
+def test_missing_model_is_named_with_its_folder_then_the_next_request_works(t2i_session):
+    refused = t2i_session.run("t2i", [["4", "ckpt_name", "sd_xl_base_1.0.safetensors"]])
+    assert refused == {
+        "ok": False,
+        "error": "MissingModelError",
+        "message": '"ckpt_name" of "Load Checkpoint": model file \'sd_xl_base_1.0.safetensors\' '
+        "is missing from models/checkpoints",
+    }
+    assert t2i_session.run("t2i", [["3", "seed", 13]])["ok"]
+    assert t2i_session.stats("t2i")["checkpoint_loads"] == 1
+
+
+def test_steps_out_of_range_names_the_label(t2i_session):
+    refused = t2i_session.run("t2i", [["3", "steps", 0]])
+    assert refused["message"] == "Steps must be at least 1 (got 0)"
+
+
+def test_node_failure_names_the_node_then_the_next_request_works(t2i_session, t2i_app_dir):
+    broken = t2i_app_dir / "comfy_data" / "models" / "checkpoints" / "broken.safetensors"
+    broken.write_bytes(b"not a safetensors file")
+    refused = t2i_session.run("t2i", [["4", "ckpt_name", "broken.safetensors"]])
+    assert refused["error"] == "NodeExecutionError"
+    assert refused["message"].startswith('"Load Checkpoint" failed: ')
+    assert "\n" not in refused["message"]
+    assert t2i_session.run("t2i", [["3", "seed", 14]])["ok"]
+
+
+def test_recommended_duration_covers_the_slowest_measured_run(t2i_session):
+    slowest = t2i_session.run("t2i", [["3", "seed", 15], ["3", "steps", 3]])
+    duration = t2i_session.stats("t2i")["recommended_duration"]
+    assert 10 <= duration <= 120
+    assert duration >= min(120, math.ceil(slowest["seconds"] * 1.5))
+    assert t2i_session.stats("t2i")["cuda_initialized"] is False

@@ -1,0 +1,533 @@
+"""What of a converted workflow can become an app: candidate inputs and outputs, models, custom nodes.
+
+Every widget value of every node that runs is a candidate input, typed from its node definition.
+Model-file COMBOs are not candidates: they are the workflow's `models`. A generated Space can only
+load files that its `comfy.lock.json` names and that were downloaded while it built, so a dropdown
+of other model files would offer choices that fail, and loading a model inside the GPU function is
+exactly what ZeroGPU punishes. Swapping a model is a change to the workflow, not an app input.
+
+`auto` marks the selection a user would keep: the prompts (positive before negative, found by
+following links into samplers), input media, the seeds (randomized) and, when the workflow has one
+sampler, its size, steps, guidance, denoise and strengths.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from wizard.nodedefs import InputSpec, NodeDef, NodeDefs
+from wizard.records import Conversion, FlatNode, ModelFile, NodePack
+
+# Output nodes the app can show, by class type: (kind, Gradio component, saver?). Savers write the
+# workflow's results; previews are often intermediate looks (a Canny map), so auto takes a preview
+# only when no saver produces its kind.
+OUTPUT_KINDS: dict[str, tuple[str, str, bool]] = {
+    "SaveImage": ("images", "Gallery", True),
+    "SaveAnimatedWEBP": ("images", "Gallery", True),
+    "SaveAnimatedPNG": ("images", "Gallery", True),
+    "SaveSVGNode": ("images", "Gallery", True),
+    "PreviewImage": ("images", "Gallery", False),
+    "MaskPreview": ("images", "Gallery", False),
+    "SaveVideo": ("video", "Video", True),
+    "SaveWEBM": ("video", "Video", True),
+    "SaveAudio": ("audio", "Audio", True),
+    "SaveAudioMP3": ("audio", "Audio", True),
+    "SaveAudioOpus": ("audio", "Audio", True),
+    "PreviewAudio": ("audio", "Audio", False),
+    "SaveGLB": ("mesh", "Model3D", True),
+    "Preview3D": ("mesh", "Model3D", False),
+    "Preview3DAnimation": ("mesh", "Model3D", False),
+    "PreviewAny": ("text", "Textbox", False),
+}
+OUTPUT_LABELS = {"images": "Images", "video": "Video", "audio": "Audio", "mesh": "3D model", "text": "Text"}
+
+MEDIA_COMPONENTS = {
+    "image": "Image",
+    "mask": "Image",
+    "image+mask": "ImageEditor",
+    "video": "Video",
+    "audio": "Audio",
+    "file": "File",
+}
+
+# Rank groups of the auto selection, in the order the app shows them.
+_POSITIVE, _PROMPT, _NEGATIVE, _MEDIA, _SEED, _SIZE, _STEPS, _GUIDANCE, _DENOISE, _STRENGTH, _OTHER = range(
+    11
+)
+_MAIN_GROUPS = (_POSITIVE, _PROMPT, _NEGATIVE, _MEDIA)
+_SLIDER_MAX_STEPS = 1000  # more positions than this and a slider cannot hit a value: use a number box
+_SAFE_JS_INT = 2**53  # larger numbers lose precision in the browser, so they are never sent as bounds
+
+
+@dataclass(frozen=True)
+class CandidateInput:
+    """One widget value that could become an input of the app."""
+
+    node_id: str
+    input_name: str
+    class_type: str
+    node_title: str
+    label: str
+    value_type: str  # "INT", "FLOAT", "STRING", "BOOLEAN", "COMBO", or "FILE" (an uploaded file)
+    component: str  # Gradio class: Slider, Number, Textbox, Checkbox, Dropdown, Image, ImageEditor, ...
+    value: Any  # the workflow's own value
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+    step: int | float | None = None
+    choices: tuple[Any, ...] | None = None
+    multiline: bool = False
+    media: str | None = None  # "image", "mask", "image+mask" (image with a paintable mask), "video", ...
+    seed: bool = False  # has a control_after_generate widget: the app can randomize it
+    role: str | None = None  # "prompt", "negative_prompt", "media", "seed", "size", "steps", ...
+    auto: bool = False
+    advanced: bool = True
+    rank: int = 0  # position among the inputs in the auto order
+
+
+@dataclass(frozen=True)
+class CandidateOutput:
+    """One output node whose files or text the app can show."""
+
+    node_id: str
+    class_type: str
+    node_title: str
+    kind: str  # "images", "video", "audio", "mesh", "text"
+    component: str  # Gallery, Video, Audio, Model3D, Textbox
+    label: str
+    auto: bool
+
+
+@dataclass(frozen=True)
+class Analysis:
+    nodes: tuple[FlatNode, ...]
+    inputs: tuple[CandidateInput, ...]
+    outputs: tuple[CandidateOutput, ...]
+    models: tuple[ModelFile, ...]
+    custom_nodes: tuple[NodePack, ...]
+    warnings: tuple[str, ...]
+
+    def to_report(self) -> dict[str, Any]:
+        """The JSON report of `python -m wizard inspect --json`."""
+        return {
+            "nodes": [
+                {"id": node.id, "class_type": node.class_type, "title": node.title, "pack": node.pack}
+                for node in self.nodes
+            ],
+            "inputs": [_jsonable(asdict(candidate)) for candidate in self.inputs],
+            "outputs": [asdict(candidate) for candidate in self.outputs],
+            "models": [model_report(model) for model in self.models],
+            "custom_nodes": [pack_report(pack) for pack in self.custom_nodes],
+            "warnings": list(self.warnings),
+        }
+
+    def summary(self) -> str:
+        """A short human-readable account, for `python -m wizard inspect`."""
+        lines = [f"{len(self.nodes)} nodes, {len(self.inputs)} candidate inputs, {len(self.outputs)} outputs"]
+        lines.append("Inputs (* = chosen by --auto):")
+        for candidate in sorted(self.inputs, key=lambda c: (not c.auto, c.rank)):
+            mark = "*" if candidate.auto else " "
+            lines.append(
+                f"  {mark} {candidate.label} [{candidate.component}] = {_short(candidate.value)}"
+                f"  ({candidate.node_title}.{candidate.input_name}, node {candidate.node_id})"
+            )
+        lines.append("Outputs:")
+        for output in self.outputs:
+            mark = "*" if output.auto else " "
+            lines.append(
+                f"  {mark} {output.label} [{output.component}]  ({output.node_title}, node {output.node_id})"
+            )
+        lines.append("Models:")
+        for model in self.models:
+            where = f"{model.repo_id}/{model.path}" if model.repo_id else (model.url or "UNRESOLVED")
+            lines.append(f"    {model.folder}/{model.name} <- {where}")
+        if self.custom_nodes:
+            lines.append("Custom nodes:")
+            for pack in self.custom_nodes:
+                lines.append(
+                    f"    {pack.pack or 'UNKNOWN PACK'} {pack.version or ''}: {', '.join(pack.class_types)}"
+                )
+        for warning in self.warnings:
+            lines.append(f"warning: {warning}")
+        return "\n".join(lines)
+
+
+def model_report(model: ModelFile) -> dict[str, Any]:
+    keys = ("name", "folder", "repo_id", "path", "revision", "url", "gated", "size", "source")
+    return {key: getattr(model, key) for key in keys}
+
+
+def pack_report(pack: NodePack) -> dict[str, Any]:
+    return {
+        "pack": pack.pack,
+        "repo": pack.repo,
+        "version": pack.version,
+        "class_types": list(pack.class_types),
+        "source": pack.source,
+    }
+
+
+def analyze(conversion: Conversion, node_defs: NodeDefs, *, online: bool = False) -> Analysis:
+    from wizard.resolve import find_custom_nodes, find_models, resolve_models
+
+    warnings: list[str] = []
+    raw_inputs = _candidate_inputs(conversion, node_defs)
+    inputs = _label_inputs(_choose_inputs(conversion, node_defs, raw_inputs))
+    outputs = _candidate_outputs(conversion, node_defs)
+    if not outputs:
+        warnings.append(
+            "the workflow has no output node the app can show (Save Image, Save Video, Save Audio, "
+            "Save GLB, Preview Any...): add one in ComfyUI"
+        )
+    for node in conversion.nodes.values():
+        if not node.known:
+            warnings.append(
+                f"node {node.title!r} ({node.class_type}) has no definition here: its values stay fixed"
+            )
+    models = tuple(resolve_models(find_models(conversion, node_defs), online=online))
+    for model in models:
+        if not model.resolved:
+            warnings.append(
+                f"model file {model.name!r} ({model.folder}) has no known download: add one to the spec"
+            )
+    return Analysis(
+        nodes=tuple(conversion.nodes.values()),
+        inputs=inputs,
+        outputs=outputs,
+        models=models,
+        custom_nodes=tuple(find_custom_nodes(conversion, node_defs)),
+        warnings=tuple(warnings),
+    )
+
+
+def _candidate_inputs(conversion: Conversion, node_defs: NodeDefs) -> list[CandidateInput]:
+    candidates = []
+    for node in conversion.nodes.values():
+        node_def = node_defs.get(node.class_type)
+        if node_def is None:
+            continue
+        for name in node.widget_names:
+            spec = node_def.input(name)
+            if spec is None or name not in node.inputs:
+                continue
+            candidate = _typed_candidate(node, node_def, spec, node.inputs[name], conversion)
+            if candidate is not None:
+                candidates.append(candidate)
+    return candidates
+
+
+def _typed_candidate(
+    node: FlatNode, node_def: NodeDef, spec: InputSpec, value: Any, conversion: Conversion
+) -> CandidateInput | None:
+    """The candidate for one widget value, or None when it is no app input (model files, lists)."""
+    base = dict(
+        node_id=node.id, input_name=spec.name, class_type=node.class_type, node_title=node.title, label=""
+    )
+    if isinstance(value, (dict, list)):  # {"__value__": [...]} lists have no Gradio counterpart
+        return None
+    if spec.type == "COMBO":
+        if spec.model_folder is not None:
+            return None
+        media = _media_kind(node, node_def, spec, conversion)
+        if media is not None:
+            return CandidateInput(
+                **base, value_type="FILE", component=MEDIA_COMPONENTS[media], value=value, media=media
+            )
+        if not spec.choices:
+            return CandidateInput(**base, value_type="COMBO", component="Textbox", value=value)
+        choices = spec.choices if value in spec.choices else (value, *spec.choices)
+        return CandidateInput(**base, value_type="COMBO", component="Dropdown", value=value, choices=choices)
+    if spec.type in ("INT", "FLOAT") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _number_candidate(base, spec, value)
+    if spec.type == "BOOLEAN" and isinstance(value, bool):
+        return CandidateInput(**base, value_type="BOOLEAN", component="Checkbox", value=value)
+    if spec.type == "STRING" and isinstance(value, str):
+        multiline = bool(spec.options.get("multiline"))
+        return CandidateInput(
+            **base, value_type="STRING", component="Textbox", value=value, multiline=multiline
+        )
+    return None
+
+
+def _media_kind(node: FlatNode, node_def: NodeDef, spec: InputSpec, conversion: Conversion) -> str | None:
+    """ "image", "mask", "image+mask", "video", "audio" or "file" for a COMBO of uploaded files."""
+    kind = spec.upload_kind
+    if kind is None:
+        return "file" if spec.options.get("file_upload") or spec.input_file_kinds else None
+    if kind == "image":
+        if node_def.output_types and set(node_def.output_types) == {"MASK"}:
+            return "mask"  # LoadImageMask: the uploaded picture is the mask
+        if _mask_output_used(node, node_def, conversion):
+            return "image+mask"  # LoadImage whose MASK (the alpha channel) feeds a node
+    return kind
+
+
+def _mask_output_used(node: FlatNode, node_def: NodeDef, conversion: Conversion) -> bool:
+    mask_slots = {slot for slot, kind in enumerate(node_def.output_types) if kind == "MASK"}
+    return any(
+        _is_link(value) and value[0] == node.id and int(value[1]) in mask_slots
+        for other in conversion.prompt.values()
+        for value in other.get("inputs", {}).values()
+    )
+
+
+def _number_candidate(base: dict[str, Any], spec: InputSpec, value: int | float) -> CandidateInput:
+    is_int = spec.type == "INT"
+    minimum, maximum = _finite(spec.options.get("min")), _finite(spec.options.get("max"))
+    step = _finite(spec.options.get("step")) or (1 if is_int else _float_step(spec))
+    if is_int:
+        value, step = int(value), max(1, int(step))
+    seed = spec.has_control_after_generate
+    if seed:
+        # Seeds span 64 bits; the browser keeps 53. Only the lower bound is sent.
+        return CandidateInput(
+            **base, value_type="INT", component="Number", value=value, minimum=minimum, step=1, seed=True
+        )
+    minimum, maximum = _slider_window(spec.name, minimum, maximum, step, value)
+    slider = minimum is not None and maximum is not None and (maximum - minimum) / step <= _SLIDER_MAX_STEPS
+    return CandidateInput(
+        **base,
+        value_type=spec.type,
+        component="Slider" if slider else "Number",
+        value=value,
+        minimum=_browser_safe(minimum),
+        maximum=_browser_safe(maximum),
+        step=step,
+    )
+
+
+def _float_step(spec: InputSpec) -> float:
+    rounding = _finite(spec.options.get("round"))
+    return rounding if rounding else 0.01
+
+
+def _slider_window(name: str, minimum, maximum, step, value):
+    """A narrower range for the few inputs whose declared range is too wide for a useful slider.
+
+    ComfyUI declares steps up to 10000 and sizes up to 16384; a hand-written app offers 1-100 steps
+    and sizes up to 2048 (always keeping the workflow's own value inside the range).
+    """
+    if minimum is None or maximum is None or (maximum - minimum) / step <= _SLIDER_MAX_STEPS:
+        return minimum, maximum
+    if name == "steps":
+        return minimum, min(maximum, max(100, value))
+    if name in ("width", "height", "length"):
+        upper = max(2048, value)
+        return minimum, min(maximum, upper - (upper - minimum) % step)
+    return minimum, maximum
+
+
+def _finite(number: Any) -> int | float | None:
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _browser_safe(number: int | float | None) -> int | float | None:
+    return number if number is None or abs(number) <= _SAFE_JS_INT else None
+
+
+def _is_link(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+
+
+# --- the auto selection -------------------------------------------------------------------------
+
+
+def _choose_inputs(
+    conversion: Conversion, node_defs: NodeDefs, candidates: list[CandidateInput]
+) -> list[CandidateInput]:
+    """The candidates (in node order) with their role, auto flag, advanced flag and rank."""
+    polarity = _prompt_polarity(conversion, node_defs)
+    simple = _sampler_count(conversion, node_defs) == 1
+    chosen = []
+    for position, candidate in enumerate(candidates):
+        group, role = _group(candidate, polarity.get((candidate.node_id, candidate.input_name)), simple)
+        chosen.append(
+            replace(
+                candidate,
+                role=role,
+                auto=group != _OTHER,
+                advanced=group not in _MAIN_GROUPS,
+                rank=group * 1_000_000 + position,
+            )
+        )
+    return chosen
+
+
+def _group(candidate: CandidateInput, polarity: str | None, simple: bool) -> tuple[int, str | None]:
+    name = candidate.input_name
+    if candidate.value_type == "STRING" and (candidate.multiline or polarity):
+        if polarity == "negative":
+            return _NEGATIVE, "negative_prompt"
+        return (_POSITIVE if polarity == "positive" else _PROMPT), "prompt"
+    if candidate.media is not None:
+        return _MEDIA, "media"
+    if candidate.seed:
+        return _SEED, "seed"
+    if not simple or candidate.value_type not in ("INT", "FLOAT"):
+        return _OTHER, None
+    if name in ("width", "height") and _is_empty_latent(candidate.class_type):
+        return _SIZE, "size"
+    if name == "steps":
+        return _STEPS, "steps"
+    if name in ("cfg", "guidance"):
+        return _GUIDANCE, "guidance"
+    if name == "denoise":
+        return _DENOISE, "denoise"
+    if name.startswith("strength"):
+        return _STRENGTH, "strength"
+    return _OTHER, None
+
+
+def _is_empty_latent(class_type: str) -> bool:
+    """EmptyLatentImage, EmptySD3LatentImage, EmptyHunyuanLatentVideo...: their size is the image's."""
+    return class_type.startswith("Empty") and "Latent" in class_type
+
+
+def _sampler_count(conversion: Conversion, node_defs: NodeDefs) -> int:
+    count = 0
+    for node in conversion.nodes.values():
+        node_def = node_defs.get(node.class_type)
+        if node_def and node_def.category.startswith("sampling") and "LATENT" in node_def.output_types:
+            count += 1
+    return count
+
+
+def _prompt_polarity(conversion: Conversion, node_defs: NodeDefs) -> dict[tuple[str, str], str]:
+    """(node id, input) of each text widget that reaches a sampler's positive or negative input.
+
+    Walks upstream from every `positive`/`negative` link (and a guider's `conditioning`), through
+    CONDITIONING and STRING inputs only, so a ControlNet apply node's `negative` branch is not taken
+    for the positive one. A text reached both ways (ConditioningZeroOut) counts as positive.
+    """
+    polarity: dict[tuple[str, str], str] = {}
+    for sign in ("negative", "positive"):  # positive last: it wins
+        starts = []
+        for node in conversion.nodes.values():
+            node_def = node_defs.get(node.class_type)
+            for name, value in node.inputs.items():
+                is_guider = (
+                    node_def is not None and "GUIDER" in node_def.output_types and name == "conditioning"
+                )
+                if _is_link(value) and (name == sign or (sign == "positive" and is_guider)):
+                    starts.append(value)
+        for key in _texts_upstream(starts, conversion, node_defs):
+            polarity[key] = sign
+    return polarity
+
+
+def _texts_upstream(starts: list, conversion: Conversion, node_defs: NodeDefs) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    seen: set[tuple[str, int]] = set()
+    stack = [(link[0], int(link[1])) for link in starts]
+    while stack:
+        node_id, slot = stack.pop()
+        if (node_id, slot) in seen or node_id not in conversion.nodes:
+            continue
+        seen.add((node_id, slot))
+        node = conversion.nodes[node_id]
+        node_def = node_defs.get(node.class_type)
+        if node_def is None:
+            continue
+        for name in node.widget_names:
+            spec = node_def.input(name)
+            if spec is not None and spec.type == "STRING":
+                found.add((node_id, name))
+        output_names = [name.lower() for name in node_def.output_names]
+        same_name = output_names[slot] if slot < len(output_names) else None
+        for name, value in node.inputs.items():
+            spec = node_def.input(name)
+            if not _is_link(value) or spec is None or spec.type not in ("CONDITIONING", "STRING"):
+                continue
+            if same_name in node.inputs and name != same_name and spec.type == "CONDITIONING":
+                continue  # a node passing `positive` through follows its own `positive` only
+            stack.append((value[0], int(value[1])))
+    return found
+
+
+# --- labels -------------------------------------------------------------------------------------
+
+
+_ROLE_LABELS = {"prompt": "Prompt", "negative_prompt": "Negative prompt"}
+_ACRONYMS = {"cfg": "CFG", "vae": "VAE", "clip": "CLIP", "fps": "FPS", "crf": "CRF"}
+
+
+def _humanize(name: str) -> str:
+    words = " ".join(_ACRONYMS.get(word, word) for word in name.replace("_", " ").split())
+    return words[:1].upper() + words[1:] if words else "Value"
+
+
+def _label_inputs(candidates: list[CandidateInput]) -> tuple[CandidateInput, ...]:
+    """Short labels ("Steps") where unique, else led by the node title ("KSampler steps")."""
+    shorts = [_ROLE_LABELS.get(c.role or "", _humanize(c.input_name)) for c in candidates]
+    widgets_per_node = Counter(c.node_id for c in candidates)
+    counts = Counter(shorts)
+    labels = []
+    for candidate, short in zip(candidates, shorts):
+        if counts[short] == 1:
+            labels.append(short)
+        elif widgets_per_node[candidate.node_id] == 1 and candidate.node_title.strip():
+            labels.append(candidate.node_title.strip())
+        else:
+            labels.append(f"{candidate.node_title.strip()} {short[:1].lower() + short[1:]}".strip())
+    return tuple(replace(c, label=label) for c, label in zip(candidates, unique_labels(labels)))
+
+
+def unique_labels(labels: list[str]) -> list[str]:
+    """The labels, with " 2", " 3" ... added to repeats (case-insensitively), in order."""
+    taken: set[str] = set()
+    result = []
+    for label in labels:
+        candidate, number = label, 1
+        while candidate.casefold() in taken:
+            number += 1
+            candidate = f"{label} {number}"
+        taken.add(candidate.casefold())
+        result.append(candidate)
+    return result
+
+
+# --- outputs ------------------------------------------------------------------------------------
+
+
+def _candidate_outputs(conversion: Conversion, node_defs: NodeDefs) -> tuple[CandidateOutput, ...]:
+    found = [node for node in conversion.nodes.values() if node.class_type in OUTPUT_KINDS]
+    saved_kinds = {OUTPUT_KINDS[node.class_type][0] for node in found if OUTPUT_KINDS[node.class_type][2]}
+    default_titles = {node.class_type: _default_title(node, node_defs) for node in found}
+    labels = []
+    for node in found:
+        kind = OUTPUT_KINDS[node.class_type][0]
+        custom_title = node.title.strip() and node.title != default_titles[node.class_type]
+        labels.append(node.title.strip() if custom_title else OUTPUT_LABELS[kind])
+    outputs = []
+    for node, label in zip(found, unique_labels(labels)):
+        kind, component, saver = OUTPUT_KINDS[node.class_type]
+        outputs.append(
+            CandidateOutput(
+                node_id=node.id,
+                class_type=node.class_type,
+                node_title=node.title,
+                kind=kind,
+                component=component,
+                label=label,
+                auto=saver or kind not in saved_kinds,
+            )
+        )
+    return tuple(outputs)
+
+
+def _default_title(node: FlatNode, node_defs: NodeDefs) -> str:
+    node_def = node_defs.get(node.class_type)
+    return node_def.display_name if node_def else node.class_type
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in record.items()}

@@ -1,0 +1,570 @@
+"""The AppSpec: what the user chose for their app, as an editable, versioned JSON record.
+
+A spec names inputs by (node id, input name) of one workflow's API prompt, so it carries a
+fingerprint of that workflow's structure (node ids, class types, links; not widget values, so
+editing a prompt text in ComfyUI keeps the spec valid). `AppSpec.load(path, conversion)` refuses a
+spec made for another workflow, and `check(conversion)` refuses one whose inputs do not exist or
+whose ranges make no sense, each with a one-line message.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import json
+import keyword
+import math
+import re
+import unicodedata
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from runtime.locate import COMFYUI_COMMIT, COMFYUI_GIT_URL
+from wizard.errors import SpecError
+from wizard.records import Conversion, ModelFile, NodePack
+
+SPEC_VERSION = 1
+
+# Gradio components each kind of widget value may use.
+COMPONENTS_BY_TYPE = {
+    "INT": ("Slider", "Number"),
+    "FLOAT": ("Slider", "Number"),
+    "STRING": ("Textbox",),
+    "BOOLEAN": ("Checkbox",),
+    "COMBO": ("Dropdown", "Radio", "Textbox"),
+    "FILE": ("Image", "ImageEditor", "Video", "Audio", "File"),
+}
+OUTPUT_COMPONENTS = {
+    "images": "Gallery",
+    "video": "Video",
+    "audio": "Audio",
+    "mesh": "Model3D",
+    "text": "Textbox",
+}
+
+# Names the generated app.py defines or uses itself; an input or output may not take them.
+APP_NAMES = frozenset(
+    {
+        "spaces",
+        "gr",
+        "ImageChops",
+        "ComfyWorkflow",
+        "RunError",
+        "workflow",
+        "generate",
+        "image_with_mask",
+        "demo",
+        "run_button",
+        "progress",
+        "randomize_seed",
+        "outputs",
+        "error",
+    }
+)
+RESERVED_NAMES = (
+    APP_NAMES | frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
+)
+MAX_DURATION = 900  # seconds; ZeroGPU refuses long requests, and a quota is minutes per day
+
+
+@dataclass(frozen=True)
+class SpecInput:
+    """One exposed widget value: a parameter of `generate` and a component of the app."""
+
+    node_id: str
+    input_name: str
+    name: str  # the Python parameter (and component variable) name
+    label: str
+    component: str
+    value_type: str  # "INT", "FLOAT", "STRING", "BOOLEAN", "COMBO", "FILE"
+    default: Any = None
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+    step: int | float | None = None
+    choices: tuple[Any, ...] | None = None
+    multiline: bool = False
+    media: str | None = None  # for FILE: "image", "mask", "image+mask", "video", "audio", "file"
+    advanced: bool = False
+    order: int = 0
+    randomize: bool = False  # a seed the "Randomize seed" checkbox replaces with a random one
+
+
+@dataclass(frozen=True)
+class SpecOutput:
+    """One shown output: a node's images, video, audio, 3D model or text."""
+
+    node_id: str
+    name: str
+    label: str
+    kind: str  # "images", "video", "audio", "mesh", "text"
+    component: str
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    fingerprint: str
+    title: str
+    description: str
+    emoji: str
+    inputs: tuple[SpecInput, ...]
+    outputs: tuple[SpecOutput, ...]
+    duration: int = 60  # seconds for @spaces.GPU
+    measured_seconds: float | None = None  # the wizard's test run, when one was made
+    tags: tuple[str, ...] = ("comfyui",)
+    models: tuple[ModelFile, ...] = ()
+    custom_nodes: tuple[NodePack, ...] = ()
+    comfyui: dict[str, str] = field(
+        default_factory=lambda: {"repo": COMFYUI_GIT_URL, "commit": COMFYUI_COMMIT}
+    )
+    spec_version: int = SPEC_VERSION
+
+    @property
+    def ordered_inputs(self) -> tuple[SpecInput, ...]:
+        return tuple(sorted(self.inputs, key=lambda item: item.order))
+
+    def to_json(self) -> str:
+        """Sorted, stable JSON (building from the same spec twice gives the same bytes)."""
+        data = {
+            "spec_version": self.spec_version,
+            "fingerprint": self.fingerprint,
+            "title": self.title,
+            "description": self.description,
+            "emoji": self.emoji,
+            "tags": list(self.tags),
+            "duration": self.duration,
+            "measured_seconds": self.measured_seconds,
+            "inputs": [asdict(item) for item in self.inputs],
+            "outputs": [asdict(item) for item in self.outputs],
+            "models": [_model_dict(model) for model in self.models],
+            "custom_nodes": [_pack_dict(pack) for pack in self.custom_nodes],
+            "comfyui": dict(self.comfyui),
+        }
+        return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> AppSpec:
+        """Parse and check a spec on its own (not yet against a workflow)."""
+        try:
+            data = json.loads(text)
+        except ValueError as error:
+            raise SpecError(f"the spec is not valid JSON ({error})") from None
+        spec = _parse_spec(data)
+        spec.check_self()
+        return spec
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path, conversion: Conversion) -> AppSpec:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise SpecError(f"cannot read the spec {str(path)!r}: {error}") from None
+        spec = cls.from_json(text)
+        spec.check(conversion)
+        return spec
+
+    def check(self, conversion: Conversion) -> None:
+        """Raise SpecError unless this spec is sane and belongs to this workflow."""
+        self.check_self()
+        fingerprint = workflow_fingerprint(conversion.prompt)
+        if self.fingerprint != fingerprint:
+            raise SpecError(
+                f"this spec was made for another workflow (fingerprint {self.fingerprint}, this workflow "
+                f"has {fingerprint}): make a new one with `python -m wizard spec FILE --auto -o SPEC.json`"
+            )
+        for item in self.inputs:
+            _check_input_against(item, conversion)
+        for output in self.outputs:
+            if output.node_id not in conversion.prompt:
+                raise SpecError(
+                    f"output {output.label!r} refers to node {output.node_id}, which the workflow lacks"
+                )
+
+    def check_self(self) -> None:
+        """Raise SpecError for anything wrong inside the spec itself."""
+        if self.spec_version != SPEC_VERSION:
+            raise SpecError(
+                f"spec_version {self.spec_version!r} is not supported (this wizard reads {SPEC_VERSION})"
+            )
+        if not self.title.strip():
+            raise SpecError("the spec's title is empty: give the app a title")
+        if not self.emoji.strip():
+            raise SpecError("the spec's emoji is empty: pick one, e.g. 🎨")
+        if not 1 <= self.duration <= MAX_DURATION:
+            raise SpecError(f"duration {self.duration} s is out of range: use 1 to {MAX_DURATION} seconds")
+        names: set[str] = set()
+        labels: set[str] = set()
+        widgets: set[tuple[str, str]] = set()
+        for record in (*self.inputs, *self.outputs, *self.models, *self.custom_nodes):
+            _check_field_types(record)
+        for item in self.inputs:
+            _check_input(item)
+            if (item.node_id, item.input_name) in widgets:
+                raise SpecError(f"node {item.node_id} input {item.input_name!r} is exposed twice")
+            widgets.add((item.node_id, item.input_name))
+            _claim(item.name, item.label, names, labels)
+        for output in self.outputs:
+            _check_output(output)
+            _claim(output.name, output.label, names, labels)
+
+
+# --- building a spec ----------------------------------------------------------------------------
+
+
+def auto_spec(conversion: Conversion, analysis) -> AppSpec:
+    """The spec of the `auto` selection: the inputs and outputs a user would keep."""
+    chosen = sorted((c for c in analysis.inputs if c.auto), key=lambda c: c.rank)
+    taken: set[str] = set()
+    inputs = []
+    for order, candidate in enumerate(chosen):
+        inputs.append(
+            SpecInput(
+                node_id=candidate.node_id,
+                input_name=candidate.input_name,
+                name=python_name(candidate.label, taken),
+                label=candidate.label,
+                component=candidate.component,
+                value_type=candidate.value_type,
+                default=None if candidate.value_type == "FILE" else candidate.value,
+                minimum=candidate.minimum,
+                maximum=candidate.maximum,
+                step=candidate.step,
+                choices=candidate.choices,
+                multiline=candidate.multiline,
+                media=candidate.media,
+                advanced=candidate.advanced,
+                order=order,
+                randomize=candidate.seed,
+            )
+        )
+    outputs = [
+        SpecOutput(
+            node_id=candidate.node_id,
+            name=python_name(candidate.label, taken),
+            label=candidate.label,
+            kind=candidate.kind,
+            component=candidate.component,
+        )
+        for candidate in analysis.outputs
+        if candidate.auto
+    ]
+    task = _task(inputs, outputs)
+    model = _main_model(analysis.models)
+    title = f"{task} ({model})" if model and len(task) + len(model) <= 57 else task
+    return AppSpec(
+        fingerprint=workflow_fingerprint(conversion.prompt),
+        title=title,
+        description=f"{task}, made from a ComfyUI workflow",
+        emoji=_EMOJI.get(outputs[0].kind if outputs else "", "🧩"),
+        inputs=tuple(inputs),
+        outputs=tuple(outputs),
+        tags=tuple(dict.fromkeys(["comfyui", *_task_tags(inputs, outputs)])),
+        models=tuple(replace(model, node_ids=()) for model in analysis.models),  # the spec keeps no ids
+        custom_nodes=tuple(analysis.custom_nodes),
+    )
+
+
+def workflow_fingerprint(prompt: dict[str, dict[str, Any]]) -> str:
+    """A hash of the prompt's structure: node ids, class types and links (not widget values)."""
+    structure = []
+    for node_id in sorted(prompt):
+        node = prompt[node_id]
+        links = sorted(
+            [name, value[0], value[1]]
+            for name, value in (node.get("inputs") or {}).items()
+            if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+        )
+        structure.append([node_id, node.get("class_type"), links])
+    digest = hashlib.sha256(json.dumps(structure, separators=(",", ":")).encode()).hexdigest()
+    return f"sha256:{digest[:16]}"
+
+
+def python_name(label: str, taken: set[str]) -> str:
+    """A readable, unique, non-reserved Python identifier for a label; adds it to `taken`."""
+    ascii_text = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_") or "value"
+    if base[0].isdigit():
+        base = f"input_{base}"
+    name, number = base, 1
+    while name in taken or name in RESERVED_NAMES:
+        number += 1
+        name = f"{base}_{number}"
+    taken.add(name)
+    return name
+
+
+_EMOJI = {"images": "🎨", "video": "🎬", "audio": "🎵", "mesh": "🧊", "text": "📝"}
+_NOUNS = {"images": "image", "video": "video", "audio": "audio", "mesh": "3D", "text": "text"}
+
+
+def _task(inputs: list[SpecInput], outputs: list[SpecOutput]) -> str:
+    """ "Text to image", "Image to video", "Text and image to video"... from the chosen media."""
+    sources = []
+    if any(item.value_type == "STRING" and item.multiline for item in inputs):
+        sources.append("text")
+    for item in inputs:
+        noun = {"image": "image", "image+mask": "image", "mask": "image", "video": "video", "audio": "audio"}
+        word = noun.get(item.media or "")
+        if word and word not in sources:
+            sources.append(word)
+    targets = list(dict.fromkeys(_NOUNS[output.kind] for output in outputs))
+    target = _join(targets) or "ComfyUI"
+    if not sources:
+        return f"{target[:1].upper()}{target[1:]} generator"
+    task = f"{_join(sources)} to {target}"
+    return task[:1].upper() + task[1:]
+
+
+def _join(words: list[str]) -> str:
+    """ "text", "text and image", "text, image and audio"."""
+    return " and ".join(words) if len(words) < 3 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _task_tags(inputs: list[SpecInput], outputs: list[SpecOutput]) -> list[str]:
+    task = _task(inputs, outputs).lower()
+    known = {
+        "text to image": "text-to-image",
+        "image to image": "image-to-image",
+        "text to video": "text-to-video",
+        "image to video": "image-to-video",
+        "text to audio": "text-to-audio",
+        "text to 3d": "text-to-3d",
+        "image to 3d": "image-to-3d",
+        "image to text": "image-to-text",
+    }
+    return [known[task]] if task in known else []
+
+
+def _main_model(models: tuple[ModelFile, ...]) -> str | None:
+    """The stem of the first checkpoint or diffusion model, e.g. "v1-5-pruned-emaonly-fp16"."""
+    for model in models:
+        if model.folder in ("checkpoints", "diffusion_models", "unet"):
+            stem = model.name.replace("\\", "/").rsplit("/", 1)[-1]
+            return stem.rsplit(".", 1)[0] if "." in stem else stem
+    return None
+
+
+# --- checks -------------------------------------------------------------------------------------
+
+
+def _claim(name: str, label: str, names: set[str], labels: set[str]) -> None:
+    if not name.isidentifier() or name in RESERVED_NAMES or not name.isascii():
+        raise SpecError(f"{name!r} cannot be a parameter name: use a plain, unreserved Python identifier")
+    if name in names:
+        raise SpecError(f"the name {name!r} is used twice: each input and output needs its own")
+    if not label.strip():
+        raise SpecError(f"{name!r} has an empty label: give it one")
+    if label.casefold() in labels:
+        raise SpecError(f"the label {label!r} is used twice: labels must be unique")
+    names.add(name)
+    labels.add(label.casefold())
+
+
+_FIELD_TYPES = {
+    "node_id": str,
+    "input_name": str,
+    "name": str,
+    "label": str,
+    "component": str,
+    "value_type": str,
+    "kind": str,
+    "folder": str,
+    "multiline": bool,
+    "advanced": bool,
+    "randomize": bool,
+    "order": int,
+}
+
+
+def _check_field_types(record: Any) -> None:
+    for spec_field in fields(record):
+        expected = _FIELD_TYPES.get(spec_field.name)
+        value = getattr(record, spec_field.name)
+        if expected is not None and (type(value) is not expected):
+            raise SpecError(
+                f"{type(record).__name__} field {spec_field.name!r} must be {expected.__name__}, got {value!r}"
+            )
+
+
+def _check_input(item: SpecInput) -> None:
+    where = f"input {item.label!r}"
+    allowed = COMPONENTS_BY_TYPE.get(item.value_type)
+    if allowed is None:
+        raise SpecError(
+            f"{where} has value_type {item.value_type!r}: use one of {', '.join(COMPONENTS_BY_TYPE)}"
+        )
+    if item.component not in allowed:
+        raise SpecError(
+            f"{where}: a {item.value_type} value cannot be a {item.component}; use {' or '.join(allowed)}"
+        )
+    if item.randomize and item.value_type != "INT":
+        raise SpecError(f"{where}: only an INT seed can be randomized")
+    if item.value_type == "FILE":
+        if item.default is not None and not isinstance(item.default, str):
+            raise SpecError(f"{where}: a file input's default must be null or a file path")
+        return
+    _check_value_type(where, item.value_type, item.default)
+    for bound in (item.minimum, item.maximum, item.step):
+        if bound is not None and (not _is_number(bound) or not math.isfinite(bound)):
+            raise SpecError(f"{where}: minimum, maximum and step must be finite numbers or null")
+    if item.component == "Slider" and None in (item.minimum, item.maximum, item.step):
+        raise SpecError(f"{where}: a Slider needs minimum, maximum and step")
+    if item.minimum is not None and item.maximum is not None and item.minimum > item.maximum:
+        raise SpecError(f"{where}: minimum {item.minimum} is above maximum {item.maximum}")
+    if item.step is not None and item.step <= 0:
+        raise SpecError(f"{where}: step must be positive, got {item.step}")
+    if _is_number(item.default) and not item.randomize:
+        if (item.minimum is not None and item.default < item.minimum) or (
+            item.maximum is not None and item.default > item.maximum
+        ):
+            raise SpecError(f"{where}: default {item.default} is outside {item.minimum}..{item.maximum}")
+    if item.component in ("Dropdown", "Radio"):
+        if not item.choices:
+            raise SpecError(f"{where}: a {item.component} needs choices")
+        if item.default not in item.choices:
+            raise SpecError(f"{where}: default {item.default!r} is not one of its choices")
+
+
+def _check_value_type(where: str, value_type: str, value: Any) -> None:
+    ok = {
+        "INT": isinstance(value, int) and not isinstance(value, bool),
+        "FLOAT": _is_number(value),
+        "STRING": isinstance(value, str),
+        "BOOLEAN": isinstance(value, bool),
+        "COMBO": isinstance(value, (str, int, float)) and not isinstance(value, bool),
+    }[value_type]
+    if not ok:
+        raise SpecError(f"{where}: {value!r} is not a {value_type} value")
+
+
+def _check_input_against(item: SpecInput, conversion: Conversion) -> None:
+    node = conversion.nodes.get(item.node_id)
+    if node is None or item.node_id not in conversion.prompt:
+        raise SpecError(f"input {item.label!r} refers to node {item.node_id}, which the workflow lacks")
+    if item.input_name not in node.widget_names:
+        raise SpecError(
+            f"input {item.label!r}: node {item.node_id} ({node.class_type}) has no widget {item.input_name!r}"
+        )
+    value = conversion.prompt[item.node_id]["inputs"].get(item.input_name)
+    expected = "STRING" if item.value_type == "FILE" else item.value_type
+    if expected == "FLOAT" and isinstance(value, int) and not isinstance(value, bool):
+        return
+    try:
+        _check_value_type(f"input {item.label!r}", expected, value)
+    except SpecError:
+        raise SpecError(
+            f"input {item.label!r}: node {item.node_id}'s {item.input_name!r} holds {value!r}, "
+            f"not a {item.value_type} value"
+        ) from None
+
+
+def _check_output(output: SpecOutput) -> None:
+    expected = OUTPUT_COMPONENTS.get(output.kind)
+    if expected is None:
+        raise SpecError(
+            f"output {output.label!r} has kind {output.kind!r}: use one of {', '.join(OUTPUT_COMPONENTS)}"
+        )
+    if output.component != expected:
+        raise SpecError(
+            f"output {output.label!r}: {output.kind} is shown with a {expected}, not {output.component}"
+        )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# --- JSON parsing -------------------------------------------------------------------------------
+
+_MODEL_KEYS = ("name", "folder", "repo_id", "path", "revision", "url", "gated", "size", "source")
+_PACK_KEYS = ("pack", "repo", "version", "class_types", "source")
+
+
+def _model_dict(model: ModelFile) -> dict[str, Any]:
+    return {key: getattr(model, key) for key in _MODEL_KEYS}
+
+
+def _pack_dict(pack: NodePack) -> dict[str, Any]:
+    record = {key: getattr(pack, key) for key in _PACK_KEYS}
+    record["class_types"] = list(pack.class_types)
+    return record
+
+
+def _parse_spec(data: Any) -> AppSpec:
+    _require(isinstance(data, dict), "the spec must be a JSON object")
+    version = data.get("spec_version")
+    _require(
+        version == SPEC_VERSION,
+        f"spec_version {version!r} is not supported (this wizard reads {SPEC_VERSION})",
+    )
+    inputs = tuple(_record(SpecInput, item, "inputs") for item in _list(data, "inputs"))
+    outputs = tuple(_record(SpecOutput, item, "outputs") for item in _list(data, "outputs"))
+    models = tuple(_record(ModelFile, item, "models", _MODEL_KEYS) for item in _list(data, "models"))
+    packs = tuple(_record(NodePack, item, "custom_nodes", _PACK_KEYS) for item in _list(data, "custom_nodes"))
+    comfyui = data.get("comfyui")
+    _require(
+        isinstance(comfyui, dict) and all(isinstance(comfyui.get(key), str) for key in ("repo", "commit")),
+        'the spec\'s "comfyui" must be {"repo": URL, "commit": SHA}',
+    )
+    for key, kind in (("fingerprint", str), ("title", str), ("description", str), ("emoji", str)):
+        _require(isinstance(data.get(key), kind), f'the spec needs a string "{key}"')
+    duration, measured = data.get("duration"), data.get("measured_seconds")
+    _require(
+        isinstance(duration, int) and not isinstance(duration, bool), 'the spec\'s "duration" must be seconds'
+    )
+    _require(
+        measured is None or _is_number(measured), 'the spec\'s "measured_seconds" must be a number or null'
+    )
+    tags = data.get("tags", ["comfyui"])
+    _require(
+        isinstance(tags, list) and all(isinstance(tag, str) for tag in tags),
+        '"tags" must be a list of strings',
+    )
+    return AppSpec(
+        fingerprint=data["fingerprint"],
+        title=data["title"],
+        description=data["description"],
+        emoji=data["emoji"],
+        inputs=inputs,
+        outputs=outputs,
+        duration=duration,
+        measured_seconds=measured,
+        tags=tuple(tags),
+        models=models,
+        custom_nodes=packs,
+        comfyui={"repo": comfyui["repo"], "commit": comfyui["commit"]},
+    )
+
+
+def _list(data: dict[str, Any], key: str) -> list:
+    value = data.get(key, [])
+    _require(isinstance(value, list), f'the spec\'s "{key}" must be a list')
+    return value
+
+
+def _record(cls, item: Any, where: str, keys: tuple[str, ...] | None = None):
+    """A record from a JSON object: known keys only, required ones present, lists made tuples."""
+    _require(isinstance(item, dict), f'each entry of "{where}" must be an object')
+    allowed = {f.name: f for f in fields(cls)} if keys is None else {key: None for key in keys}
+    unknown = sorted(set(item) - set(allowed))
+    _require(not unknown, f'"{where}" entry has unknown key(s) {", ".join(unknown)}')
+    required = [f.name for f in fields(cls) if f.name in allowed and _is_required(f)]
+    missing = [key for key in required if key not in item]
+    _require(not missing, f'"{where}" entry lacks {", ".join(missing)}')
+    values = {key: tuple(value) if isinstance(value, list) else value for key, value in item.items()}
+    try:
+        return cls(**values)
+    except TypeError as error:
+        raise SpecError(f'bad "{where}" entry: {error}') from None
+
+
+def _is_required(spec_field) -> bool:
+    return spec_field.default is MISSING and spec_field.default_factory is MISSING
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise SpecError(message)

@@ -1,0 +1,572 @@
+"""Writes a Space folder from a workflow and its AppSpec, rendering `templates/` with Jinja2.
+
+Workflows are hostile input. Every `{{ ... }}` in a template must go through one of the filters
+below, and the environment's `finalize` refuses anything else, so no string from a workflow can
+reach a generated file unquoted: in app.py strings are Python literals made by `repr()`, in the
+README front matter YAML scalars made by PyYAML (always double-quoted, so YAML 1.1 and 1.2 readers
+agree), in the README body escaped Markdown. The output is byte-stable: no timestamps, no set
+iteration, black-formatted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import math
+import re
+import shutil
+import unicodedata
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import quote
+
+import black
+import jinja2
+import yaml
+from packaging.requirements import InvalidRequirement, Requirement
+
+from runtime.locate import COMFYUI_VERSION
+from wizard.appspec import AppSpec, SpecInput, SpecOutput
+from wizard.errors import BuildError
+from wizard.records import Conversion, ModelFile, NodePack
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = REPO_ROOT / "templates"
+RUNTIME_DIR = REPO_ROOT / "runtime"
+COMFYUI_REQUIREMENTS = Path(__file__).parent / "data" / f"comfyui-requirements-{COMFYUI_VERSION}.txt"
+BLACK_MODE = black.Mode(line_length=110)
+
+SDK_VERSION = "6.31.0"
+PINS = ("gradio==6.31.0", "spaces==0.51.3", "huggingface_hub==2.4.0")
+TORCH_PINS = ("torch==2.9.1", "torchvision==0.24.1", "torchaudio==2.9.1")
+TORCH_PACKAGES = frozenset({"torch", "torchvision", "torchaudio"})
+# ComfyUI's requirements.txt omits `requests`, which its frontend management imports.
+COMFYUI_MISSING_REQUIREMENTS = ("requests",)
+SPACE_COLORS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")
+SHORT_DESCRIPTION_MAX = 60
+GENERATED_FILES = (
+    "app.py",
+    "README.md",
+    "requirements.txt",
+    "workflow_api.json",
+    "workflow.json",
+    "comfy.lock.json",
+    "appspec.json",
+)
+_MEDIA_WORDS = {
+    "image": "an image",
+    "mask": "a mask image (its alpha channel, or the chosen channel)",
+    "image+mask": "an image; paint over it to mask the area to change",
+    "video": "a video",
+    "audio": "an audio file",
+    "file": "a file",
+}
+_OUTPUT_WORDS = {
+    "images": "images",
+    "video": "a video",
+    "audio": "audio",
+    "mesh": "a 3D model",
+    "text": "text",
+}
+_OUTPUT_CALLS = {
+    "images": "outputs.images({})",
+    "video": "outputs.videos({})[0]",
+    "audio": "outputs.audio({})[0]",
+    "mesh": "outputs.meshes({})[0]",
+    "text": "outputs.text({})",
+}
+
+
+def build_space(conversion: Conversion, spec: AppSpec, out_dir: str | Path) -> Path:
+    """Write the Space folder for `conversion` as `spec` describes it; returns the folder."""
+    spec.check(conversion)
+    folder = _prepare_folder(Path(out_dir))
+    for name, content in render_files(conversion, spec).items():
+        (folder / name).write_text(content, encoding="utf-8", newline="\n")
+    _copy_runtime(folder / "runtime")
+    return folder
+
+
+def render_files(conversion: Conversion, spec: AppSpec) -> dict[str, str]:
+    """The generated text files by name (the folder minus `runtime/`), in a fixed order."""
+    files = {
+        "app.py": render_app(conversion, spec),
+        "README.md": _render("README.md.j2", _readme_context(spec, conversion.workflow is not None)),
+        "requirements.txt": _render("requirements.txt.j2", _requirements_context(spec)),
+        "workflow_api.json": _json_text(conversion.prompt),
+    }
+    if conversion.workflow is not None:
+        files["workflow.json"] = _json_text(conversion.workflow)
+    files["comfy.lock.json"] = _json_text(lock_data(spec))
+    files["appspec.json"] = spec.to_json()
+    return files
+
+
+def render_app(conversion: Conversion, spec: AppSpec) -> str:
+    source = _render("app.py.j2", _app_context(conversion, spec))
+    try:
+        return black.format_str(source, mode=BLACK_MODE)
+    except black.InvalidInput as error:  # a template bug, never the workflow: its strings are literals
+        raise BuildError(f"the generated app.py does not parse ({error}); please report this") from None
+
+
+def lock_data(spec: AppSpec) -> dict[str, Any]:
+    """`comfy.lock.json`: what runtime/ installs (the format is in the project brief)."""
+    return {
+        "comfyui": {"repo": spec.comfyui["repo"], "commit": spec.comfyui["commit"]},
+        "custom_nodes": [_lock_pack(pack) for pack in spec.custom_nodes],
+        "models": [
+            {key: getattr(model, key) for key in ("name", "folder", "repo_id", "path", "revision", "url")}
+            for model in spec.models
+        ],
+    }
+
+
+# --- safe interpolation -------------------------------------------------------------------------
+
+
+class Code(str):
+    """Text made by one of this module's filters: a checked literal, identifier or escaped fragment."""
+
+
+def literal(value: Any) -> str:
+    """A Python literal that evaluates to `value` (str, numbers, bool, None, lists, tuples, dicts)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return repr(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise BuildError(f"{value!r} cannot appear in the app: use a finite number")
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(literal(item) for item in value) + "]"
+    if isinstance(value, tuple):
+        inner = ", ".join(literal(item) for item in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(key)}: {literal(item)}" for key, item in value.items()) + "}"
+    raise BuildError(f"a {type(value).__name__} value cannot appear in the app")
+
+
+def _py(value: Any) -> Code:
+    return Code(literal(value))
+
+
+def _ident(name: Any) -> Code:
+    if not isinstance(name, str) or not name.isidentifier() or not name.isascii():
+        raise BuildError(f"{name!r} is not a Python identifier")
+    return Code(name)
+
+
+def _names(names: Iterable[str]) -> Code:
+    return Code(", ".join(_ident(name) for name in names))
+
+
+def _code(fragment: Any) -> Code:
+    if not isinstance(fragment, Code):
+        raise BuildError("a template tried to write text that no filter checked")
+    return fragment
+
+
+def _comment(text: Any) -> Code:
+    if not isinstance(text, str) or not re.fullmatch(r"[ -~]*", text):
+        raise BuildError(f"{text!r} cannot be a comment")
+    return Code(text)
+
+
+def markdown_text(text: str) -> str:
+    """`text` as inert Markdown: one line, HTML escaped, Markdown punctuation backslash-escaped."""
+    flat = "".join(" " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in text)
+    escaped = html.escape(flat, quote=False)
+    return re.sub(r"([\\`*_\[\]#|~!])", r"\\\1", escaped)
+
+
+def _md(text: Any) -> Code:
+    return Code(markdown_text(str(text)))
+
+
+def _url(url: Any) -> Code:
+    if not isinstance(url, str) or not re.fullmatch(r"https://huggingface\.co/[A-Za-z0-9_.~%/-]+", url):
+        raise BuildError(f"{url!r} is not a link the README may hold")
+    return Code(url)
+
+
+# Plain scalars a YAML 1.2 reader (the Hub's) takes for something other than a string; PyYAML
+# (YAML 1.1) would write some of them unquoted, so they are always double-quoted.
+_YAML12_NON_STRING = re.compile(
+    r"~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
+    r"|[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)"
+)
+
+
+class _FrontMatterDumper(yaml.SafeDumper):
+    """Double-quotes strings that hold control characters or read as numbers, booleans or null."""
+
+    def represent_str(self, data: str) -> yaml.ScalarNode:
+        ambiguous = _YAML12_NON_STRING.fullmatch(data) or not data.isprintable()
+        return self.represent_scalar("tag:yaml.org,2002:str", data, style='"' if ambiguous else None)
+
+
+_FrontMatterDumper.add_representer(str, _FrontMatterDumper.represent_str)
+
+
+def _yaml(mapping: Any) -> Code:
+    text = yaml.dump(mapping, Dumper=_FrontMatterDumper, sort_keys=False, allow_unicode=True, width=1_000_000)
+    return Code(text.rstrip("\n"))
+
+
+def _requirement(line: Any) -> Code:
+    try:
+        Requirement(line)
+    except (InvalidRequirement, TypeError):
+        raise BuildError(f"{line!r} is not a valid requirement") from None
+    return Code(line)
+
+
+def _refuse_unfiltered(value: Any) -> Any:
+    if isinstance(value, Code):
+        return value
+    raise BuildError(
+        f"a template wrote {type(value).__name__} {value!r} without a filter; please report this"
+    )
+
+
+_ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+    autoescape=False,
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    finalize=_refuse_unfiltered,
+)
+_ENVIRONMENT.filters.update(
+    py=_py,
+    ident=_ident,
+    names=_names,
+    code=_code,
+    comment=_comment,
+    md=_md,
+    url=_url,
+    yaml=_yaml,
+    requirement=_requirement,
+)
+
+
+def _render(template: str, context: dict[str, Any]) -> str:
+    return _ENVIRONMENT.get_template(template).render(context)
+
+
+# --- app.py -------------------------------------------------------------------------------------
+
+
+def _app_context(conversion: Conversion, spec: AppSpec) -> dict[str, Any]:
+    inputs = spec.ordered_inputs
+    randomized = [item for item in inputs if item.randomize]
+    parameters = []
+    components = []
+    for item in inputs:
+        parameters.append(item.name)
+        components.append(
+            {"name": item.name, "constructor": _input_constructor(item), "advanced": item.advanced}
+        )
+        if randomized and item is randomized[0]:
+            parameters.append("randomize_seed")
+            label = "Randomize seed" if len(randomized) == 1 else "Randomize seeds"
+            components.append(
+                {
+                    "name": "randomize_seed",
+                    "constructor": _call("Checkbox", label=label, value=True),
+                    "advanced": item.advanced,
+                }
+            )
+    returns = [_OUTPUT_CALLS[output.kind].format(literal(output.node_id)) for output in spec.outputs]
+    returns += [item.name for item in randomized]
+    return {
+        "docstring": f"{_one_line(spec.title)}: a Gradio app made from a ComfyUI workflow.",
+        "mask_editor": any(item.component == "ImageEditor" for item in inputs),
+        "has_ui_workflow": conversion.workflow is not None,
+        "labels": [((item.node_id, item.input_name), item.label) for item in inputs],
+        "duration": spec.duration,
+        "duration_note": _duration_note(spec),
+        "parameters": parameters,
+        "randomized": randomized,
+        "inputs": [
+            {"key": (item.node_id, item.input_name), "value_expression": _value_expression(item)}
+            for item in inputs
+        ],
+        "returns": Code(", ".join(returns)),
+        "title": spec.title,
+        "heading": f"# {markdown_text(spec.title)}\n{markdown_text(spec.description)}.",
+        "main_components": [c for c in components if not c["advanced"]],
+        "advanced_components": [c for c in components if c["advanced"]],
+        "output_components": [{"name": o.name, "constructor": _output_constructor(o)} for o in spec.outputs],
+        "examples": _examples(inputs),
+        "click_outputs": [output.name for output in spec.outputs] + [item.name for item in randomized],
+    }
+
+
+def _call(component: str, **kwargs: Any) -> Code:
+    arguments = ", ".join(f"{key}={literal(value)}" for key, value in kwargs.items())
+    return Code(f"gr.{_ident(component)}({arguments})")
+
+
+def _input_constructor(item: SpecInput) -> Code:
+    component, label = item.component, item.label
+    if component == "Textbox":
+        lines = {"lines": 3} if item.multiline else {}
+        return _call(component, label=label, **lines, value=item.default)
+    if component == "Number":
+        bounds = {
+            key: value
+            for key, value in (("minimum", item.minimum), ("maximum", item.maximum))
+            if value is not None
+        }
+        precision = {"precision": 0} if item.value_type == "INT" else {}
+        return _call(component, label=label, value=item.default, **precision, **bounds)
+    if component == "Slider":
+        return _call(
+            component,
+            label=label,
+            minimum=item.minimum,
+            maximum=item.maximum,
+            step=item.step,
+            value=item.default,
+        )
+    if component in ("Dropdown", "Radio"):
+        return _call(component, label=label, choices=list(item.choices or ()), value=item.default)
+    if component == "Checkbox":
+        return _call(component, label=label, value=item.default)
+    if component == "Image":
+        mode = {"image_mode": "RGBA"} if item.media == "mask" else {}
+        return _call(component, label=label, type="filepath", **mode)
+    if component == "ImageEditor":
+        return _call(component, label=label, type="pil")
+    if component == "Audio":
+        return _call(component, label=label, type="filepath")
+    if component == "File":
+        return _call(component, label=label, type="filepath")
+    return _call(component, label=label)  # Video: its value is a file path
+
+
+def _value_expression(item: SpecInput) -> Code:
+    if item.component == "ImageEditor":
+        return Code(f"image_with_mask({_ident(item.name)})")
+    return _ident(item.name)
+
+
+def _output_constructor(output: SpecOutput) -> Code:
+    if output.component == "Textbox":
+        return _call("Textbox", label=output.label, lines=4)
+    return _call(output.component, label=output.label)
+
+
+def _examples(inputs: tuple[SpecInput, ...]) -> dict[str, Any] | None:
+    """One examples row with the workflow's own values, or None.
+
+    A generated Space holds no example media, so when the app takes a file an examples row would
+    leave it empty and invite a click that fails: then there is none. Seeds are left out (a fixed
+    seed in an example would fight the Randomize box).
+    """
+    if any(item.value_type == "FILE" for item in inputs):
+        return None
+    shown = [item for item in inputs if not item.advanced and not item.randomize]
+    if not shown:
+        return None
+    return {"row": [item.default for item in shown], "names": [item.name for item in shown]}
+
+
+def _duration_note(spec: AppSpec) -> str:
+    if spec.measured_seconds is None:
+        return "ZeroGPU's default; the wizard's Test run measures this workflow"
+    return f"measured by the wizard's test run: {math.ceil(spec.measured_seconds)} s, with headroom"
+
+
+def _one_line(text: str) -> str:
+    """Whitespace-collapsed, printable text (black strips docstrings; control characters stay out)."""
+    printable = "".join(char if char.isprintable() else " " for char in text)
+    return " ".join(printable.split())
+
+
+# --- README.md ----------------------------------------------------------------------------------
+
+
+def _readme_context(spec: AppSpec, has_ui_workflow: bool) -> dict[str, Any]:
+    return {
+        "front_matter": front_matter(spec),
+        "title": spec.title,
+        "description": spec.description,
+        "inputs": [
+            {"label": item.label, "kind": _input_words(item), "advanced": item.advanced}
+            for item in spec.ordered_inputs
+        ],
+        "outputs": [{"label": output.label, "kind": _OUTPUT_WORDS[output.kind]} for output in spec.outputs],
+        "models": [_model_entry(model) for model in spec.models],
+        "custom_nodes": [_pack_words(pack) for pack in spec.custom_nodes],
+        "comfyui": f"{COMFYUI_VERSION} (commit {spec.comfyui['commit'][:8]})",
+        "has_ui_workflow": has_ui_workflow,
+    }
+
+
+def front_matter(spec: AppSpec) -> dict[str, Any]:
+    """The Space card and build settings (https://huggingface.co/docs/hub/spaces-config-reference)."""
+    color_from, color_to = _colors(spec.fingerprint)
+    matter: dict[str, Any] = {
+        "title": spec.title,
+        "emoji": spec.emoji,
+        "colorFrom": color_from,
+        "colorTo": color_to,
+        "sdk": "gradio",
+        "sdk_version": SDK_VERSION,
+        "python_version": "3.12",
+        "app_file": "app.py",
+        "short_description": short_description(spec.description),
+        "license": "gpl-3.0",
+        "tags": list(dict.fromkeys(["comfyui", *spec.tags])),
+    }
+    hub_models = [model for model in spec.models if model.repo_id and model.path]
+    repos = list(dict.fromkeys(model.repo_id for model in hub_models))
+    if repos:
+        matter["models"] = repos
+    preload = [entry for entry in (_preload_entry(model) for model in hub_models) if entry]
+    if preload:
+        matter["preload_from_hub"] = list(dict.fromkeys(preload))
+    return matter
+
+
+def short_description(description: str) -> str:
+    """The card's one-liner: at most 60 characters, cut at a word with "…" when longer."""
+    text = _one_line(description)
+    if len(text) <= SHORT_DESCRIPTION_MAX:
+        return text
+    cut = text[: SHORT_DESCRIPTION_MAX - 1].rsplit(" ", 1)[0] or text[: SHORT_DESCRIPTION_MAX - 1]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+def _colors(fingerprint: str) -> tuple[str, str]:
+    """Two different card colours, the same for every build of one workflow."""
+    number = int(hashlib.sha256(fingerprint.encode()).hexdigest()[:8], 16)
+    first = number % len(SPACE_COLORS)
+    second = (first + 1 + (number // len(SPACE_COLORS)) % (len(SPACE_COLORS) - 1)) % len(SPACE_COLORS)
+    return SPACE_COLORS[first], SPACE_COLORS[second]
+
+
+def _preload_entry(model: ModelFile) -> str | None:
+    """ "repo file" (plus the revision when it is a commit) for `preload_from_hub`, else None.
+
+    Gated files cannot be fetched while the Space builds, and a name with a space or comma cannot be
+    written in this list: runtime/ downloads those at start-up instead.
+    """
+    if model.gated or not model.repo_id or not model.path:
+        return None
+    if re.search(r"[\s,]", model.repo_id + model.path):
+        return None
+    entry = f"{model.repo_id} {model.path}"
+    if model.revision and re.fullmatch(r"[0-9a-f]{40}", model.revision):
+        entry += f" {model.revision}"
+    return entry
+
+
+def _model_entry(model: ModelFile) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "where": f"{model.folder}/{model.name}",
+        "gated": bool(model.gated),
+        "link": None,
+    }
+    if model.repo_id and model.path:
+        revision = model.revision or "main"
+        entry["link"] = "https://huggingface.co/" + quote(
+            f"{model.repo_id}/blob/{revision}/{model.path}", safe="/"
+        )
+        entry["link_text"] = f"{model.repo_id}"
+    elif model.url:
+        entry["where"] += f" from {model.url}"
+    else:
+        entry["where"] += " (no download known: place it in the model folder)"
+    return entry
+
+
+def _pack_words(pack: NodePack) -> str:
+    name = pack.pack or "an unknown pack"
+    version = f" {pack.version}" if pack.version else ""
+    repo = f" ({pack.repo})" if pack.repo else ""
+    return f"{name}{version}{repo}: {', '.join(pack.class_types)}"
+
+
+def _input_words(item: SpecInput) -> str:
+    if item.value_type == "FILE":
+        return _MEDIA_WORDS.get(item.media or "file", "a file")
+    if item.randomize:
+        return "a seed (random each run unless Randomize is unticked)"
+    words = {"Textbox": "text", "Checkbox": "on or off", "Dropdown": "a choice", "Radio": "a choice"}
+    if item.component in words:
+        return words[item.component]
+    if item.minimum is not None and item.maximum is not None:
+        return f"a number from {item.minimum} to {item.maximum}"
+    return "a number"
+
+
+# --- requirements.txt, lock, files --------------------------------------------------------------
+
+
+def comfyui_requirements() -> list[str]:
+    """ComfyUI's own requirements without its unpinned torch trio, plus what it forgets to list.
+
+    Read from the copy bundled with the wizard (a test checks it equals the pinned checkout's), not
+    from whatever checkout this machine has, so every machine writes the same requirements.txt.
+    """
+    lines = []
+    for raw in COMFYUI_REQUIREMENTS.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line and Requirement(line).name.lower() not in TORCH_PACKAGES:
+            lines.append(line)
+    known = {Requirement(line).name.lower() for line in lines}
+    return lines + [line for line in COMFYUI_MISSING_REQUIREMENTS if line not in known]
+
+
+def _requirements_context(spec: AppSpec) -> dict[str, Any]:
+    return {
+        "pins": list(PINS),
+        "torch": list(TORCH_PINS),
+        "comfyui_version": COMFYUI_VERSION,
+        "comfyui": comfyui_requirements(),
+        "custom_nodes": bool(spec.custom_nodes),
+    }
+
+
+def _lock_pack(pack: NodePack) -> dict[str, Any]:
+    is_commit = bool(pack.version and re.fullmatch(r"[0-9a-f]{7,40}", pack.version))
+    return {
+        "pack": pack.pack,
+        "repo": pack.repo,
+        "commit": pack.version if is_commit else None,
+        "version": None if is_commit else pack.version,
+    }
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _prepare_folder(folder: Path) -> Path:
+    """An empty folder, or one this wizard wrote before (its files are replaced)."""
+    if folder.exists() and not folder.is_dir():
+        raise BuildError(f"{folder} is a file: choose a folder for the Space")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / "appspec.json").is_file():
+        raise BuildError(f"{folder} is not empty and holds no Space the wizard wrote: choose an empty folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in GENERATED_FILES:
+        (folder / name).unlink(missing_ok=True)
+    shutil.rmtree(folder / "runtime", ignore_errors=True)
+    return folder
+
+
+def _copy_runtime(target: Path) -> None:
+    """The runtime package's Python files (no caches), in sorted order."""
+    for source in sorted(RUNTIME_DIR.rglob("*.py")):
+        relative = source.relative_to(RUNTIME_DIR)
+        if "__pycache__" in relative.parts:
+            continue
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_bytes(source.read_bytes())

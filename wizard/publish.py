@@ -1,0 +1,351 @@
+"""Publish a built Space folder to the user's own account as a ZeroGPU Space.
+
+One publish = `whoami` (cached), then `create_repo` (or `duplicate_repo` from a template) with the ZeroGPU
+hardware, visibility and the optional `HF_TOKEN` secret all set at creation (later hardware calls fail with
+OAuth tokens, and free accounts get 402 on CPU hardware: `shared/docs/huggingface.md` §4), then ONE commit
+holding every file of the folder. An existing Space (409) is updated with a new commit instead.
+
+The upload is a single `create_commit`, not `upload_folder`: with `hf_xet` installed `upload_folder`
+pipelines the files into several commits ("(part N)") and, when a commit fails, retries it split into
+smaller ones, which could leave a half-published Space. One commit is all-or-nothing, so any failed publish
+can simply be run again and ends in a complete Space.
+
+Tokens: explicit > `HF_TOKEN` > the saved login. A token is never written anywhere, never logged, never put
+in an error message, and a folder that contains it is refused before anything is sent.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import httpx2
+from huggingface_hub import CommitOperationAdd, HfApi, get_token
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+from wizard.errors import (
+    PublishAuthError,
+    PublishError,
+    PublishFolderError,
+    PublishNameError,
+    PublishPaymentError,
+    PublishPermissionError,
+    PublishRateLimitError,
+    PublishRetryableError,
+)
+
+ZERO_GPU = "zero-a10g"  # huggingface_hub `SpaceHardware.ZERO_A10G`, the only ZeroGPU flavor
+REQUIRED_FILES = ("app.py", "README.md", "requirements.txt")
+# Never uploaded: local caches and VCS data (the generated Space has none; a user's edited folder may).
+SKIPPED_PARTS = frozenset({".git", "__pycache__", ".cache", ".ipynb_checkpoints", ".DS_Store"})
+MOCK_OAUTH_PREFIX = "mock-"  # Gradio's local stand-in: "mock-oauth-token-for-local-dev" (huggingface.md §4)
+TOKENS_PAGE = "https://huggingface.co/settings/tokens"
+# Hub rule for a repo name: letters, digits, '-', '_', '.'; at most 96; no '--'/'..'; no '-'/'.' at the ends.
+_NAME = re.compile(r"^(?![-.])(?!.*(--|\.\.))[A-Za-z0-9_.\-]{1,96}(?<![-.])$")
+
+Progress = Callable[..., object]  # called as progress(fraction, desc=text), like gr.Progress
+
+# One client for the process: `whoami(cache=True)` caches per token inside it (whoami is heavily
+# rate-limited). The token is passed on every call, never stored on the client.
+_HUB = HfApi()
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    url: str  # the Space page, e.g. https://huggingface.co/spaces/alice/my-app
+    repo_id: str
+    commit: str  # the commit holding this publish (the current head when nothing changed)
+    created: bool  # False when an existing Space was updated
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    orgs: tuple[str, ...]
+
+
+def user_token(oauth_token: str | None) -> str | None:
+    """The token to publish with in the wizard UI, given the visitor's OAuth token string (or None).
+
+    On Spaces only the visitor's own token counts. Locally Gradio hands out a mock OAuth token that the
+    Hub rejects, so fall back to the local login (`HF_TOKEN` or `hf auth login`)."""
+    if os.environ.get("SYSTEM") == "spaces":
+        return oauth_token or None
+    if oauth_token and not oauth_token.startswith(MOCK_OAUTH_PREFIX):
+        return oauth_token
+    return get_token()
+
+
+def resolve_token(token: str | None = None) -> str:
+    """Explicit token > `HF_TOKEN` > saved login; a clear error when there is none."""
+    resolved = token or os.environ.get("HF_TOKEN") or get_token()
+    if not resolved:
+        raise PublishAuthError(
+            "no Hugging Face token: log in with `hf auth login`, set HF_TOKEN, or pass --token "
+            f"(a token with write access from {TOKENS_PAGE})"
+        )
+    return resolved
+
+
+def whoami(token: str) -> Account:
+    """The account behind `token` (cached per token for the process)."""
+    try:
+        info = _HUB.whoami(token=token, cache=True)
+    except Exception as error:
+        raise _explain(error, "checking your Hugging Face account", None) from error
+    auth = info.get("auth", {}).get("accessToken", {})
+    if auth.get("role") == "read":
+        raise PublishAuthError(
+            f"this Hugging Face token is read-only: create a token with write access at {TOKENS_PAGE} "
+            "and publish again"
+        )
+    orgs = tuple(org["name"] for org in info.get("orgs", []) if isinstance(org, dict) and "name" in org)
+    return Account(name=info["name"], orgs=orgs)
+
+
+def space_repo_id(space: str, account: Account) -> str:
+    """`NAME` or `USER/NAME` → `namespace/name`, checked against the Hub's naming rules and the namespaces
+    this account may create Spaces in (its own name and its organizations)."""
+    parts = space.strip().split("/")
+    if len(parts) > 2 or not all(parts):
+        raise PublishNameError(f"invalid Space name {space!r}: use NAME or USER/NAME")
+    namespace, name = parts if len(parts) == 2 else (account.name, parts[0])
+    if not _NAME.fullmatch(name):
+        raise PublishNameError(
+            f"invalid Space name {name!r}: use letters, digits, '-', '_' and '.', at most 96 characters, "
+            "without '--' or '..' and not starting or ending with '-' or '.'"
+        )
+    if namespace != account.name and namespace not in account.orgs:
+        raise PublishPermissionError(
+            f"the name {namespace}/{name} belongs to {namespace!r}, not to you ({account.name}): "
+            f"publish as {account.name}/{name} or under one of your organizations"
+        )
+    return f"{namespace}/{name}"
+
+
+def publish_folder(
+    folder: str | Path,
+    *,
+    space: str,
+    private: bool = False,
+    token: str | None = None,
+    hf_token_secret: str | None = None,
+    template: str | None = None,
+    progress: Progress | None = None,
+) -> PublishResult:
+    """Create (or update) the ZeroGPU Space `space` from the built `folder`, in one commit.
+
+    `hf_token_secret`: stored as the Space's `HF_TOKEN` secret (gated models). `template`: a Space to
+    duplicate instead of starting empty. `progress(fraction, desc=...)` is told each step."""
+    report = progress or (lambda fraction, desc=None: None)
+    folder = Path(folder)
+    files = _space_files(folder)
+    token = resolve_token(token)
+    _refuse_secrets_in_files(folder, files, [token, hf_token_secret])
+
+    report(0.0, desc="Checking your Hugging Face account")
+    repo_id = space_repo_id(space, whoami(token))
+    secrets = [{"key": "HF_TOKEN", "value": hf_token_secret}] if hf_token_secret else None
+
+    report(0.2, desc=f"Creating the Space {repo_id}")
+    created = _create_space(repo_id, token=token, private=private, secrets=secrets, template=template)
+    if not created and secrets:
+        _call(
+            f"setting the HF_TOKEN secret of {repo_id}",
+            repo_id,
+            created,
+            _HUB.add_space_secret,
+            repo_id,
+            "HF_TOKEN",
+            hf_token_secret,
+            token=token,
+        )
+
+    report(0.4, desc=f"Uploading {len(files)} files to {repo_id}")
+    operations = [CommitOperationAdd(path_in_repo=path, path_or_fileobj=folder / path) for path in files]
+    commit = _call(
+        f"uploading to {repo_id}",
+        repo_id,
+        created,
+        _HUB.create_commit,
+        repo_id,
+        operations,
+        commit_message=f"Publish {folder.resolve().name} with the ComfyUI Space wizard",
+        repo_type="space",
+        token=token,
+    )
+    report(1.0, desc=f"Published {repo_id}")
+    return PublishResult(
+        url=f"{_HUB.endpoint}/spaces/{repo_id}", repo_id=repo_id, commit=commit.oid, created=created
+    )
+
+
+def _space_files(folder: Path) -> list[str]:
+    """Every file to upload, as sorted POSIX paths relative to `folder`."""
+    if not folder.is_dir():
+        raise PublishFolderError(
+            f"{folder} is not a folder: build the Space first with `python -m wizard build`"
+        )
+    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+    if missing:
+        raise PublishFolderError(
+            f"{folder} is not a built Space (missing {', '.join(missing)}): build it with `python -m wizard build`"
+        )
+    return sorted(
+        path.relative_to(folder).as_posix()
+        for path in folder.rglob("*")
+        if path.is_file() and not SKIPPED_PARTS.intersection(path.relative_to(folder).parts)
+    )
+
+
+def _refuse_secrets_in_files(folder: Path, files: list[str], secrets: list[str | None]) -> None:
+    """Refuse to publish a folder where any file holds a token (it would be public on the Hub)."""
+    needles = [secret.encode() for secret in secrets if secret]
+    for path in files:
+        data = (folder / path).read_bytes()
+        if any(needle in data for needle in needles):
+            raise PublishFolderError(
+                f"refusing to publish: {path} contains your Hugging Face token; remove it from the file "
+                "(the app reads the HF_TOKEN secret at run time instead)"
+            )
+
+
+def _create_space(
+    repo_id: str, *, token: str, private: bool, secrets: list[dict] | None, template: str | None
+) -> bool:
+    """Create the Space (from `template` when given) with ZeroGPU set at creation. False if it exists."""
+    if template:
+        action = f"duplicating the template {template} into {repo_id}"
+        create = lambda: _HUB.duplicate_repo(  # noqa: E731
+            from_id=template,
+            to_id=repo_id,
+            repo_type="space",
+            private=private,
+            space_hardware=ZERO_GPU,
+            space_secrets=secrets,
+            token=token,
+        )
+    else:
+        action = f"creating the Space {repo_id}"
+        create = lambda: _HUB.create_repo(  # noqa: E731
+            repo_id,
+            repo_type="space",
+            space_sdk="gradio",
+            space_hardware=ZERO_GPU,
+            private=private,
+            space_secrets=secrets,
+            exist_ok=False,
+            token=token,
+        )
+    try:
+        create()
+    except HfHubHTTPError as error:
+        if error.response is not None and error.response.status_code == 409:
+            return False  # the Space exists: this publish updates it
+        raise _explain(error, action, repo_id) from error
+    except Exception as error:
+        raise _explain(error, action, repo_id) from error
+    return True
+
+
+def _call(action: str, repo_id: str, created: bool, function, *args, **kwargs):
+    """Run one Hub call after the Space exists, turning failures into one-line PublishErrors."""
+    try:
+        return function(*args, **kwargs)
+    except RepositoryNotFoundError as error:
+        # The Space exists (we just created it, or the Hub said 409), yet the Hub hides it from this token:
+        # the token may create repos but lacks the scope to write them (huggingface.md §4 item 3).
+        raise PublishPermissionError(
+            f"the Hub does not let this token write to {repo_id} (it lacks the write scope for it): "
+            f"use a token with write access ({TOKENS_PAGE}) or, in the wizard, sign in again granting "
+            "`manage-repos`; then publish again"
+        ) from error
+    except HfHubHTTPError as error:
+        if error.response is not None and error.response.status_code == 403 and not created:
+            raise PublishPermissionError(
+                f"the Space {repo_id} already exists and this token cannot write to it: choose another "
+                f"name, or use a token with write access to {repo_id.split('/')[0]}'s repos"
+            ) from error
+        raise _explain(error, action, repo_id) from error
+    except ValueError as error:  # huggingface_hub raises it for README metadata the Hub rejects
+        if "README.md" in str(error):
+            raise PublishFolderError(
+                f"the Hub rejects the front matter of README.md: {_one_line(str(error))}; fix it and publish again"
+            ) from error
+        raise
+    except Exception as error:
+        raise _explain(error, action, repo_id) from error
+
+
+def _explain(error: Exception, action: str, repo_id: str | None) -> PublishError:
+    """One line naming the fix for a failure while doing `action`. Never includes a token: the messages
+    are ours, plus at most the Hub's own short reason."""
+    if isinstance(error, (httpx2.TransportError, ConnectionError, TimeoutError)):
+        return PublishRetryableError(
+            f"the connection to the Hugging Face Hub dropped while {action}; nothing was half-published: "
+            "check your network and publish again to complete the Space"
+        )
+    if not isinstance(error, HfHubHTTPError) or error.response is None:
+        return PublishError(f"publishing failed while {action}: {type(error).__name__}")
+    status = error.response.status_code
+    if isinstance(error, RepositoryNotFoundError):
+        return PublishPermissionError(
+            f"the Hub does not show {repo_id or 'this repository'} to this token while {action}: check the "
+            f"name, and use a token with write access ({TOKENS_PAGE})"
+        )
+    if status == 401:
+        return PublishAuthError(
+            "the Hugging Face Hub rejected your token (invalid or expired): log in again with "
+            f"`hf auth login`, or create a new token with write access at {TOKENS_PAGE}"
+        )
+    if status == 402:
+        return PublishPaymentError(
+            "the Hugging Face Hub requires payment for one more ZeroGPU Space on this account: ZeroGPU needs "
+            "an account in good standing with a verified email (free accounts host 2 ZeroGPU Spaces, PRO "
+            "accounts 10); verify your email, delete an unused ZeroGPU Space or subscribe to PRO "
+            "(https://huggingface.co/pricing), then publish again"
+        )
+    if status == 403:
+        return PublishPermissionError(
+            f"the Hugging Face Hub refused {action} (403: {_hub_reason(error)}): your token lacks the scope; "
+            f"use a token with write access ({TOKENS_PAGE}), or in the wizard sign in again granting "
+            "`manage-repos`"
+        )
+    if status == 409:
+        return PublishRetryableError(
+            f"the Hugging Face Hub reported a conflict while {action} (another operation on {repo_id} is in "
+            "progress): wait a moment and publish again"
+        )
+    if status == 429:
+        wait = _retry_after(error.response.headers)
+        return PublishRateLimitError(
+            f"the Hugging Face Hub is rate-limiting your account ({action}): wait {wait} s and publish again",
+            retry_after=wait,
+        )
+    if status >= 500:
+        return PublishRetryableError(
+            f"the Hugging Face Hub is having trouble (HTTP {status} while {action}): try again in a few "
+            "minutes; publishing again completes the Space"
+        )
+    return PublishError(f"the Hugging Face Hub refused {action} (HTTP {status}: {_hub_reason(error)})")
+
+
+def _retry_after(headers) -> int:
+    """Seconds to wait from `Retry-After` or the `RateLimit` header's `t=`; 60 when neither says."""
+    value = headers.get("Retry-After", "")
+    if value.strip().isdigit():
+        return int(value)
+    match = re.search(r"\bt=(\d+)", headers.get("RateLimit", ""))
+    return int(match.group(1)) if match else 60
+
+
+def _hub_reason(error: HfHubHTTPError) -> str:
+    """The Hub's short reason (`X-Error-Message`), if any."""
+    return _one_line(error.response.headers.get("X-Error-Message") or "no reason given")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
