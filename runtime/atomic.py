@@ -15,7 +15,8 @@ def build_then_rename(dest: Path, build: Callable[[Path], None], replace: bool =
     With `replace`, an existing `dest` is deleted only once the new folder is complete.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
+    # ".disabled": ComfyUI skips such folders in custom_nodes/, so a crash never leaves a loadable copy.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", suffix=".disabled", dir=dest.parent))
     try:
         build(tmp)
         if replace and dest.exists():

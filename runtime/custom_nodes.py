@@ -92,6 +92,10 @@ def _install_pack(pack: dict[str, Any], custom_nodes: Path, install_requirements
         ) from None
     except DownloadError as error:
         raise CustomNodeError(f"Could not download custom-node pack {_label(pack)}: {error}") from None
+    except OSError as error:
+        raise CustomNodeError(
+            f"Could not install custom-node pack {_label(pack)} into {dest}: {error}"
+        ) from None
     return dest
 
 
@@ -166,22 +170,10 @@ def install_pack_requirements(pack: dict[str, Any], pack_dir: Path) -> None:
         return
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
         constraints.write("".join(f"{name}=={version}\n" for name, version in _protected_versions().items()))
+    pip_install = [sys.executable, "-m", "pip", "install", "--quiet"]
+    command = [*pip_install, "-r", str(requirements), "-c", constraints.name]
     try:
-        completed = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "-r",
-                str(requirements),
-                "-c",
-                constraints.name,
-            ],
-            capture_output=True,
-            text=True,
-        )
+        completed = subprocess.run(command, capture_output=True, text=True)
     finally:
         os.unlink(constraints.name)
     if completed.returncode != 0:

@@ -8,13 +8,13 @@ import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 _CHUNK_BYTES = 1 << 20
 _TIMEOUT_SECONDS = 60
 _USER_AGENT = "comfyui-space-runtime/0.1"
 
-BytesCallback = Callable[[int, "int | None"], None]  # (bytes so far, total bytes or None)
+BytesCallback = Callable[[int, Optional[int]], None]  # (bytes so far, total bytes when known)
 
 
 class DownloadError(Exception):

@@ -53,6 +53,12 @@ def ensure_comfyui(repo: str = COMFYUI_GIT_URL, commit: str = COMFYUI_COMMIT) ->
             f"Could not install ComfyUI {commit[:8]} from {repo}: {error}; check the URL (COMFYUI_GIT_URL) "
             "and the network, or set COMFYUI_PATH to an existing ComfyUI checkout"
         ) from None
+    except OSError as error:
+        if is_comfyui_checkout(target):  # another process finished the same install first
+            return target
+        raise ComfyUIInstallError(
+            f"Could not install ComfyUI into {target}: {error}; set COMFYUI_HOME to a writable folder"
+        ) from None
     return target
 
 

@@ -29,8 +29,9 @@ _FOLDER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 def model_target(models_root: Path, model: dict[str, Any]) -> Path:
     """`<models_root>/<folder>/<name>`, refusing names that would leave the folder."""
     folder, name = model.get("folder") or "", model.get("name") or ""
-    parts = PurePosixPath(name.replace("\\", "/")).parts
-    if not _FOLDER_NAME.match(folder) or not parts or name.startswith(("/", "\\")) or ".." in parts:
+    # Exactly the path ComfyUI's get_full_path(folder, name) joins (a backslash is no separator on Linux).
+    parts = PurePosixPath(name).parts
+    if not _FOLDER_NAME.match(folder) or not parts or name.startswith("/") or ".." in parts:
         raise ModelDownloadError(f"Model file {name!r} in folder {folder!r} is not a safe relative path")
     return Path(models_root, folder, *parts)
 
@@ -73,11 +74,16 @@ class _FileProgress:
 
 def _link_hub_file(model: dict[str, Any], target: Path, report: _FileProgress) -> None:
     cached = _hf_hub_download(model, report)
-    target.parent.mkdir(parents=True, exist_ok=True)
     temporary_link = target.with_name(f".{target.name}.link-{os.getpid()}")
-    temporary_link.unlink(missing_ok=True)
-    os.symlink(os.path.abspath(cached), temporary_link)
-    os.replace(temporary_link, target)  # atomic: ComfyUI never sees a half-made link
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary_link.unlink(missing_ok=True)
+        os.symlink(os.path.abspath(cached), temporary_link)
+        os.replace(temporary_link, target)  # atomic: ComfyUI never sees a half-made link
+    except OSError as error:
+        raise ModelDownloadError(
+            f"Model {model['name']}: could not link {target} to the Hub cache: {error}"
+        ) from None
     logger.info("Linked %s -> %s", target, cached)
 
 

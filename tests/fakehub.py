@@ -315,7 +315,7 @@ class FakeHub:
         sdk: str | None = None,
         hardware: str | None = None,
     ) -> Repo:
-        """Create a repository directly (no HTTP), with one commit holding `files`."""
+        """Create a repository directly (no HTTP): the Hub's initial commit, then one adding `files`."""
         with self._lock:
             repo = self._create(
                 repo_type,
@@ -588,6 +588,7 @@ class _Api:
             "commit",
         ),
         ("POST", r"/api/(?P<plural>models|datasets|spaces)/(?P<repo>[^/]+/[^/]+)/duplicate", "duplicate"),
+        ("PUT", r"/api/(?P<plural>models|datasets|spaces)/(?P<repo>[^/]+/[^/]+)/settings", "update_settings"),
         (
             "GET",
             r"/api/(?P<plural>models|datasets|spaces)/(?P<repo>[^/]+/[^/]+)/tree/(?P<rev>[^/]+)(?:/(?P<sub>.*))?",
@@ -1099,6 +1100,25 @@ class _Api:
         self.hub._commit(copy, "main", source.files, f"Duplicate from {source.repo_id}", "", user)
         self.store_settings(copy, payload)
         return _json_response({"url": url, "filesCopyPending": False})
+
+    def update_settings(self, plural: str, repo: str) -> _Response:
+        target = self.writable_repo(plural[:-1], repo, "change the settings of a repo")
+        payload = _parse_json(self.body)
+        _check_object(
+            payload, {}, {"gated": (str, bool), "visibility": str, "discussionsDisabled": bool}, "settings"
+        )
+        _require(payload != {}, "settings: nothing to update")
+        if "gated" in payload:
+            _require(
+                payload["gated"] in ("auto", "manual", False), f'Invalid gated value {payload["gated"]!r}'
+            )
+            target.gated = payload["gated"] is not False
+        if "visibility" in payload:
+            visibility = payload["visibility"]
+            _require(visibility in ("public", "private", "protected"), f'Invalid visibility "{visibility}"')
+            _require(visibility != "protected" or target.repo_type == "space", "Only Spaces can be protected")
+            target.visibility, target.private = visibility, visibility == "private"
+        return _json_response({})
 
     def list_repos(self, plural: str) -> _Response:
         repo_type = plural[:-1]

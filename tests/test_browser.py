@@ -78,10 +78,15 @@ def upload(page, path: Path) -> None:
 
 
 def input_row(page, input_name: str):
-    """The inputs table's row for `input_name` (the Input column holds the widget's name)."""
-    return page.locator("#inputs-table tbody tr").filter(
-        has=page.locator("td", has_text=re.compile(rf"^\s*{re.escape(input_name)}\s*$"))
+    """The inputs table's row for `input_name` (column 3, Input, holds the widget's name)."""
+    return page.locator("#inputs-table .virtual-row").filter(
+        has=page.locator("[data-col='3']", has_text=re.compile(rf"^\s*{re.escape(input_name)}\s*$"))
     )
+
+
+def badge_inputs(page) -> int:
+    """The number of exposed inputs, as the header's workflow badge says."""
+    return int(re.search(r"(\d+) inputs", page.locator("#workflow-badge").inner_text()).group(1))
 
 
 def code_text(page, name: str) -> str:
@@ -98,11 +103,14 @@ def test_walks_every_step_from_upload_to_published_space(page, hub, templates_di
     page.locator("#next-inputs").click()
     row = input_row(page, "sampler_name")
     row.wait_for()
-    checkbox = row.locator("input[type=checkbox]").first
+    checkbox = row.locator("[data-col='0'] input[type=checkbox]")
     assert not checkbox.is_checked(), "sampler_name is not in the automatic choice"
-    checkbox.check()
-    # the graph follows the choice: the KSampler node is now drawn as an exposed input
-    page.wait_for_function("() => document.querySelector('#workflow-badge').innerText.includes('inputs')")
+    before = badge_inputs(page)
+    checkbox.click()
+    page.wait_for_function(
+        f"() => document.querySelector('#workflow-badge').innerText.includes('{before + 1} inputs')"
+    )
+    assert checkbox.is_checked()
     shot(page, "03-inputs")
 
     page.locator("#next-models").click()

@@ -231,12 +231,7 @@ def test_mask_editor_app_and_no_examples_without_example_files(node_defs, tmp_pa
         node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "image_with_mask"
     )
     namespace: dict = {}
-    exec(
-        compile(
-            ast.Module([ast.ImportFrom("PIL", [ast.alias("ImageChops")], 0), helper], []), "app.py", "exec"
-        ),
-        namespace,
-    )
+    exec("from PIL import ImageChops\n" + ast.unparse(helper), namespace)
     background = Image.new("RGB", (8, 8), (200, 10, 10))
     stroke = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
     stroke.paste((255, 255, 255, 255), (2, 2, 5, 5))

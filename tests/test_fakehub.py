@@ -463,3 +463,29 @@ def test_reset_forgets_state(fake_hub):
     fake_hub.reset()
     assert fake_hub.repos == {} and fake_hub.requests == []
     assert http(fake_hub, "GET", "/api/models")[:1] == (200,)
+
+
+def test_update_repo_settings(fake_hub, tmp_path):
+    fake_hub.add_model_file("alice/weights", "w.safetensors", b"w")
+    settings = {"repo_id": "alice/weights"}
+    gated, private, foreign, empty = hub_calls(
+        fake_hub,
+        tmp_path,
+        [
+            {"call": "update_repo_settings", "args": {**settings, "gated": "manual"}},
+            {"call": "update_repo_settings", "args": {**settings, "private": True}},
+            {"call": "update_repo_settings", "args": {**settings, "private": False, "token": "hf_bobtoken"}},
+            {"call": "model_info", "args": {**settings, "token": "hf_bobtoken"}},
+        ],
+    )
+    assert "error" not in gated and "error" not in private
+    repo = fake_hub.repos[("model", "alice/weights")]
+    assert repo.gated and repo.private and repo.visibility == "private"
+    assert (
+        foreign["status"] == 404 and empty["error"] == "RepositoryNotFoundError"
+    )  # private: hidden from bob
+    assert [r.json() for r in fake_hub.requests if r.method == "PUT"] == [
+        {"gated": "manual"},
+        {"visibility": "private"},
+        {"visibility": "public"},
+    ]

@@ -16,7 +16,9 @@ from wizard.records import Conversion, FlatNode
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def flat(node_id: str, class_type: str, inputs: dict[str, Any], title: str | None = None, **extra) -> FlatNode:
+def flat(
+    node_id: str, class_type: str, inputs: dict[str, Any], title: str | None = None, **extra
+) -> FlatNode:
     return FlatNode(
         id=node_id,
         class_type=class_type,
@@ -97,7 +99,12 @@ def test_nodes_carry_class_type_title_role_pack_and_subgraph(node_defs):
 def test_edges_run_origin_to_target_with_slot_input_and_type(node_defs):
     graph = build_graph(text_to_image(), node_defs)
     assert graph.edges["4", "8"] == {"slot": 2, "input": "vae", "type": "VAE", "inputs": ("vae",)}
-    assert graph.edges["10", "13"] == {"slot": 0, "input": "source", "type": "IMAGE", "inputs": ("source", "mask")}
+    assert graph.edges["10", "13"] == {
+        "slot": 0,
+        "input": "source",
+        "type": "IMAGE",
+        "inputs": ("source", "mask"),
+    }
     assert graph.edges["8", "12"]["inputs"] == ("image1", "image2")
     assert graph.edges["5", "3"]["type"] == "LATENT"
     assert graph.number_of_edges() == 12
@@ -120,11 +127,14 @@ def test_converted_template_with_subgraphs_keeps_instance_titles(node_defs, temp
     from wizard.convert import convert
     from wizard.ingest import load_path
 
-    conversion = convert(load_path(templates_dir / "image_qwen_image_edit_2509.json"), node_defs)
+    conversion = convert(load_path(templates_dir / "video_wan2_2_14B_s2v.json"), node_defs)
     graph = build_graph(conversion, node_defs)
     assert set(graph.nodes) == set(conversion.prompt)
     inner = [node_id for node_id in graph if ":" in node_id]
     assert inner and all(graph.nodes[node_id]["subgraph"] for node_id in inner)
+    assert graph.nodes["79:78"]["subgraph"] == ("Video S2V Extend",)
+    svg_texts = [text.text for text in parse(render_svg(graph)).iter(f"{SVG}text")]
+    assert "in: Video S2V Extend" in svg_texts
     links = {
         (value[0], node_id)
         for node_id, entry in conversion.prompt.items()
@@ -177,16 +187,18 @@ def test_roles_and_chosen_inputs_have_their_own_colours(node_defs):
 
 
 def test_hostile_titles_are_escaped_and_kept_well_formed(node_defs):
-    hostile = '</text><script>alert("x")</script> & <b a=\'1\'> \x00\x1b\ud800 end'
+    hostile = "</text><script>alert(\"x\")</script> & <b a='1'> \x00\x1b\ud800 end"
     conversion = conversion_of(
-        flat('1"><svg onload=1>', "EmptyImage", {"width": 8, "height": 8, "batch_size": 1, "color": 0}, hostile),
+        flat(
+            '1"><svg onload=1>', "EmptyImage", {"width": 8, "height": 8, "batch_size": 1, "color": 0}, hostile
+        ),
         flat("2", "PreviewImage", {"images": ['1"><svg onload=1>', 0]}, "ok", subgraph=("<i>inst</i>",)),
     )
     svg = render_svg(build_graph(conversion, node_defs), max_label=200)
     root = parse(svg)
     assert root.find(f".//{SVG}script") is None and "<script" not in svg
     texts = [element.text for element in root.iter(f"{SVG}text")]
-    assert '</text><script>alert("x")</script> & <b a=\'1\'> end' in texts
+    assert "</text><script>alert(\"x\")</script> & <b a='1'> end" in texts
     assert "in: <i>inst</i>" in texts
     assert set(node_groups(root)) == {'1"><svg onload=1>', "2"}
 

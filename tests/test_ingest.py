@@ -315,7 +315,9 @@ def test_hostile_file_name_stays_on_one_line():
 def test_files_saved_by_real_comfyui_give_back_workflow_and_prompt(comfyui_path, tmp_path):
     """ComfyUI 0.3.64 itself saves PNG, APNG, WebP, WebM, MP4 and (with torchaudio) FLAC/MP3/Opus files
     with `extra_pnginfo={"workflow": ...}`; each must read back both the workflow and the prompt."""
-    env = dict(os.environ, COMFYUI_PATH=str(comfyui_path))
+    env = dict(
+        os.environ, COMFYUI_PATH=str(comfyui_path), PYTHONDONTWRITEBYTECODE="1"
+    )  # checkout stays clean
     completed = subprocess.run(
         [sys.executable, str(SUPPORT / "ingest_save_with_comfyui.py"), str(tmp_path)],
         env=env,

@@ -186,6 +186,17 @@ def test_republish_updates_the_space_with_a_new_commit(fake_hub, tmp_path, space
     assert secret_posts == [{"key": "HF_TOKEN", "value": GATED_SECRET}]
 
 
+def test_republish_private_makes_the_space_private_but_never_public(fake_hub, tmp_path, space_files):
+    publish(fake_hub, tmp_path, space="tiny-sd")
+    assert not fake_hub.repos[("space", "alice/tiny-sd")].private
+    assert publish(fake_hub, tmp_path, space="tiny-sd", private=True).outcomes[0]["ok"]
+    assert fake_hub.repos[("space", "alice/tiny-sd")].private
+    assert publish(fake_hub, tmp_path, space="tiny-sd", private=False).outcomes[0]["ok"]
+    assert fake_hub.repos[("space", "alice/tiny-sd")].private  # a later public publish does not expose it
+    settings = [r.json() for r in fake_hub.requests if r.method == "PUT"]
+    assert settings == [{"visibility": "private"}]
+
+
 def test_publish_from_a_template_space(fake_hub, tmp_path, space_files):
     fake_hub.add_repo(
         "acme/comfy-template", repo_type="space", files={"app.py": b"template", "LICENSE": b"MIT"}
@@ -207,6 +218,12 @@ def test_publish_from_a_template_space(fake_hub, tmp_path, space_files):
     )  # the template's own files stay
     again = publish(fake_hub, tmp_path, space="tiny-sd", template="acme/comfy-template")
     assert again.outcomes[0]["created"] is False  # the duplicate exists: updated, not duplicated twice
+
+
+def test_a_missing_template_is_named(fake_hub, tmp_path, space_files):
+    (outcome,) = publish(fake_hub, tmp_path, space="tiny-sd", template="acme/no-such-template").outcomes
+    assert outcome["error"] == "PublishPermissionError" and "acme/no-such-template" in outcome["message"]
+    assert ("space", "alice/tiny-sd") not in fake_hub.repos
 
 
 FAILURES = [
@@ -392,7 +409,7 @@ def test_invalid_space_names(fake_hub, tmp_path, space_files, space):
     (outcome,) = publish(fake_hub, tmp_path, space=space).outcomes
     assert outcome["error"] == "PublishNameError", outcome
     assert "Space name" in outcome["message"]
-    assert not [r for r in fake_hub.requests if r.method == "POST"]
+    assert fake_hub.requests == []  # refused before any network call
 
 
 def test_not_a_built_folder(fake_hub, tmp_path, space_files):

@@ -86,6 +86,8 @@ def conversion(*nodes: FlatNode, declared: tuple[dict, ...] = ()) -> Conversion:
         ("https://github.com/madebyollin/taesd/raw/main/taef1_decoder.pth", None),
         ("https://huggingface.co.evil.example/acme/model/resolve/main/x.safetensors", None),
         ("not a url", None),
+        ("https://huggingface.co/acme/model/resolve/main/../../other/x.safetensors", None),
+        ("https://huggingface.co/acme/model/resolve/main/%2E%2E/x.safetensors", None),
     ],
 )
 def test_parse_hub_url(url, expected):
@@ -306,16 +308,18 @@ from wizard.resolve import resolve_models
 models = [ModelFile("nothing-knows-this-file-fp16.safetensors", "checkpoints"), ModelFile("ae.safetensors", "vae")]
 result = resolve_models(models, online=sys.argv[1] == "online")
 print(json.dumps([m.resolved for m in result]))
+assert "huggingface_hub" not in sys.modules, "the offline path imported the Hub client"
 """
 
 
-@pytest.mark.parametrize("online, hf_hub_offline", [("online", "1"), ("offline", None)])
-def test_offline_resolution_makes_no_network_attempt(online, hf_hub_offline):
+@pytest.mark.parametrize(
+    "online, offline_env",
+    [("online", {"HF_HUB_OFFLINE": "1"}), ("online", {"TRANSFORMERS_OFFLINE": "yes"}), ("offline", {})],
+)
+def test_offline_resolution_makes_no_network_attempt(online, offline_env):
     with ConnectionRecorder() as recorder:
-        env = {**os.environ, "HF_ENDPOINT": recorder.url, "PYTHONPATH": str(REPO_ROOT)}
-        env.pop("HF_HUB_OFFLINE", None)
-        if hf_hub_offline:
-            env["HF_HUB_OFFLINE"] = hf_hub_offline
+        env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
+        env.update({"HF_ENDPOINT": recorder.url, "PYTHONPATH": str(REPO_ROOT), **offline_env})
         completed = subprocess.run(
             [sys.executable, "-c", OFFLINE_SCRIPT, online],
             env=env,
@@ -358,6 +362,14 @@ def test_custom_node_from_cnr_id(node_defs):
     assert pack.version == "1.1.7"  # the version most of its nodes name
     assert pack.class_types == ("GetImageSizeAndCount", "ImageResizeKJv2", "ImageConcanate")
     assert pack.source == "cnr_id"
+
+
+def test_cnr_id_wins_over_aux_id(node_defs):
+    workflow = conversion(
+        node("1", "GetImageSizeAndCount", cnr_id="comfyui-kjnodes", aux_id="kijai/x", ver="1.1.7")
+    )
+    [pack] = find_custom_nodes(workflow, node_defs)
+    assert (pack.pack, pack.source) == ("comfyui-kjnodes", "cnr_id")
 
 
 def test_custom_node_from_aux_id(node_defs):
@@ -422,3 +434,37 @@ def test_unknown_custom_nodes_are_listed_for_the_user(node_defs):
 
 def test_core_only_workflow_needs_no_pack(node_defs):
     assert find_custom_nodes(conversion(node("1", "KSampler"), node("2", "SaveImage")), node_defs) == []
+
+
+# ----------------------------------------------------------------------------- the committed indexes
+
+
+def test_committed_node_index_is_what_the_script_builds():
+    from scripts.build_index import build_node_index, package_dir
+
+    committed = json.loads(NODE_INDEX_PATH.read_text(encoding="utf-8"))
+    rebuilt = build_node_index(package_dir("comfyui_manager"))
+    assert {key: committed[key] for key in rebuilt} == json.loads(json.dumps(rebuilt))
+
+
+def test_committed_model_index_covers_the_installed_packages():
+    """Every file the installed templates and ComfyUI-Manager's list name is in the committed index
+    (the committed one also holds the newer template packages the script downloads)."""
+    from scripts.build_index import (
+        build_model_index,
+        directory_workflows,
+        manager_sightings,
+        package_dir,
+        template_sightings,
+    )
+
+    committed = json.loads(MODEL_INDEX_PATH.read_text(encoding="utf-8"))["models"]
+    templates = package_dir("comfyui_workflow_templates") / "templates"
+    sightings = list(template_sightings(directory_workflows(templates)))
+    sightings += manager_sightings(package_dir("comfyui_manager"))
+    rebuilt = build_model_index(sightings)
+    assert len(rebuilt) > 500
+    fields = ("repo_id", "path", "revision", "url")
+    for key, candidates in rebuilt.items():
+        known = [tuple(c.get(f) for f in fields) for c in committed.get(key, ())]
+        assert all(tuple(c.get(f) for f in fields) in known for c in candidates), key

@@ -11,18 +11,20 @@ import pytest
 from wizard.convert import convert
 from wizard.ingest import load_path
 from wizard.records import Conversion
+from scripts.build_index import build_model_index, manager_sightings, package_dir
 from wizard.resolve import (
+    ModelIndex,
     extension_pack,
     find_custom_nodes,
     find_models,
-    index_candidate,
     parse_hub_url,
     resolve_models,
 )
 
 # Measured on 0.1.95 with the committed index (see the printed numbers): a drop means a regression.
 MIN_FILES_FOUND = 329
-MIN_RESOLVED_WITHOUT_URLS = 318
+MIN_RESOLVED_WITHOUT_URLS = 329  # the index holds these templates' own URLs: all of them
+MIN_RESOLVED_BY_MANAGER_LIST = 191  # an index of ComfyUI-Manager's model list alone
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +84,7 @@ def test_files_found_and_resolved(conversions, node_defs):
 
 def test_the_index_alone_resolves_workflows_without_urls(conversions, node_defs):
     """With `properties.models` stripped, only the model widgets and the offline index remain."""
+    manager_index = ModelIndex(build_model_index(manager_sightings(package_dir("comfyui_manager"))))
     found = resolved = same_file = manager_only = 0
     for conversion in conversions.values():
         truth = {(m.folder, m.name): m for m in resolve_models(find_models(conversion, node_defs))}
@@ -95,13 +98,14 @@ def test_the_index_alone_resolves_workflows_without_urls(conversions, node_defs)
                 expected.path,
                 expected.url,
             )
-            manager_only += index_candidate(model.name, model.folder, sources=("manager",)) is not None
+            manager_only += manager_index.candidate(model.name, model.folder) is not None
     print(
         f"\nwithout URLs: {found} files, index resolves {resolved} ({resolved / found:.1%}), "
         f"{same_file} to the very URL the template names; ComfyUI-Manager's list alone: {manager_only}"
     )
     assert found >= MIN_FILES_FOUND
     assert resolved >= MIN_RESOLVED_WITHOUT_URLS
+    assert manager_only >= MIN_RESOLVED_BY_MANAGER_LIST
 
 
 def test_custom_node_packs_of_the_templates(conversions, node_defs):

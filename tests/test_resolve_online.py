@@ -22,29 +22,9 @@ SCRIPT = Path(__file__).resolve().parent / "support" / "resolve_online.py"
 TOKEN = "hf_resolvetesttoken"
 
 
-def run_resolve(hub: FakeHub, models: list[ModelFile], *, online=True, token=None, extra_env=None):
-    env = {key: value for key, value in os.environ.items() if not key.startswith("HF_")}
-    env.update({"HF_ENDPOINT": hub.url, "HF_HOME": str(Path(hub.home)), **(extra_env or {})})
-    request = {"models": [dataclasses.asdict(model) for model in models], "online": online, "token": token}
-    completed = subprocess.run(
-        [sys.executable, str(SCRIPT)],
-        input=json.dumps(request),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert completed.returncode == 0, completed.stderr
-    return [
-        ModelFile(**{**fields, "node_ids": tuple(fields["node_ids"])})
-        for fields in json.loads(completed.stdout)
-    ]
-
-
 @pytest.fixture
-def hub(tmp_path):
+def hub():
     with FakeHub(users={TOKEN: "tester"}) as fake:
-        fake.home = tmp_path / "hf-home"  # no stored login leaks in
         fake.add_model_file("acme/myflux-dev", "myflux-dev-fp8.safetensors", b"x" * 1234)
         fake.add_model_file("acme/myflux-dev", "README.md", b"# flux")
         fake.add_model_file("other/myflux-dev-mirror", "weights/myflux-dev-fp8.safetensors", b"y" * 10)
@@ -57,12 +37,39 @@ def hub(tmp_path):
         yield fake
 
 
+@pytest.fixture
+def run_resolve(hub, tmp_path):
+    """`resolve_models` in a fresh process pointed at the fake Hub (and an empty HF_HOME: no stored login)."""
+
+    def run(models: list[ModelFile], *, token=None, extra_env=None) -> list[ModelFile]:
+        env = {
+            key: value for key, value in os.environ.items() if not key.startswith(("HF_", "TRANSFORMERS_"))
+        }
+        env.update({"HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf-home"), **(extra_env or {})})
+        request = {"models": [dataclasses.asdict(model) for model in models], "online": True, "token": token}
+        completed = subprocess.run(
+            [sys.executable, str(SCRIPT)],
+            input=json.dumps(request),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert completed.returncode == 0, completed.stderr
+        return [
+            ModelFile(**{**fields, "node_ids": tuple(fields["node_ids"])})
+            for fields in json.loads(completed.stdout)
+        ]
+
+    return run
+
+
 def searches(hub: FakeHub) -> list[dict]:
     return [r.query for r in hub.requests if r.method == "GET" and r.path == "/api/models"]
 
 
-def test_search_finds_the_exact_file_and_its_size(hub):
-    [model] = run_resolve(hub, [ModelFile("myflux-dev-fp8.safetensors", "checkpoints", node_ids=("4",))])
+def test_search_finds_the_exact_file_and_its_size(hub, run_resolve):
+    [model] = run_resolve([ModelFile("myflux-dev-fp8.safetensors", "checkpoints", node_ids=("4",))])
     # "myflux-dev-fp8" matches no repo id; "myflux-dev" matches two, both holding the file:
     # the file at the same path wins over the one in a subfolder.
     assert model == ModelFile(
@@ -82,9 +89,8 @@ def test_search_finds_the_exact_file_and_its_size(hub):
     assert all("siblings" in q.get("expand", []) + q.get("expand[]", []) for q in queries)
 
 
-def test_exact_path_beats_basename_and_gated_is_recorded(hub):
+def test_exact_path_beats_basename_and_gated_is_recorded(hub, run_resolve):
     models = run_resolve(
-        hub,
         [
             ModelFile("sub/4x-special.pth", "upscale_models"),
             ModelFile("4x-special.pth", "upscale_models"),
@@ -101,16 +107,15 @@ def test_exact_path_beats_basename_and_gated_is_recorded(hub):
     ]
 
 
-def test_unfindable_files_stay_unresolved(hub):
-    [model] = run_resolve(hub, [ModelFile("nobody-has-this-file.safetensors", "loras")])
+def test_unfindable_files_stay_unresolved(hub, run_resolve):
+    [model] = run_resolve([ModelFile("nobody-has-this-file.safetensors", "loras")])
     assert not model.resolved and model.source is None
     assert len(searches(hub)) == 4  # bounded: at most four queries per file
 
 
-def test_index_and_workflow_files_get_size_and_gated_online(hub):
+def test_index_and_workflow_files_get_size_and_gated_online(hub, run_resolve):
     url = "https://huggingface.co/gated-org/secret-lora/resolve/main/secret-lora-v2.safetensors?download=true"
     models = run_resolve(
-        hub,
         [
             ModelFile("v1-5-pruned-emaonly-fp16.safetensors", "checkpoints"),
             ModelFile("lora.safetensors", "loras", url=url),
@@ -127,9 +132,8 @@ def test_index_and_workflow_files_get_size_and_gated_online(hub):
     assert all(r.headers.get("authorization") == f"Bearer {TOKEN}" for r in model_requests)
 
 
-def test_hf_hub_offline_means_no_request_at_all(hub):
+def test_hf_hub_offline_means_no_request_at_all(hub, run_resolve):
     models = run_resolve(
-        hub,
         [ModelFile("myflux-dev-fp8.safetensors", "checkpoints"), ModelFile("ae.safetensors", "vae")],
         extra_env={"HF_HUB_OFFLINE": "1"},
     )
@@ -137,12 +141,11 @@ def test_hf_hub_offline_means_no_request_at_all(hub):
     assert hub.requests == []
 
 
-def test_an_unreachable_hub_stops_the_search(hub):
+def test_an_unreachable_hub_stops_the_search(hub, run_resolve):
     """huggingface_hub retries a dropped connection with backoff (about 25 s); after that the search
     gives up on every remaining file instead of waiting again for each."""
     hub.fail_next(method="GET", path=r"^/api/models$", drop_connection=True, times=100)
     models = run_resolve(
-        hub,
         [
             ModelFile("myflux-dev-fp8.safetensors", "checkpoints"),
             ModelFile("secret-lora-v2.safetensors", "loras"),
@@ -152,8 +155,8 @@ def test_an_unreachable_hub_stops_the_search(hub):
     assert {q["search"][0] for q in searches(hub)} == {"myflux-dev-fp8"}
 
 
-def test_a_failed_query_moves_on_to_the_next(hub):
+def test_a_failed_query_moves_on_to_the_next(hub, run_resolve):
     hub.fail_next(method="GET", path=r"^/api/models$", status=400, times=1)
-    [model] = run_resolve(hub, [ModelFile("myflux-dev-fp8.safetensors", "checkpoints")])
+    [model] = run_resolve([ModelFile("myflux-dev-fp8.safetensors", "checkpoints")])
     assert (model.repo_id, model.source) == ("acme/myflux-dev", "hub-search")
     assert [r.failed for r in hub.requests if r.path == "/api/models"] == ["400", None]

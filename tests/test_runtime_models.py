@@ -64,10 +64,12 @@ def _downloads(hub, path: str) -> list[str]:
 
 
 def test_hub_file_is_downloaded_once_and_linked_from_the_cache(fake_hub, tmp_path: Path) -> None:
-    fake_hub.add_model_file("acme/tiny", "tiny.safetensors", WEIGHTS)
+    commit = fake_hub.add_model_file("acme/tiny", "tiny.safetensors", WEIGHTS)
+    fake_hub.add_model_file("acme/tiny", "tiny.safetensors", b"a later version")
+    model = {**_hub_model(), "revision": commit}  # the lock pins the commit it resolved
     models_root, hf_home = tmp_path / "models", tmp_path / "hf-home"
 
-    first = _ensure([_hub_model()], models_root, hf_home, fake_hub.url)
+    first = _ensure([model], models_root, hf_home, fake_hub.url)
 
     assert first["error"] is None
     link = models_root / "checkpoints" / "sd" / "tiny.safetensors"
@@ -79,7 +81,7 @@ def test_hub_file_is_downloaded_once_and_linked_from_the_cache(fake_hub, tmp_pat
     assert any(desc == "Downloading sd/tiny.safetensors" and 0 < f <= 1 for f, desc in first["progress"])
     requests_before_restart = len(fake_hub.requests)
 
-    restart = _ensure([_hub_model()], models_root, hf_home, fake_hub.url)
+    restart = _ensure([model], models_root, hf_home, fake_hub.url)
 
     assert restart["error"] is None
     assert len(fake_hub.requests) == requests_before_restart, "a restart sends no request at all"
@@ -207,7 +209,9 @@ def test_existing_file_is_kept_and_nothing_is_fetched(tmp_path: Path) -> None:
     assert target.read_bytes() == b"user supplied"
 
 
-@pytest.mark.parametrize("name", ["../escape.safetensors", "/etc/passwd", "a/../../b.safetensors", ""])
+@pytest.mark.parametrize(
+    "name", ["../escape.safetensors", "/etc/passwd", "a/../../b.safetensors", "", "a/.."]
+)
 def test_names_leaving_the_model_folder_are_refused(name: str, tmp_path: Path) -> None:
     with pytest.raises(ModelDownloadError, match="is not a safe relative path"):
         model_target(tmp_path, {"name": name, "folder": "checkpoints"})

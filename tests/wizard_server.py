@@ -48,6 +48,7 @@ def wizard_app(hub_url: str, token: str, home: Path) -> Iterator[str]:
     env.pop("SYSTEM", None)
     log_path = home / "wizard.log"
     url = f"http://127.0.0.1:{port}"
+    print(f"wizard at {url}, log: {log_path}")  # shown by pytest when a test fails
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT

@@ -174,7 +174,7 @@ def analyze(conversion: Conversion, node_defs: NodeDefs, *, online: bool = False
 
     warnings: list[str] = []
     raw_inputs = _candidate_inputs(conversion, node_defs)
-    inputs = _label_inputs(_choose_inputs(conversion, node_defs, raw_inputs))
+    inputs = _label_inputs(_choose_inputs(conversion, node_defs, raw_inputs), node_defs)
     outputs = _candidate_outputs(conversion, node_defs)
     if not outputs:
         warnings.append(
@@ -460,20 +460,36 @@ def _humanize(name: str) -> str:
     return words[:1].upper() + words[1:] if words else "Value"
 
 
-def _label_inputs(candidates: list[CandidateInput]) -> tuple[CandidateInput, ...]:
-    """Short labels ("Steps") where unique, else led by the node title ("KSampler steps")."""
-    shorts = [_ROLE_LABELS.get(c.role or "", _humanize(c.input_name)) for c in candidates]
+def _label_inputs(candidates: list[CandidateInput], node_defs: NodeDefs) -> tuple[CandidateInput, ...]:
+    """ "Prompt"/"Negative prompt" for prompts; a node's own title when the user gave it one and it
+    is the node's only candidate ("Photo"); else the input's name ("Steps"), led by the node title
+    when that name repeats ("KSampler steps")."""
     widgets_per_node = Counter(c.node_id for c in candidates)
-    counts = Counter(shorts)
+    shorts = []
+    for candidate in candidates:
+        titled = widgets_per_node[candidate.node_id] == 1 and _has_custom_title(candidate, node_defs)
+        if candidate.role in _ROLE_LABELS:
+            shorts.append(_ROLE_LABELS[candidate.role])
+        elif titled:
+            shorts.append(candidate.node_title.strip())
+        else:
+            shorts.append(_humanize(candidate.input_name))
+    counts = Counter(short.casefold() for short in shorts)
     labels = []
     for candidate, short in zip(candidates, shorts):
-        if counts[short] == 1:
+        if counts[short.casefold()] == 1:
             labels.append(short)
         elif widgets_per_node[candidate.node_id] == 1 and candidate.node_title.strip():
             labels.append(candidate.node_title.strip())
         else:
             labels.append(f"{candidate.node_title.strip()} {short[:1].lower() + short[1:]}".strip())
     return tuple(replace(c, label=label) for c, label in zip(candidates, unique_labels(labels)))
+
+
+def _has_custom_title(candidate: CandidateInput, node_defs: NodeDefs) -> bool:
+    node_def = node_defs.get(candidate.class_type)
+    default = node_def.display_name if node_def else candidate.class_type
+    return bool(candidate.node_title.strip()) and candidate.node_title not in (default, candidate.class_type)
 
 
 def unique_labels(labels: list[str]) -> list[str]:

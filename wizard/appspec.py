@@ -240,17 +240,26 @@ def auto_spec(conversion: Conversion, analysis) -> AppSpec:
                 randomize=candidate.seed,
             )
         )
-    outputs = [
-        SpecOutput(
-            node_id=candidate.node_id,
-            name=python_name(candidate.label, taken),
-            label=candidate.label,
-            kind=candidate.kind,
-            component=candidate.component,
+    labels_taken = {item.label.casefold() for item in inputs}
+    outputs = []
+    for candidate in analysis.outputs:
+        if not candidate.auto:
+            continue
+        # An input and an output both called "Audio" would read ambiguously: the output yields.
+        label, number = candidate.label, 1
+        while label.casefold() in labels_taken:
+            number += 1
+            label = f"{candidate.label} result" + (f" {number - 1}" if number > 2 else "")
+        labels_taken.add(label.casefold())
+        outputs.append(
+            SpecOutput(
+                node_id=candidate.node_id,
+                name=python_name(label, taken),
+                label=label,
+                kind=candidate.kind,
+                component=candidate.component,
+            )
         )
-        for candidate in analysis.outputs
-        if candidate.auto
-    ]
     task = _task(inputs, outputs)
     model = _main_model(analysis.models)
     title = f"{task} ({model})" if model and len(task) + len(model) <= 57 else task

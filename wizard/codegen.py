@@ -35,7 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = REPO_ROOT / "templates"
 RUNTIME_DIR = REPO_ROOT / "runtime"
 COMFYUI_REQUIREMENTS = Path(__file__).parent / "data" / f"comfyui-requirements-{COMFYUI_VERSION}.txt"
-BLACK_MODE = black.Mode(line_length=110)
+BLACK_MODE = black.Mode(line_length=110, target_versions={black.TargetVersion.PY310})
 
 SDK_VERSION = "6.31.0"
 PINS = ("gradio==6.31.0", "spaces==0.51.3", "huggingface_hub==2.4.0")

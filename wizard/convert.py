@@ -155,14 +155,87 @@ def convert(loaded: LoadedWorkflow, node_defs: NodeDefs, *, rng: random.Random |
     planned = planner.plan()
     prompt, nodes = _render(planned, planner)
     _check_acyclic(prompt)
+    unknown = tuple(planner.unknown_nodes(nodes))
     return Conversion(
         prompt=prompt,
         nodes=nodes,
         workflow=loaded.workflow,
-        warnings=tuple(dict.fromkeys(list(loaded.warnings) + planner.warnings)),
-        unknown_nodes=tuple(planner.unknown_nodes(nodes)),
+        warnings=tuple(dict.fromkeys([*loaded.warnings, *planner.warnings, *map(_unknown_warning, unknown)])),
+        unknown_nodes=unknown,
         declared_models=tuple(_declared_models(loaded.workflow, planned, nodes)),
     )
+
+
+def _unknown_warning(unknown: UnknownNode) -> str:
+    pack = (
+        f" from node pack {unknown.pack}" + (f" {unknown.version}" if unknown.version else "")
+        if unknown.pack
+        else ""
+    )
+    return (
+        f"node {unknown.id}: node type {unknown.class_type!r}{pack} is not installed here; only its links were "
+        "kept (its widget values cannot be named without its definition)"
+    )
+
+
+def _convert_api_prompt(loaded: LoadedWorkflow, node_defs: NodeDefs) -> Conversion:
+    """An API prompt given directly: check its shape, drop links to absent nodes, describe its nodes."""
+    raw = loaded.prompt
+    if not isinstance(raw, dict) or not raw:
+        raise WorkflowFileError(f"{loaded.filename}: the API prompt is not a non-empty JSON object")
+    prompt: dict[str, dict[str, Any]] = {}
+    warnings = list(loaded.warnings)
+    for node_id, entry in raw.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("class_type"), str):
+            raise WorkflowFileError(f"{loaded.filename}: API prompt node {node_id!r} has no class_type")
+        inputs = entry.get("inputs", {})
+        if not isinstance(inputs, dict):
+            raise WorkflowFileError(
+                f"{loaded.filename}: API prompt node {node_id!r} has inputs that are not an object"
+            )
+        for name, value in inputs.items():
+            _check_depth(f"node {node_id}", name, value)
+        meta = entry.get("_meta") if isinstance(entry.get("_meta"), dict) else {}
+        prompt[str(node_id)] = {
+            "inputs": dict(inputs),
+            "class_type": entry["class_type"],
+            "_meta": dict(meta),
+        }
+    for node_id, entry in prompt.items():
+        for name, value in list(entry["inputs"].items()):
+            if _is_link(value) and value[0] not in prompt:
+                warnings.append(
+                    f"node {node_id}: input {name!r} links to absent node {value[0]}; the link was dropped"
+                )
+                del entry["inputs"][name]
+    _check_acyclic(prompt)
+    nodes: dict[str, FlatNode] = {}
+    unknown: list[UnknownNode] = []
+    for node_id, entry in prompt.items():
+        node_def = node_defs.get(entry["class_type"])
+        title = entry["_meta"].get("title") if isinstance(entry["_meta"].get("title"), str) else None
+        entry["_meta"]["title"] = title or (node_def.display_name if node_def else entry["class_type"])
+        widgets = (
+            ()
+            if node_def is None
+            else tuple(
+                w.name
+                for w in _layout(node_def).value_widgets
+                if w.name in entry["inputs"] and not _is_link(entry["inputs"][w.name])
+            )
+        )
+        nodes[node_id] = FlatNode(
+            node_id,
+            entry["class_type"],
+            entry["_meta"]["title"],
+            entry["inputs"],
+            widgets,
+            known=node_def is not None,
+        )
+        if node_def is None:
+            unknown.append(UnknownNode(node_id, entry["class_type"], None, None))
+    warnings += map(_unknown_warning, unknown)
+    return Conversion(prompt, nodes, None, tuple(dict.fromkeys(warnings)), tuple(unknown), ())
 
 
 def _content_seed(workflow: dict[str, Any]) -> int:

@@ -86,7 +86,7 @@ def build_graph(conversion: Conversion, node_defs: NodeDefs) -> nx.DiGraph:
 
 
 def node_role(node: FlatNode, node_def: NodeDef | None) -> str:
-    """"output" (an output node), "loader" (reads a model folder), "input" (an upload, an input-folder
+    """ "output" (an output node), "loader" (reads a model folder), "input" (an upload, an input-folder
     file or a primitive value), else "other"."""
     if node_def is None:
         return "other"
@@ -179,7 +179,9 @@ def _place(layers: list[list[str]], box_width: float) -> list[_Box]:
             cell = layer[column * per_column : (column + 1) * per_column]
             height = len(cell) * (_BOX_HEIGHT + _ROW_GAP) - _ROW_GAP
             top = _MARGIN + _LEGEND_HEIGHT + (full_height - height) / 2
-            boxes += [_Box(node_id, x, top + row * (_BOX_HEIGHT + _ROW_GAP)) for row, node_id in enumerate(cell)]
+            boxes += [
+                _Box(node_id, x, top + row * (_BOX_HEIGHT + _ROW_GAP)) for row, node_id in enumerate(cell)
+            ]
             x += box_width + (_WRAP_GAP if column < columns - 1 else _LAYER_GAP)
     return boxes
 
@@ -207,7 +209,9 @@ def render_svg(graph: nx.DiGraph, *, highlight: Iterable[str] = frozenset(), max
         _legend(),
     ]
     parts += [_edge(graph, origin, target, where, box_width) for origin, target in graph.edges]
-    parts += [_node(graph.nodes[box.node_id], box, box_width, max_label, box.node_id in chosen) for box in boxes]
+    parts += [
+        _node(graph.nodes[box.node_id], box, box_width, max_label, box.node_id in chosen) for box in boxes
+    ]
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -230,7 +234,9 @@ def _edge(graph: nx.DiGraph, origin: str, target: str, where: dict[str, _Box], b
     x2, y2 = end.x, end.y + _BOX_HEIGHT / 2
     bend = max(30.0, abs(x2 - x1) / 2)
     attributes = graph.edges[origin, target]
-    tip = f"{graph.nodes[origin]['title']} → {graph.nodes[target]['title']}: {', '.join(attributes['inputs'])}"
+    tip = (
+        f"{graph.nodes[origin]['title']} → {graph.nodes[target]['title']}: {', '.join(attributes['inputs'])}"
+    )
     return (
         f'<path class="edge" d="M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} {x2 - bend:.1f},{y2:.1f} '
         f'{x2:.1f},{y2:.1f}"><title>{_text(tip)} ({_text(attributes["type"])})</title></path>'

@@ -30,9 +30,8 @@ MAX_JSON_DEPTH = 100
 # A compressed PNG text chunk may not inflate beyond this (zTXt/iTXt bombs).
 MAX_METADATA_BYTES = MAX_FILE_BYTES
 
-NO_WORKFLOW_IN_IMAGE = (
-    "this image carries no ComfyUI workflow (saved with metadata disabled, or not from ComfyUI)"
-)
+_NO_WORKFLOW = "this {kind} carries no ComfyUI workflow (saved with metadata disabled, or not from ComfyUI)"
+NO_WORKFLOW_IN_IMAGE = _NO_WORKFLOW.format(kind="image")
 WORKFLOW_SHAPES = (
     'a UI workflow is an object with a "nodes" list; an API prompt is an object mapping node ids '
     'to {"class_type": ..., "inputs": {...}}'
@@ -224,7 +223,7 @@ def _from_metadata(filename: str, name: str, source: str, metadata: dict[str, st
     by_key = {key.lower(): value for key, value in metadata.items()}
     if "workflow" not in by_key and "prompt" not in by_key:
         kind = "image" if source in ("png", "apng", "webp") else "file"
-        raise WorkflowFileError(f"{name}: {NO_WORKFLOW_IN_IMAGE.replace('this image', f'this {kind}')}")
+        raise WorkflowFileError(f"{name}: {_NO_WORKFLOW.format(kind=kind)}")
     warnings: list[str] = []
     workflow = _metadata_json(by_key, "workflow", _is_ui_workflow, name, warnings)
     prompt = _metadata_json(by_key, "prompt", _is_api_prompt, name, warnings)

@@ -16,15 +16,13 @@ in an error message, and a folder that contains it is refused before anything is
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
-
-import httpx2
-from huggingface_hub import CommitOperationAdd, HfApi, get_token
-from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from wizard.errors import (
     PublishAuthError,
@@ -48,9 +46,20 @@ _NAME = re.compile(r"^(?![-.])(?!.*(--|\.\.))[A-Za-z0-9_.\-]{1,96}(?<![-.])$")
 
 Progress = Callable[..., object]  # called as progress(fraction, desc=text), like gr.Progress
 
-# One client for the process: `whoami(cache=True)` caches per token inside it (whoami is heavily
-# rate-limited). The token is passed on every call, never stored on the client.
-_HUB = HfApi()
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
+
+# huggingface_hub is imported on first use, not with this module: it reads HF_ENDPOINT once, at import, and
+# importing it takes a second, which bad input (a missing folder, a bad name) should not wait for.
+
+
+@functools.cache
+def _hub() -> HfApi:
+    """One client for the process: `whoami(cache=True)` caches per token inside it (whoami is heavily
+    rate-limited). The token is passed on every call, never stored on the client."""
+    from huggingface_hub import HfApi
+
+    return HfApi()
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,8 @@ def user_token(oauth_token: str | None) -> str | None:
 
     On Spaces only the visitor's own token counts. Locally Gradio hands out a mock OAuth token that the
     Hub rejects, so fall back to the local login (`HF_TOKEN` or `hf auth login`)."""
+    from huggingface_hub import get_token
+
     if os.environ.get("SYSTEM") == "spaces":
         return oauth_token or None
     if oauth_token and not oauth_token.startswith(MOCK_OAUTH_PREFIX):
@@ -81,6 +92,8 @@ def user_token(oauth_token: str | None) -> str | None:
 
 def resolve_token(token: str | None = None) -> str:
     """Explicit token > `HF_TOKEN` > saved login; a clear error when there is none."""
+    from huggingface_hub import get_token
+
     resolved = token or os.environ.get("HF_TOKEN") or get_token()
     if not resolved:
         raise PublishAuthError(
@@ -92,9 +105,11 @@ def resolve_token(token: str | None = None) -> str:
 
 def whoami(token: str) -> Account:
     """The account behind `token` (cached per token for the process)."""
+    from huggingface_hub.errors import HfHubHTTPError
+
     try:
-        info = _HUB.whoami(token=token, cache=True)
-    except Exception as error:
+        info = _hub().whoami(token=token, cache=True)
+    except (HfHubHTTPError, *_transport_errors()) as error:
         raise _explain(error, "checking your Hugging Face account", None) from error
     auth = info.get("auth", {}).get("accessToken", {})
     if auth.get("role") == "read":
@@ -106,18 +121,26 @@ def whoami(token: str) -> Account:
     return Account(name=info["name"], orgs=orgs)
 
 
-def space_repo_id(space: str, account: Account) -> str:
-    """`NAME` or `USER/NAME` → `namespace/name`, checked against the Hub's naming rules and the namespaces
-    this account may create Spaces in (its own name and its organizations)."""
+def parse_space_name(space: str) -> tuple[str | None, str]:
+    """`NAME` or `NAMESPACE/NAME` → (namespace or None, name), checked against the Hub's naming rules.
+    No network: the UI can validate the name as it is typed."""
     parts = space.strip().split("/")
     if len(parts) > 2 or not all(parts):
         raise PublishNameError(f"invalid Space name {space!r}: use NAME or USER/NAME")
-    namespace, name = parts if len(parts) == 2 else (account.name, parts[0])
+    name = parts[-1]
     if not _NAME.fullmatch(name):
         raise PublishNameError(
             f"invalid Space name {name!r}: use letters, digits, '-', '_' and '.', at most 96 characters, "
             "without '--' or '..' and not starting or ending with '-' or '.'"
         )
+    return (parts[0] if len(parts) == 2 else None), name
+
+
+def space_repo_id(space: str, account: Account) -> str:
+    """`[NAMESPACE/]NAME` → `namespace/name` in a namespace this account may create Spaces in (its own
+    name or one of its organizations)."""
+    namespace, name = parse_space_name(space)
+    namespace = namespace or account.name
     if namespace != account.name and namespace not in account.orgs:
         raise PublishPermissionError(
             f"the name {namespace}/{name} belongs to {namespace!r}, not to you ({account.name}): "
@@ -140,9 +163,12 @@ def publish_folder(
 
     `hf_token_secret`: stored as the Space's `HF_TOKEN` secret (gated models). `template`: a Space to
     duplicate instead of starting empty. `progress(fraction, desc=...)` is told each step."""
+    from huggingface_hub import CommitOperationAdd
+
     report = progress or (lambda fraction, desc=None: None)
     folder = Path(folder)
     files = _space_files(folder)
+    parse_space_name(space)  # a bad name fails here, before any network call
     token = resolve_token(token)
     _refuse_secrets_in_files(folder, files, [token, hf_token_secret])
 
@@ -152,34 +178,26 @@ def publish_folder(
 
     report(0.2, desc=f"Creating the Space {repo_id}")
     created = _create_space(repo_id, token=token, private=private, secrets=secrets, template=template)
+    if not created and private:  # asked for private: an update makes sure; never the reverse, silently
+        with _writing_to(repo_id, f"making {repo_id} private", created=created):
+            _hub().update_repo_settings(repo_id, repo_type="space", private=True, token=token)
     if not created and secrets:
-        _call(
-            f"setting the HF_TOKEN secret of {repo_id}",
-            repo_id,
-            created,
-            _HUB.add_space_secret,
-            repo_id,
-            "HF_TOKEN",
-            hf_token_secret,
-            token=token,
-        )
+        with _writing_to(repo_id, f"setting the HF_TOKEN secret of {repo_id}", created=created):
+            _hub().add_space_secret(repo_id, "HF_TOKEN", hf_token_secret, token=token)
 
     report(0.4, desc=f"Uploading {len(files)} files to {repo_id}")
     operations = [CommitOperationAdd(path_in_repo=path, path_or_fileobj=folder / path) for path in files]
-    commit = _call(
-        f"uploading to {repo_id}",
-        repo_id,
-        created,
-        _HUB.create_commit,
-        repo_id,
-        operations,
-        commit_message=f"Publish {folder.resolve().name} with the ComfyUI Space wizard",
-        repo_type="space",
-        token=token,
-    )
+    with _writing_to(repo_id, f"uploading to {repo_id}", created=created):
+        commit = _hub().create_commit(
+            repo_id,
+            operations,
+            commit_message=f"Publish {folder.resolve().name} with the ComfyUI Space wizard",
+            repo_type="space",
+            token=token,
+        )
     report(1.0, desc=f"Published {repo_id}")
     return PublishResult(
-        url=f"{_HUB.endpoint}/spaces/{repo_id}", repo_id=repo_id, commit=commit.oid, created=created
+        url=f"{_hub().endpoint}/spaces/{repo_id}", repo_id=repo_id, commit=commit.oid, created=created
     )
 
 
@@ -217,44 +235,48 @@ def _create_space(
     repo_id: str, *, token: str, private: bool, secrets: list[dict] | None, template: str | None
 ) -> bool:
     """Create the Space (from `template` when given) with ZeroGPU set at creation. False if it exists."""
-    if template:
-        action = f"duplicating the template {template} into {repo_id}"
-        create = lambda: _HUB.duplicate_repo(  # noqa: E731
-            from_id=template,
-            to_id=repo_id,
-            repo_type="space",
-            private=private,
-            space_hardware=ZERO_GPU,
-            space_secrets=secrets,
-            token=token,
-        )
-    else:
-        action = f"creating the Space {repo_id}"
-        create = lambda: _HUB.create_repo(  # noqa: E731
-            repo_id,
-            repo_type="space",
-            space_sdk="gradio",
-            space_hardware=ZERO_GPU,
-            private=private,
-            space_secrets=secrets,
-            exist_ok=False,
-            token=token,
-        )
+    from huggingface_hub.errors import HfHubHTTPError
+
     try:
-        create()
+        if template:
+            _hub().duplicate_repo(
+                from_id=template,
+                to_id=repo_id,
+                repo_type="space",
+                private=private,
+                space_hardware=ZERO_GPU,
+                space_secrets=secrets,
+                token=token,
+            )
+        else:
+            _hub().create_repo(
+                repo_id,
+                repo_type="space",
+                space_sdk="gradio",
+                space_hardware=ZERO_GPU,
+                private=private,
+                space_secrets=secrets,
+                exist_ok=False,
+                token=token,
+            )
     except HfHubHTTPError as error:
         if error.response is not None and error.response.status_code == 409:
             return False  # the Space exists: this publish updates it
-        raise _explain(error, action, repo_id) from error
-    except Exception as error:
-        raise _explain(error, action, repo_id) from error
+        if template:  # a repository missing here is the template
+            raise _explain(error, f"duplicating the template {template} into {repo_id}", template) from error
+        raise _explain(error, f"creating the Space {repo_id}", repo_id) from error
+    except _transport_errors() as error:
+        raise _explain(error, f"creating the Space {repo_id}", repo_id) from error
     return True
 
 
-def _call(action: str, repo_id: str, created: bool, function, *args, **kwargs):
-    """Run one Hub call after the Space exists, turning failures into one-line PublishErrors."""
+@contextmanager
+def _writing_to(repo_id: str, action: str, *, created: bool) -> Iterator[None]:
+    """Turn a failed Hub call on an existing Space into a one-line PublishError naming the fix."""
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
     try:
-        return function(*args, **kwargs)
+        yield
     except RepositoryNotFoundError as error:
         # The Space exists (we just created it, or the Hub said 409), yet the Hub hides it from this token:
         # the token may create repos but lacks the scope to write them (huggingface.md §4 item 3).
@@ -271,26 +293,34 @@ def _call(action: str, repo_id: str, created: bool, function, *args, **kwargs):
             ) from error
         raise _explain(error, action, repo_id) from error
     except ValueError as error:  # huggingface_hub raises it for README metadata the Hub rejects
-        if "README.md" in str(error):
-            raise PublishFolderError(
-                f"the Hub rejects the front matter of README.md: {_one_line(str(error))}; fix it and publish again"
-            ) from error
-        raise
-    except Exception as error:
+        if "README.md" not in str(error):
+            raise
+        raise PublishFolderError(
+            f"the Hub rejects the front matter of README.md: {_one_line(str(error))}; fix it and publish again"
+        ) from error
+    except _transport_errors() as error:
         raise _explain(error, action, repo_id) from error
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """Connection-level failures (refused, dropped mid-request, timed out), as huggingface_hub raises them."""
+    import httpx2
+
+    return (httpx2.TransportError,)
 
 
 def _explain(error: Exception, action: str, repo_id: str | None) -> PublishError:
     """One line naming the fix for a failure while doing `action`. Never includes a token: the messages
     are ours, plus at most the Hub's own short reason."""
-    if isinstance(error, (httpx2.TransportError, ConnectionError, TimeoutError)):
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    response = getattr(error, "response", None)
+    if isinstance(error, _transport_errors()) or response is None:
         return PublishRetryableError(
             f"the connection to the Hugging Face Hub dropped while {action}; nothing was half-published: "
             "check your network and publish again to complete the Space"
         )
-    if not isinstance(error, HfHubHTTPError) or error.response is None:
-        return PublishError(f"publishing failed while {action}: {type(error).__name__}")
-    status = error.response.status_code
+    status = response.status_code
     if isinstance(error, RepositoryNotFoundError):
         return PublishPermissionError(
             f"the Hub does not show {repo_id or 'this repository'} to this token while {action}: check the "
@@ -320,7 +350,7 @@ def _explain(error: Exception, action: str, repo_id: str | None) -> PublishError
             "progress): wait a moment and publish again"
         )
     if status == 429:
-        wait = _retry_after(error.response.headers)
+        wait = _retry_after(response.headers)
         return PublishRateLimitError(
             f"the Hugging Face Hub is rate-limiting your account ({action}): wait {wait} s and publish again",
             retry_after=wait,
@@ -342,7 +372,7 @@ def _retry_after(headers) -> int:
     return int(match.group(1)) if match else 60
 
 
-def _hub_reason(error: HfHubHTTPError) -> str:
+def _hub_reason(error) -> str:
     """The Hub's short reason (`X-Error-Message`), if any."""
     return _one_line(error.response.headers.get("X-Error-Message") or "no reason given")
 

@@ -27,7 +27,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Collection, Iterable
+from typing import Any, Iterable
 from urllib.parse import unquote, urlsplit
 
 from wizard.nodedefs import NodeDefs
@@ -71,6 +71,8 @@ def parse_hub_url(url: str) -> HubFile | None:
     if parts.scheme not in ("http", "https") or (parts.hostname or "").lower() not in _HUB_HOSTS:
         return None
     segments = [unquote(segment) for segment in parts.path.split("/") if segment]
+    if any(segment in (".", "..") for segment in segments):
+        return None  # not a file the Hub serves: "../" would point outside the repo
     for repo_length in (2, 1):  # "ns/repo", or a legacy namespace-less repo ("gpt2")
         rest = segments[repo_length:]
         if len(rest) >= 3 and rest[0] in ("resolve", "blob") and segments[0] not in ("datasets", "spaces"):
@@ -92,20 +94,79 @@ def canonical_folder(folder: Any) -> str | None:
 
 
 def hub_offline() -> bool:
-    """True when `HF_HUB_OFFLINE` forbids network calls (read like huggingface_hub reads it)."""
-    return os.environ.get("HF_HUB_OFFLINE", "").upper() in _TRUE
+    """True when `HF_HUB_OFFLINE` (or `TRANSFORMERS_OFFLINE`) forbids network calls.
+
+    Read like huggingface_hub's `constants.py` reads it, without importing huggingface_hub.
+    """
+    value = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
+    return value.upper() in _TRUE
+
+
+# ----------------------------------------------------------------------------- offline indexes
+
+
+class ModelIndex:
+    """Lower-case file basename -> download candidates, best first (what `scripts/build_index.py` writes).
+
+    Each candidate is `{"repo_id", "path", "revision"}` or `{"url"}`, plus `"folder"` and `"source"`
+    ("templates" or "manager").
+    """
+
+    def __init__(self, models: dict[str, list[dict[str, Any]]]):
+        self.models = models
+
+    def candidate(self, name: str, folder: str | None) -> dict[str, Any] | None:
+        """The best download for a file name, from the same folder when one is known.
+
+        A candidate from another folder is a different file that shares the name, so it is never used.
+        Nor is a name ComfyUI-Manager's list gives to several different files of one folder (generic
+        names such as `model.safetensors`) unless a template settles it: guessing would fetch the wrong
+        file. Template candidates sort first, so a manager candidate first means no template knows it.
+        """
+        folder = canonical_folder(folder)
+        candidates = [
+            candidate
+            for candidate in self.models.get(index_key(name), ())
+            if folder is None or candidate.get("folder") in (None, folder)
+        ]
+        if not candidates or (candidates[0]["source"] == "manager" and len(candidates) > 1):
+            return None
+        return candidates[0]
 
 
 @functools.lru_cache(maxsize=1)
-def _model_index() -> dict[str, list[dict[str, Any]]]:
+def bundled_model_index() -> ModelIndex:
+    """The committed index, read once per process (about 0.2 MB of JSON)."""
     with MODEL_INDEX_PATH.open(encoding="utf-8") as index_file:
-        return json.load(index_file)["models"]
+        return ModelIndex(json.load(index_file)["models"])
+
+
+@dataclass(frozen=True)
+class NodeIndex:
+    """ComfyUI-Manager's custom-node data, as `scripts/build_index.py` writes it."""
+
+    packs: tuple[tuple[str, str], ...]  # (pack, repo)
+    class_types: dict[str, int]  # class type -> index in packs
+    patterns: tuple[tuple[str, int], ...]  # (regex over class types, index in packs)
+    registry: dict[str, str]  # lower-case registry id (cnr_id) -> repo
 
 
 @functools.lru_cache(maxsize=1)
-def _node_index() -> dict[str, Any]:
+def bundled_node_index() -> NodeIndex:
+    """The committed node index, read once per process."""
     with NODE_INDEX_PATH.open(encoding="utf-8") as index_file:
-        return json.load(index_file)
+        data = json.load(index_file)
+    return NodeIndex(
+        packs=tuple((pack, repo) for pack, repo, _ in data["packs"]),
+        class_types={
+            class_type: number
+            for number, (_, _, class_types) in enumerate(data["packs"])
+            if class_types
+            for class_type in class_types.split("\n")
+        },
+        patterns=tuple((pattern, number) for pattern, number in data["patterns"]),
+        registry=data["registry"],
+    )
 
 
 # ----------------------------------------------------------------------------- finding models
@@ -174,7 +235,7 @@ def _resolve_offline(model: ModelFile) -> ModelFile:
         return replace(
             model, repo_id=hub.repo_id, path=hub.path, revision=hub.revision, url=None, source="workflow"
         )
-    candidate = index_candidate(model.name, model.folder)
+    candidate = bundled_model_index().candidate(model.name, model.folder)
     if candidate is None:
         return model
     if "url" in candidate:
@@ -186,29 +247,6 @@ def _resolve_offline(model: ModelFile) -> ModelFile:
         revision=candidate["revision"],
         source="index",
     )
-
-
-def index_candidate(
-    name: str, folder: str | None, sources: Collection[str] | None = None
-) -> dict[str, Any] | None:
-    """The offline index's best download for a file name, from the same folder when one is known.
-
-    `sources` limits the index to some of its sources ("templates", "manager"), to measure each.
-
-    A candidate from another folder is a different file that shares the name, so it is never used.
-    Nor is a name ComfyUI-Manager's list gives to several different files of one folder (generic
-    names such as `model.safetensors`) unless a template settles it: guessing would fetch the wrong file.
-    """
-    folder = canonical_folder(folder)
-    candidates = [
-        candidate
-        for candidate in _model_index().get(index_key(name), ())
-        if (folder is None or candidate.get("folder") in (None, folder))
-        and (sources is None or candidate["source"] in sources)
-    ]
-    if not candidates or (candidates[0]["source"] == "manager" and len(candidates) > 1):
-        return None
-    return candidates[0]
 
 
 def _resolve_online(models: list[ModelFile], token: str | None) -> list[ModelFile]:
@@ -366,10 +404,10 @@ def _pack_of(node: FlatNode) -> tuple[str | None, str | None, str | None, str | 
     aux_id = _text(properties.get("aux_id"))
     if cnr_id is None and aux_id is None and node.pack:
         cnr_id, aux_id = (None, node.pack) if "/" in node.pack else (node.pack, None)
+    if cnr_id and cnr_id != _CORE_PACK:
+        return cnr_id, bundled_node_index().registry.get(cnr_id.lower()), version, "cnr_id"
     if aux_id and re.fullmatch(r"[\w.-]+/[\w.-]+", aux_id):
         return aux_id, f"https://github.com/{aux_id}", version, "aux_id"
-    if cnr_id and cnr_id != _CORE_PACK:
-        return cnr_id, _node_index()["registry"].get(cnr_id.lower()), version, "cnr_id"
     listed = extension_pack(node.class_type)
     if listed is not None:
         pack, repo = listed
@@ -379,16 +417,11 @@ def _pack_of(node: FlatNode) -> tuple[str | None, str | None, str | None, str | 
 
 def extension_pack(class_type: str) -> tuple[str, str] | None:
     """(pack, repo) of the pack ComfyUI-Manager's extension-node map says provides a class type."""
-    index = _node_index()
-    number = index["class_types"].get(class_type)
+    index = bundled_node_index()
+    number = index.class_types.get(class_type)
     if number is None:
-        number = next(
-            (number for pattern, number in index["patterns"] if re.search(pattern, class_type)), None
-        )
-    if number is None:
-        return None
-    pack, repo, _title = index["packs"][number]
-    return pack, repo
+        number = next((number for pattern, number in index.patterns if re.search(pattern, class_type)), None)
+    return None if number is None else index.packs[number]
 
 
 def _text(value: Any) -> str | None:

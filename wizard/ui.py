@@ -159,7 +159,8 @@ def candidate_order(analysis: Analysis) -> list[CandidateInput]:
 
 
 def exposed_node_ids(spec: AppSpec) -> set[str]:
-    return {item.node_id for item in spec.inputs} | {output.node_id for output in spec.outputs}
+    """The nodes whose values are inputs of the app: the graph draws them as chosen inputs."""
+    return {item.node_id for item in spec.inputs}
 
 
 def input_rows(session: Session) -> list[list[Any]]:
@@ -455,7 +456,7 @@ def graph_html(session: Session) -> str:
     size = _SVG_VIEWBOX.search(tag)
     width = float(size.group(1)) if size else 800.0
     return (
-        f'<div class="graph-canvas" style="--graph-width: {width:.0f}px">'
+        f'<div class="graph-canvas" data-workflow="{session.spec.fingerprint}" style="--graph-width: {width:.0f}px">'
         f"{svg[:start]}{tag}{svg[tag_end:]}</div>"
     )
 
@@ -479,6 +480,10 @@ CSS = """
 .graph-canvas svg { width: calc(var(--graph-zoom, 1) * var(--graph-width)); height: auto; max-width: none; }
 .app-preview { border: 1px dashed var(--border-color-primary); border-radius: var(--radius-lg); padding: 8px; }
 .publish-link { font-size: var(--text-lg); }
+.action-row { justify-content: center; }
+.action-row button { max-width: 360px; }
+.preview-caption p { margin: 0; font-size: var(--text-sm); color: var(--body-text-color-subdued); }
+.hardware-note p { font-size: var(--text-sm); }
 """
 
 GRAPH_TEMPLATE = """
@@ -501,12 +506,12 @@ const zoomTo = (zoom) => {
   element.style.setProperty('--graph-zoom', zoom);
 };
 const current = () => parseFloat(element.dataset.zoom || '1');
-const fit = () => {
+const fitZoom = () => {
   const canvas = element.querySelector('.graph-canvas');
   const viewport = element.querySelector('.graph-viewport');
-  if (!canvas || !viewport) return;
+  if (!canvas || !viewport) return 1;
   const natural = parseFloat(getComputedStyle(canvas).getPropertyValue('--graph-width')) || 800;
-  zoomTo(Math.max(0.1, Math.min(2, (viewport.clientWidth - 24) / natural)));
+  return Math.max(0.1, Math.min(1, (viewport.clientWidth - 24) / natural));
 };
 element.addEventListener('click', (event) => {
   const button = event.target.closest('[data-zoom]');
@@ -514,13 +519,30 @@ element.addEventListener('click', (event) => {
   const action = button.dataset.zoom;
   if (action === 'in') zoomTo(Math.min(current() * 1.25, 4));
   if (action === 'out') zoomTo(Math.max(current() / 1.25, 0.1));
-  if (action === 'fit') fit();
+  if (action === 'fit') zoomTo(fitZoom());
 });
 element.addEventListener('wheel', (event) => {
   if (!event.ctrlKey) return;
   event.preventDefault();
   zoomTo(Math.max(0.1, Math.min(4, current() * (event.deltaY < 0 ? 1.1 : 1 / 1.1))));
 }, { passive: false });
+// A new workflow starts fitted to the width (readable at worst: then it scrolls); redraws of the same
+// one (ticking inputs) keep the zoom. Fitting waits until the step is shown and has a width.
+const fitWhenShown = () => {
+  const viewport = element.querySelector('.graph-viewport');
+  if (!element.dataset.pendingFit || !viewport || viewport.clientWidth === 0) return;
+  delete element.dataset.pendingFit;
+  zoomTo(Math.max(0.35, fitZoom()));
+};
+new MutationObserver(() => {
+  const canvas = element.querySelector('.graph-canvas');
+  if (canvas && canvas.dataset.workflow !== element.dataset.workflow) {
+    element.dataset.workflow = canvas.dataset.workflow;
+    element.dataset.pendingFit = '1';
+  }
+  fitWhenShown();
+}).observe(element, { childList: true, subtree: true });
+new ResizeObserver(fitWhenShown).observe(element);
 """
 
 INTRO_UPLOAD = (
@@ -542,6 +564,10 @@ INTRO_PREVIEW = (
     "The Space's files, and the controls its page will show. Download them, or publish in the last step."
 )
 INTRO_TEST = "Run the app's workflow once, here, to check it and to measure the GPU time each request needs."
+HARDWARE_NOTE = (
+    "Hardware: **ZeroGPU**, set when the Space is created. Free accounts may host 2 ZeroGPU Spaces "
+    "(PRO 10); CPU Spaces would need a paid plan."
+)
 INTRO_PUBLISH = "Create the Space in your Hugging Face account (or update it if it exists) and open it."
 
 
@@ -655,6 +681,9 @@ def build_ui() -> gr.Blocks:
                 gr.Markdown(INTRO_PREVIEW, elem_classes="step-intro")
                 with gr.Row():
                     with gr.Column(scale=2, elem_classes="app-preview", elem_id="app-preview"):
+                        gr.Markdown(
+                            "App preview: its controls, not yet running", elem_classes="preview-caption"
+                        )
 
                         @gr.render(inputs=built)
                         def _render_preview(spec_json: str | None) -> None:
@@ -674,9 +703,9 @@ def build_ui() -> gr.Blocks:
                                         show_label=False,
                                         elem_id=f"code-{_element_id(name)}",
                                     )
-                download_zip = gr.DownloadButton("Download ZIP", variant="primary", elem_id="download-zip")
                 with gr.Row(elem_classes="nav-row"):
                     back_5 = gr.Button("← Models and nodes", size="sm")
+                    download_zip = gr.DownloadButton("Download ZIP", elem_id="download-zip")
                     next_5 = gr.Button("Test run →", variant="primary", elem_id="next-test")
 
             with gr.Step("Test run", id=6, elem_id="step-test"):
@@ -685,7 +714,8 @@ def build_ui() -> gr.Blocks:
                 test_media = gr.File(
                     label="Files for the run", file_count="multiple", elem_id="test-media", visible=False
                 )
-                run_test = gr.Button("Run the workflow once", variant="primary", elem_id="run-test")
+                with gr.Row(elem_classes="action-row"):
+                    run_test = gr.Button("Run the workflow once", variant="primary", elem_id="run-test")
                 test_outputs = gr.Gallery(label="Outputs", columns=4, height=280, visible=False)
                 test_files = gr.File(label="Output files", file_count="multiple", visible=False)
                 with gr.Row(elem_classes="nav-row"):
@@ -694,30 +724,32 @@ def build_ui() -> gr.Blocks:
 
             with gr.Step("Publish", id=7, elem_id="step-publish"):
                 gr.Markdown(INTRO_PUBLISH, elem_classes="step-intro")
-                gr.LoginButton()
-                with gr.Row():
-                    space_name = gr.Textbox(
-                        label="Space name",
-                        placeholder="my-comfy-app or user/my-comfy-app",
-                        elem_id="space-name",
-                    )
-                    visibility = gr.Radio(["public", "private"], value="public", label="Visibility")
-                zero_gpu = gr.Checkbox(
-                    value=True,
-                    interactive=False,
-                    label="ZeroGPU",
-                    info="Free accounts may host 2 ZeroGPU Spaces (PRO 10); CPU Spaces need a paid plan.",
-                )
-                hf_token_secret = gr.Textbox(
-                    label="HF_TOKEN secret (optional)",
-                    type="password",
-                    info="Only for gated models: a read token of an account that accepted their licences. "
-                    "Stored as a Space secret, never in a file.",
-                )
-                name_check = gr.Markdown("")
-                publish = gr.Button("Publish", variant="primary", elem_id="publish")
-                published = gr.Markdown("", elem_classes="publish-link", elem_id="published")
-                back_7 = gr.Button("← Test run", size="sm")
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        with gr.Row():
+                            space_name = gr.Textbox(
+                                label="Space name",
+                                placeholder="my-comfy-app or user/my-comfy-app",
+                                elem_id="space-name",
+                                scale=3,
+                            )
+                            visibility = gr.Radio(
+                                ["public", "private"], value="public", label="Visibility", scale=2
+                            )
+                        name_check = gr.Markdown("", elem_id="name-check")
+                        hf_token_secret = gr.Textbox(
+                            label="HF_TOKEN secret (optional)",
+                            type="password",
+                            info="Only for gated models: a read token of an account that accepted their licences. "
+                            "Stored as a Space secret, never in a file.",
+                        )
+                        gr.Markdown(HARDWARE_NOTE, elem_classes="hardware-note")
+                    with gr.Column(scale=2, elem_classes="publish-actions"):
+                        gr.LoginButton()
+                        publish = gr.Button("Publish", variant="primary", elem_id="publish")
+                        published = gr.Markdown("", elem_classes="publish-link", elem_id="published")
+                with gr.Row(elem_classes="nav-row"):
+                    back_7 = gr.Button("← Test run", size="sm")
 
         # --- events ---------------------------------------------------------------------------
         workflow_views = [
@@ -899,7 +931,6 @@ def build_ui() -> gr.Blocks:
             (back_7, 6),
         ):
             button.click(lambda step=step: gr.Walkthrough(selected=step), None, steps)
-        del zero_gpu  # shown, not read: every published Space uses ZeroGPU (see publish_space)
     return demo
 
 

@@ -141,3 +141,65 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env.pop("SPACES_ZERO_GPU", None)
     env.update(extra)
     return env
+
+
+def ui_node(
+    node_id: int,
+    class_type: str,
+    widgets: list | None = None,
+    inputs: list[tuple] = (),
+    outputs: list[tuple] = (),
+    mode: int = 0,
+    title: str | None = None,
+) -> dict:
+    """A UI-format (v0.4) node as ComfyUI's frontend saves it.
+
+    `inputs`: (name, type, link id[, widget name]); `outputs`: (name, type, [link ids][, widget name]).
+    """
+    node = {
+        "id": node_id,
+        "type": class_type,
+        "mode": mode,
+        "pos": [node_id * 350, 0],
+        "size": [300, 120],
+        "flags": {},
+        "order": node_id,
+        "properties": {"Node name for S&R": class_type},
+        "inputs": [
+            {
+                "name": item[0],
+                "type": item[1],
+                "link": item[2],
+                **({"widget": {"name": item[3]}} if len(item) > 3 else {}),
+            }
+            for item in inputs
+        ],
+        "outputs": [
+            {
+                "name": item[0],
+                "type": item[1],
+                "links": item[2],
+                **({"widget": {"name": item[3]}} if len(item) > 3 else {}),
+            }
+            for item in outputs
+        ],
+    }
+    if widgets is not None:
+        node["widgets_values"] = widgets
+    if title is not None:
+        node["title"] = title
+    return node
+
+
+def ui_workflow(nodes: list[dict], links: list[list]) -> dict:
+    """A UI-format (v0.4) workflow; `links` are [id, origin, origin slot, target, target slot, type]."""
+    return {
+        "last_node_id": max(node["id"] for node in nodes),
+        "last_link_id": max(link[0] for link in links),
+        "nodes": nodes,
+        "links": links,
+        "groups": [],
+        "config": {},
+        "extra": {},
+        "version": 0.4,
+    }

@@ -1,0 +1,182 @@
+"""The converter against the real thing: ComfyUI frontend 1.27.10 in headless Chromium.
+
+`tests/support/frontend_oracle.py` serves the installed frontend from ComfyUI's own server and, for
+every template, records what `app.loadGraphData` + `app.graphToPrompt` produce (the prompt the Queue
+button posts). Each template's converted prompt must equal it: same node ids, class types, titles and
+inputs. Dynamic prompts take their first option on both sides (`Math.random` pinned to 0 there, an
+rng returning 0.0 here).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wizard.ingest import load_path
+
+SUPPORT = Path(__file__).parent / "support"
+CHROMIUM = Path("/usr/bin/chromium")
+ORACLE_TIMEOUT_S = 900
+
+
+def _template_names() -> list[str]:
+    spec = importlib.util.find_spec("comfyui_workflow_templates")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    folder = Path(list(spec.submodule_search_locations)[0]) / "templates"
+    return sorted(path.stem for path in folder.glob("*.json") if not path.name.startswith("index"))
+
+
+class FirstOption(random.Random):
+    """Picks the first option of every `{a|b}` group, like the page with `Math.random = () => 0`."""
+
+    def random(self) -> float:
+        return 0.0
+
+
+@pytest.fixture(scope="module")
+def frontend_prompts(comfyui_path: Path, template_paths: list[Path], tmp_path_factory) -> dict[str, dict]:
+    """{template stem: {"output", "errors", "seconds"}} from the real frontend, all templates at once."""
+    if not CHROMIUM.is_file() or importlib.util.find_spec("playwright") is None:
+        pytest.skip("needs Debian chromium at /usr/bin/chromium and the playwright package")
+    out_dir = tmp_path_factory.mktemp("frontend-oracle")
+    completed = subprocess.run(
+        [sys.executable, str(SUPPORT / "frontend_oracle.py"), str(out_dir), *map(str, template_paths)],
+        env=dict(os.environ, COMFYUI_PATH=str(comfyui_path)),
+        capture_output=True,
+        text=True,
+        timeout=ORACLE_TIMEOUT_S,
+    )
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-4000:]
+    session = json.loads((out_dir / "_session.json").read_text())
+    print(f"frontend oracle: {session}")
+    results = {
+        path.stem: json.loads(path.read_text()) for path in out_dir.glob("*.json") if path.stem != "_session"
+    }
+    keep = os.environ.get("FRONTEND_ORACLE_KEEP")  # a folder to keep the ground truth in, for inspection
+    if keep:
+        shutil.copytree(out_dir, keep, dirs_exist_ok=True)
+    return results
+
+
+@pytest.mark.tier2
+@pytest.mark.browser
+def test_oracle_reproduces_what_the_queue_button_sends(frontend_prompts, templates_dir):
+    """The oracle itself: every template gave a prompt, and the default workflow's is the known one."""
+    assert set(frontend_prompts) == set(_template_names())
+    default = frontend_prompts["default"]["output"]
+    workflow = json.loads((templates_dir / "default.json").read_text())
+    sampler = next(node for node in workflow["nodes"] if node["type"] == "KSampler")
+    assert default[str(sampler["id"])]["inputs"]["seed"] == sampler["widgets_values"][0]
+    assert {entry["class_type"] for entry in default.values()} == {
+        "KSampler",
+        "CheckpointLoaderSimple",
+        "EmptyLatentImage",
+        "CLIPTextEncode",
+        "VAEDecode",
+        "SaveImage",
+    }
+    empty = sorted(name for name, result in frontend_prompts.items() if not result["output"])
+    assert not empty, f"the frontend produced no prompt for {empty}"
+
+
+@pytest.mark.tier2
+@pytest.mark.browser
+@pytest.mark.parametrize("name", _template_names())
+def test_converter_matches_the_frontend(name, frontend_prompts, templates_dir, node_defs):
+    if importlib.util.find_spec("wizard.convert") is None:
+        pytest.skip("wizard.convert is not written yet; the oracle's ground truth is still checked above")
+    from wizard.convert import convert
+
+    ours = convert(load_path(templates_dir / f"{name}.json"), node_defs, rng=FirstOption()).prompt
+    theirs = frontend_prompts[name]["output"]
+    found = differences(ours, theirs)
+    assert not found, f"{name}: {len(found)} difference(s) from frontend 1.27.10:\n" + "\n".join(found)
+
+
+def differences(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    """One line per difference: node id, what differs, ours vs the frontend's."""
+    found = []
+    for node_id in sorted(set(ours) | set(theirs), key=_id_key):
+        if node_id not in theirs:
+            found.append(f"node {node_id} ({ours[node_id]['class_type']}): only in ours")
+            continue
+        if node_id not in ours:
+            found.append(f"node {node_id} ({theirs[node_id]['class_type']}): only in the frontend's")
+            continue
+        mine, frontend = ours[node_id], theirs[node_id]
+        label = f"node {node_id} ({frontend['class_type']})"
+        if mine["class_type"] != frontend["class_type"]:
+            found.append(
+                f"{label}: class_type ours {mine['class_type']!r} vs frontend {frontend['class_type']!r}"
+            )
+        if mine.get("_meta") != frontend.get("_meta"):
+            found.append(
+                f"{label}: _meta ours {_short(mine.get('_meta'))} vs frontend {_short(frontend.get('_meta'))}"
+            )
+        for name in sorted(set(mine["inputs"]) | set(frontend["inputs"])):
+            if name not in frontend["inputs"]:
+                found.append(
+                    f"{label} input {name!r}: ours {_short(mine['inputs'][name])}, absent in frontend"
+                )
+            elif name not in mine["inputs"]:
+                found.append(
+                    f"{label} input {name!r}: absent in ours, frontend {_short(frontend['inputs'][name])}"
+                )
+            elif not same_json(mine["inputs"][name], frontend["inputs"][name]):
+                found.append(
+                    f"{label} input {name!r}: ours {_short(mine['inputs'][name])} "
+                    f"vs frontend {_short(frontend['inputs'][name])}"
+                )
+    return found
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """Equal as JSON values: 1 and 1.0 are the same number (JSON cannot tell them apart), but
+    booleans are not numbers and lists must match item by item."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_json(a[key], b[key]) for key in a)
+    return type(a) is type(b) and a == b
+
+
+def _id_key(node_id: str) -> tuple:
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in node_id.split(":"))
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 90 else text[:87] + "..."
+
+
+def test_json_comparison_is_strict_about_types():
+    assert same_json({"a": [1, "x"]}, {"a": [1.0, "x"]})
+    assert not same_json(True, 1) and not same_json(0, False)
+    assert not same_json(["4", 0], ["4", 0, 1]) and not same_json("1", 1)
+    found = differences(
+        {"1": {"class_type": "A", "inputs": {"x": 1, "y": 2}, "_meta": {"title": "A"}}},
+        {
+            "1": {"class_type": "A", "inputs": {"x": True, "z": 3}, "_meta": {"title": "A"}},
+            "2": {"class_type": "B", "inputs": {}, "_meta": {"title": "B"}},
+        },
+    )
+    assert found == [
+        "node 1 (A) input 'x': ours 1 vs frontend true",
+        "node 1 (A) input 'y': ours 2, absent in frontend",
+        "node 1 (A) input 'z': absent in ours, frontend 3",
+        "node 2 (B): only in the frontend's",
+    ]

@@ -1,0 +1,272 @@
+"""Test run: call a built app's `generate` headless, as its Space would, and keep its outputs.
+
+`run_app` checks the inputs against the folder's `appspec.json` (fast, in this process), then runs
+the app in a fresh Python process with the app folder as working directory: that process imports
+`app.py` as a module (ComfyUI starts and the models load, exactly as in the Space), calls
+`generate` once and copies the output files to `out_dir`. A process of its own keeps ComfyUI's
+process-wide state out of the wizard, so one wizard can test many builds.
+
+    python -m wizard run DIR --input NAME=VALUE ... -o OUT     (the CLI front end)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wizard.errors import WizardError
+
+WIZARD_ROOT = Path(__file__).resolve().parent.parent
+TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
+FALSE_WORDS = frozenset({"false", "no", "off", "0"})
+RANDOMIZE_SEED = "randomize_seed"  # the checkbox parameter generated apps add next to their seeds
+APP_MODULE_NAME = "comfy_space_app"  # not "app": ComfyUI has a top-level package of that name
+
+
+class TestRunError(WizardError):
+    """The built app could not run with these inputs; the message is the app's own, in one line."""
+
+    __test__ = False  # not a pytest test class
+
+
+@dataclass(frozen=True)
+class TestRunResult:
+    """The output files copied to `out_dir`, the seconds `generate` took, and the GPU duration to ask for."""
+
+    __test__ = False
+
+    files: tuple[Path, ...]
+    seconds: float
+    recommended_duration: int
+
+
+@dataclass(frozen=True)
+class _Parameter:
+    name: str
+    value_type: str  # "INT", "FLOAT", "STRING", "BOOLEAN", "COMBO", "FILE", or "RANDOMIZE"
+    component: str
+    default: Any
+    choices: tuple[Any, ...] | None
+
+
+def run_app(app_dir: str | Path, inputs: dict[str, str], out_dir: str | Path) -> TestRunResult:
+    """Runs `generate` of the app in `app_dir` with `inputs` (parameter name -> text) once."""
+    app_dir = Path(app_dir).resolve()
+    if not (app_dir / "app.py").is_file() or not (app_dir / "appspec.json").is_file():
+        raise WizardError(
+            f"{app_dir} is not a folder written by `python -m wizard build` (no app.py/appspec.json)"
+        )
+    spec = _read_spec(app_dir)
+    values = _convert_inputs(_parameters(spec), inputs)
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="wizard-testrun-") as scratch:
+        request = Path(scratch) / "request.json"
+        result_path = Path(scratch) / "result.json"
+        request.write_text(json.dumps({"values": values, "out_dir": str(out_dir)}), encoding="utf-8")
+        _run_worker(app_dir, request, result_path)
+        if not result_path.is_file():
+            raise TestRunError("the app's process ended before it ran; see the log above")
+        result = json.loads(result_path.read_text(encoding="utf-8"))
+    if result.get("error"):
+        raise TestRunError(result["error"])
+    return TestRunResult(
+        files=tuple(Path(path) for path in result["files"]),
+        seconds=result["seconds"],
+        recommended_duration=result["recommended_duration"],
+    )
+
+
+# --- inputs (in the wizard's process) ------------------------------------------------------------
+
+
+def _read_spec(app_dir: Path) -> dict[str, Any]:
+    try:
+        spec = json.loads((app_dir / "appspec.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise WizardError(f"cannot read {app_dir / 'appspec.json'}: {error}") from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("inputs"), list):
+        raise WizardError(f"{app_dir / 'appspec.json'} is not an AppSpec")
+    return spec
+
+
+def _parameters(spec: dict[str, Any]) -> list[_Parameter]:
+    """The parameters of `generate`, in order, as the code generator writes them."""
+    parameters = []
+    ordered = sorted(spec["inputs"], key=lambda item: item.get("order", 0))
+    for item in ordered:
+        choices = tuple(item["choices"]) if item.get("choices") is not None else None
+        parameters.append(
+            _Parameter(item["name"], item["value_type"], item["component"], item.get("default"), choices)
+        )
+    if any(item.get("randomize") for item in ordered):
+        parameters.append(_Parameter(RANDOMIZE_SEED, "RANDOMIZE", "Checkbox", True, None))
+    return parameters
+
+
+def _convert_inputs(parameters: list[_Parameter], inputs: dict[str, str]) -> dict[str, Any]:
+    """JSON values for `generate`: given texts converted by type, the spec's defaults for the rest."""
+    by_name = {parameter.name: parameter for parameter in parameters}
+    unknown = sorted(set(inputs) - set(by_name))
+    if unknown:
+        known = ", ".join(by_name) or "none"
+        raise WizardError(f"this app has no input {unknown[0]!r}; its inputs are: {known}")
+    values: dict[str, Any] = {}
+    for parameter in parameters:
+        if parameter.name in inputs:
+            values[parameter.name] = _convert(parameter, inputs[parameter.name])
+        elif parameter.value_type == "FILE":
+            raise WizardError(f"input {parameter.name!r} needs a file: add --input {parameter.name}=PATH")
+        elif parameter.value_type == "RANDOMIZE":
+            # A seed given on the command line is meant to be used, so it is not randomized then.
+            values[parameter.name] = not any(
+                name in inputs
+                for name, other in by_name.items()
+                if other.value_type == "INT" and _is_seed(name)
+            )
+        else:
+            values[parameter.name] = parameter.default
+    return values
+
+
+def _is_seed(name: str) -> bool:
+    return "seed" in name.lower()
+
+
+def _convert(parameter: _Parameter, text: str) -> Any:
+    name, kind = parameter.name, parameter.value_type
+    if kind == "INT":
+        try:
+            return int(text)
+        except ValueError:
+            raise WizardError(f"input {name!r} needs a whole number, got {text!r}") from None
+    if kind == "FLOAT":
+        try:
+            return float(text)
+        except ValueError:
+            raise WizardError(f"input {name!r} needs a number, got {text!r}") from None
+    if kind in ("BOOLEAN", "RANDOMIZE"):
+        if text.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+            return text.strip().lower() in TRUE_WORDS
+        raise WizardError(f"input {name!r} needs true or false, got {text!r}")
+    if kind == "COMBO" and parameter.choices is not None:
+        for choice in parameter.choices:
+            if str(choice) == text:
+                return choice
+        shown = ", ".join(map(str, parameter.choices[:10]))
+        raise WizardError(f"input {name!r} must be one of: {shown}; got {text!r}")
+    if kind == "FILE":
+        path = Path(text).expanduser().resolve()
+        if not path.is_file():
+            raise WizardError(f"input {name!r}: no file at {text!r}")
+        return {"file": str(path), "editor": parameter.component == "ImageEditor"}
+    return text
+
+
+# --- the app's process ---------------------------------------------------------------------------
+
+
+def _run_worker(app_dir: Path, request: Path, result_path: Path) -> None:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(WIZARD_ROOT), env.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", "wizard.testrun", str(request), str(result_path)]
+    # The app's folder is the working directory and so first on sys.path: its own runtime/ is used.
+    subprocess.run(
+        command, cwd=app_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=False
+    )
+
+
+def _worker(request_path: Path, result_path: Path) -> None:
+    """In the app's process (cwd = the app folder): import app.py, call generate, save its outputs."""
+    request = json.loads(request_path.read_text(encoding="utf-8"))
+    spec = _read_spec(Path.cwd())
+    try:
+        app = _import_app(Path.cwd() / "app.py")
+        values = {name: _app_value(value) for name, value in request["values"].items()}
+        started = time.perf_counter()
+        returned = app.generate(**values, progress=_print_progress)
+        seconds = time.perf_counter() - started
+        files = _save_outputs(spec, returned, Path(request["out_dir"]))
+        result = {
+            "files": files,
+            "seconds": seconds,
+            "recommended_duration": app.workflow.recommended_duration(),
+        }
+    except Exception as error:  # reported to the wizard as one line, whatever the app raised
+        result = {"error": _one_line_reason(error)}
+    result_path.write_text(json.dumps(result), encoding="utf-8")
+
+
+def _import_app(path: Path):
+    module_spec = importlib.util.spec_from_file_location(APP_MODULE_NAME, path)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[APP_MODULE_NAME] = module
+    module_spec.loader.exec_module(module)
+    return module
+
+
+def _app_value(value: Any) -> Any:
+    """A file input as the app's component delivers it: a path, or an ImageEditor's dict."""
+    if not isinstance(value, dict):
+        return value
+    if not value["editor"]:
+        return value["file"]
+    from PIL import Image
+
+    image = Image.open(value["file"])
+    return {"background": image, "layers": [], "composite": image}
+
+
+def _print_progress(step, desc: str | None = None, **_ignored) -> None:
+    if isinstance(step, tuple):
+        print(f"{desc or 'running'}: {step[0]}/{step[1]}", file=sys.stderr, flush=True)
+
+
+def _save_outputs(spec: dict[str, Any], returned: Any, out_dir: Path) -> list[str]:
+    """Copies each output's files into `out_dir` (texts as `<name>.txt`); returns the new paths."""
+    outputs = spec.get("outputs", [])
+    randomized = [item for item in spec["inputs"] if item.get("randomize")]
+    values = returned if len(outputs) + len(randomized) > 1 else (returned,)
+    saved: list[str] = []
+    for output, value in zip(outputs, values):
+        if output["kind"] == "text":
+            target = out_dir / f"{output['name']}.txt"
+            target.write_text(str(value), encoding="utf-8")
+            saved.append(str(target))
+            continue
+        for source in value if isinstance(value, (list, tuple)) else [value]:
+            if source:
+                saved.append(str(_copy_unique(Path(source), out_dir)))
+    return saved
+
+
+def _copy_unique(source: Path, out_dir: Path) -> Path:
+    target = out_dir / source.name
+    counter = 1
+    while target.exists():
+        target = out_dir / f"{source.stem}_{counter}{source.suffix}"
+        counter += 1
+    shutil.copyfile(source, target)
+    return target
+
+
+def _one_line_reason(error: Exception) -> str:
+    """The user-facing text: a RunError's own message (gr.Error wraps it in the app), else the type too."""
+    cause = error.__cause__ if type(error).__name__ == "Error" and error.__cause__ is not None else error
+    message = " ".join(str(cause).split()) or type(cause).__name__
+    if type(cause).__module__.startswith("runtime."):
+        return message
+    return f"the app failed: {type(cause).__name__}: {message}"
+
+
+if __name__ == "__main__":
+    _worker(Path(sys.argv[1]), Path(sys.argv[2]))
