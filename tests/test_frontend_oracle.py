@@ -87,6 +87,8 @@ def test_oracle_reproduces_what_the_queue_button_sends(frontend_prompts, templat
     }
     empty = sorted(name for name, result in frontend_prompts.items() if not result["output"])
     assert not empty, f"the frontend produced no prompt for {empty}"
+    failed = {name: result["errors"] for name, result in frontend_prompts.items() if result["errors"]}
+    assert not failed, f"the page raised errors: {failed}"
 
 
 @pytest.mark.tier2
@@ -111,9 +113,16 @@ def differences(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
             found.append(f"node {node_id} ({ours[node_id]['class_type']}): only in ours")
             continue
         if node_id not in ours:
-            found.append(f"node {node_id} ({theirs[node_id]['class_type']}): only in the frontend's")
+            found.append(f"node {node_id} ({theirs[node_id].get('class_type')}): only in the frontend's")
             continue
         mine, frontend = ours[node_id], theirs[node_id]
+        if "class_type" not in frontend:
+            # A node type this ComfyUI lacks (custom node not installed): the frontend sends no
+            # class_type and one "UNKNOWN" widget value, so only its links can be compared.
+            found += _input_differences(
+                f"node {node_id} ({mine['class_type']}, unknown here)", mine, frontend, links=True
+            )
+            continue
         label = f"node {node_id} ({frontend['class_type']})"
         if mine["class_type"] != frontend["class_type"]:
             found.append(
@@ -123,21 +132,33 @@ def differences(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
             found.append(
                 f"{label}: _meta ours {_short(mine.get('_meta'))} vs frontend {_short(frontend.get('_meta'))}"
             )
-        for name in sorted(set(mine["inputs"]) | set(frontend["inputs"])):
-            if name not in frontend["inputs"]:
-                found.append(
-                    f"{label} input {name!r}: ours {_short(mine['inputs'][name])}, absent in frontend"
-                )
-            elif name not in mine["inputs"]:
-                found.append(
-                    f"{label} input {name!r}: absent in ours, frontend {_short(frontend['inputs'][name])}"
-                )
-            elif not same_json(mine["inputs"][name], frontend["inputs"][name]):
-                found.append(
-                    f"{label} input {name!r}: ours {_short(mine['inputs'][name])} "
-                    f"vs frontend {_short(frontend['inputs'][name])}"
-                )
+        found += _input_differences(label, mine, frontend, links=False)
     return found
+
+
+def _input_differences(label: str, mine: dict, frontend: dict, *, links: bool) -> list[str]:
+    """Differences between two nodes' inputs (with `links`, only inputs that are links on either side)."""
+    ours_inputs, their_inputs = mine["inputs"], frontend["inputs"]
+    names = set(ours_inputs) | set(their_inputs)
+    if links:
+        names = {
+            name for name in names if _is_link(ours_inputs.get(name)) or _is_link(their_inputs.get(name))
+        }
+    found = []
+    for name in sorted(names):
+        if name not in their_inputs:
+            found.append(f"{label} input {name!r}: ours {_short(ours_inputs[name])}, absent in frontend")
+        elif name not in ours_inputs:
+            found.append(f"{label} input {name!r}: absent in ours, frontend {_short(their_inputs[name])}")
+        elif not same_json(ours_inputs[name], their_inputs[name]):
+            found.append(
+                f"{label} input {name!r}: ours {_short(ours_inputs[name])} vs frontend {_short(their_inputs[name])}"
+            )
+    return found
+
+
+def _is_link(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
 
 
 def same_json(a: Any, b: Any) -> bool:
@@ -179,4 +200,11 @@ def test_json_comparison_is_strict_about_types():
         "node 1 (A) input 'y': ours 2, absent in frontend",
         "node 1 (A) input 'z': absent in ours, frontend 3",
         "node 2 (B): only in the frontend's",
+    ]
+    unknown = differences(
+        {"5": {"class_type": "CustomThing", "inputs": {"image": ["1", 0], "mask": ["2", 0], "size": 8}}},
+        {"5": {"inputs": {"UNKNOWN": "x", "image": ["1", 0], "mask": ["3", 0]}, "_meta": {}}},
+    )
+    assert unknown == [
+        'node 5 (CustomThing, unknown here) input \'mask\': ours ["2", 0] vs frontend ["3", 0]'
     ]

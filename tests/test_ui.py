@@ -162,7 +162,10 @@ def test_model_files_can_be_pointed_at_the_hub(default_session):
     rows[0][2:5] = ["me/my-checkpoints", "", ""]
     with pytest.raises(WizardError, match="both"):
         ui.with_model_rows(default_session, rows)
-    assert "1 model file" in ui.models_markdown(default_session)
+    assert "1 model file, all found" in ui.models_markdown(default_session)
+    assert "1 of 1 model files not found" in ui.models_markdown(
+        ui.with_model_rows(default_session, [rows[0][:2] + ["", "", ""] + rows[0][5:]])
+    )
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)

@@ -132,7 +132,9 @@ class Code(str):
 
 def literal(value: Any) -> str:
     """A Python literal that evaluates to `value` (str, numbers, bool, None, lists, tuples, dicts)."""
-    if value is None or isinstance(value, (bool, int, str)):
+    if isinstance(value, str):
+        return _string_literal(value)
+    if value is None or isinstance(value, (bool, int)):
         return repr(value)
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -146,6 +148,14 @@ def literal(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{literal(key)}: {literal(item)}" for key, item in value.items()) + "}"
     raise BuildError(f"a {type(value).__name__} value cannot appear in the app")
+
+
+def _string_literal(text: str) -> str:
+    """`repr(text)`, double-quoted the way black writes it (so black has less to redo)."""
+    quoted = repr(text)
+    if quoted.startswith("'") and '"' not in text:  # then `text` holds no quote of either kind
+        return f'"{quoted[1:-1]}"'
+    return quoted
 
 
 def _py(value: Any) -> Code:

@@ -23,8 +23,6 @@ import networkx as nx
 from wizard.nodedefs import NodeDef, NodeDefs
 from wizard.records import Conversion, FlatNode
 
-ROLES = ("loader", "input", "output", "other")
-
 # Layout, in SVG user units. A column holds at most MAX_ROWS boxes; a longer layer wraps into several
 # columns, so a 300-node graph stays a readable grid instead of one very tall strip.
 MAX_ROWS = 12
@@ -86,8 +84,8 @@ def build_graph(conversion: Conversion, node_defs: NodeDefs) -> nx.DiGraph:
 
 
 def node_role(node: FlatNode, node_def: NodeDef | None) -> str:
-    """ "output" (an output node), "loader" (reads a model folder), "input" (an upload, an input-folder
-    file or a primitive value), else "other"."""
+    """The node's role in the picture: an output node is "output", one reading a model folder
+    "loader", one taking an upload, an input-folder file or a primitive value "input", else "other"."""
     if node_def is None:
         return "other"
     if node_def.is_output_node:

@@ -51,38 +51,38 @@ EXAMPLES = {  # file in wizard/examples -> button label
     "poster_effect.json": "Poster effect (no model)",
 }
 
-# Table columns: (header, Dataframe datatype, width, editable)
+# Table columns: (header, Dataframe datatype, width, editable); widths add up to the table's width.
 INPUT_COLUMNS = [
-    ("Expose", "bool", "72px", True),
-    ("Node", "str", "14%", False),
-    ("ID", "str", "48px", False),
+    ("Expose", "bool", "7%", True),
+    ("Node", "str", "13%", False),
+    ("ID", "str", "4%", False),
     ("Input", "str", "10%", False),
-    ("Value", "str", "17%", False),
-    ("Type", "str", "72px", False),
-    ("Label", "str", "14%", True),
-    ("Component", "str", "108px", True),
-    ("Min", "number", "64px", True),
-    ("Max", "number", "64px", True),
-    ("Step", "number", "60px", True),
-    ("Advanced", "bool", "92px", True),
+    ("Value", "str", "14%", False),
+    ("Type", "str", "6%", False),
+    ("Label", "str", "13%", True),
+    ("Component", "str", "9%", True),
+    ("Min", "number", "5%", True),
+    ("Max", "number", "5%", True),
+    ("Step", "number", "5%", True),
+    ("Advanced", "bool", "9%", True),
 ]
 OUTPUT_COLUMNS = [
-    ("Expose", "bool", "72px", True),
-    ("Node", "str", "22%", False),
-    ("ID", "str", "48px", False),
+    ("Expose", "bool", "8%", True),
+    ("Node", "str", "26%", False),
+    ("ID", "str", "6%", False),
     ("Kind", "str", "12%", False),
     ("Label", "str", "30%", True),
-    ("Component", "str", "14%", False),
+    ("Component", "str", "18%", False),
 ]
 MODEL_COLUMNS = [
-    ("File", "str", "22%", False),
-    ("Folder", "str", "10%", False),
-    ("Repo", "str", "20%", True),
-    ("Path", "str", "20%", True),
-    ("URL", "str", "12%", True),
-    ("Size", "str", "72px", False),
-    ("Gated", "str", "64px", False),
-    ("Found by", "str", "84px", False),
+    ("File", "str", "20%", False),
+    ("Folder", "str", "9%", False),
+    ("Repo", "str", "19%", True),
+    ("Path", "str", "19%", True),
+    ("URL", "str", "11%", True),
+    ("Size", "str", "6%", False),
+    ("Gated", "str", "8%", False),
+    ("Found by", "str", "8%", False),
 ]
 PACK_COLUMNS = [
     ("Pack", "str", "18%", True),
@@ -331,7 +331,7 @@ def model_rows(session: Session) -> list[list[Any]]:
             model.path or "",
             model.url or "",
             _size(model.size),
-            {True: "gated", False: "open", None: "?"}[model.gated],
+            {True: "gated", False: "open", None: "unknown"}[model.gated],
             model.source or "not found",
         ]
         for model in session.spec.models
@@ -375,16 +375,26 @@ def with_model_rows(session: Session, rows: list[list[Any]]) -> Session:
 def models_markdown(session: Session) -> str:
     models, packs = session.spec.models, session.spec.custom_nodes
     missing = [model.name for model in models if not model.resolved]
-    unknown = [", ".join(pack.class_types) for pack in packs if pack.pack is None]
-    lines = [
-        f"**{len(models)} model file{'s' * (len(models) != 1)}**"
-        + (f", {len(missing)} not found: fill in where to download them." if missing else ", all found.")
-        + f" **{len(packs)} custom-node pack{'s' * (len(packs) != 1)}**"
-        + (f", {len(unknown)} unknown: give its git repository." if unknown else ".")
-    ]
+    unknown = [pack for pack in packs if pack.pack is None]
+    if not models:
+        lines = ["**No model files.**"]
+    elif missing:
+        lines = [
+            f"**{len(missing)} of {len(models)} model files not found:** fill in where to download them."
+        ]
+    else:
+        lines = [f"**{len(models)} model file{'s' * (len(models) != 1)}, all found on the Hub or the web.**"]
+    if not packs:
+        lines.append("Only ComfyUI's own nodes are used.")
+    elif unknown:
+        lines.append(f"**{len(unknown)} custom-node pack(s) unknown:** give each one's git repository.")
+    else:
+        lines.append(
+            f"{len(packs)} custom-node pack{'s' * (len(packs) != 1)}, pinned to the workflow's versions."
+        )
     if any(model.gated for model in models):
-        lines.append("Some files are gated: the Space needs an `HF_TOKEN` secret (step 7).")
-    return "\n\n".join(lines)
+        lines.append("Some files are gated: give the Space an `HF_TOKEN` secret when you publish.")
+    return " ".join(lines)
 
 
 def pack_rows(session: Session) -> list[list[Any]]:

@@ -1,0 +1,546 @@
+"""A generated app against ComfyUI itself: the standard text-to-image workflow on a random-weight SD1.5
+checkpoint, measured in one process.
+
+    python bench/gpu/bench.py --device cpu --layout tiny          # here: 64x64, 3 steps
+    python bench/gpu/bench.py --device gpu --layout full          # a GPU: 512x512, 20 steps
+    python bench/gpu/bench.py --device gpu --layout full --app .gpu_carry/space   # app built by prepare.py
+
+Measures (a) the generated app's warm request through its `generate` function, (b) ComfyUI's own
+`PromptExecutor` on the same prompt and checkpoint in the same process, interleaved with (a), same seed
+per pair, (c) the naive pattern of an exported script: every node's function called directly, models
+loaded inside each call, (d) cold start: process start to the first image of the app. Prints a
+Markdown table of medians with the ratios a/b and c/b, peak GPU memory, the `duration` the app
+recommends and the model loads of each request (file reads through `comfy.utils.load_torch_file` and
+moves to the compute device through `LoadedModel.model_load`). Never asserts on timings.
+
+The orchestrator (this file's `main`) builds the app with the wizard (unless `--app` names one already
+built), builds the checkpoint in a subprocess (`tests/random_checkpoint.py`) and links it where the app
+looks for the workflow's model, so nothing is downloaded; the measuring process (`--measure`) imports
+only the app, as a Space would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import gc
+import importlib.util
+import inspect
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = "default.json"  # comfyui-workflow-templates: SD1.5 text to image, 512x512, 20 steps
+PROMPT_TEXT = "beautiful scenery nature glass bottle landscape, purple galaxy bottle"
+FIRST_SEED = 1000
+# Per device: image size, sampler steps, warm requests per measurement, naive calls, warm-ups.
+DEFAULTS = {
+    "gpu": {"size": 512, "steps": 20, "requests": 10, "naive_requests": 5, "warmup": 2},
+    "cpu": {"size": 64, "steps": 3, "requests": 5, "naive_requests": 3, "warmup": 1},
+}
+MEASURE_TIMEOUT_S = 1800
+
+InputKey = tuple[str, str]
+
+
+# --- orchestrator ----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = _parse_args(argv)
+    if options.measure is not None:
+        return _measure_main(options)
+    work = Path(options.work or tempfile.mkdtemp(prefix="comfy-bench-")).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    app_dir = work / "app"
+    if app_dir.exists():
+        shutil.rmtree(app_dir)
+    if options.app is not None:
+        shutil.copytree(options.app, app_dir, ignore=shutil.ignore_patterns("comfy_data", "__pycache__"))
+    else:
+        build_app(app_dir)
+    checkpoint, build_seconds = _checkpoint(options, work)
+    link_checkpoint(app_dir, checkpoint)
+    results = _run_measuring_process(options, app_dir)
+    results["checkpoint_build_s"] = build_seconds
+    print(format_table(results))
+    if options.json:
+        Path(options.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=sorted(DEFAULTS), default="cpu")
+    parser.add_argument("--layout", choices=["tiny", "full"], default="tiny", help="random checkpoint shape")
+    parser.add_argument("--app", type=Path, help="an app folder already built from the template")
+    parser.add_argument("--checkpoint", type=Path, help="an SD1.5-shaped checkpoint (else one is built)")
+    parser.add_argument("--work", type=Path, help="work folder (default: a new temporary folder)")
+    parser.add_argument("--size", type=int, help="image width and height")
+    parser.add_argument("--steps", type=int, help="sampler steps")
+    parser.add_argument("--requests", type=int, help="warm requests of (a) and of (b) (at least 5)")
+    parser.add_argument("--naive-requests", type=int, help="calls of the naive pattern (c)")
+    parser.add_argument("--warmup", type=int, help="requests of each kind before measuring")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # the measuring process: app folder
+    parser.add_argument("--spawned-at", type=float, help=argparse.SUPPRESS)
+    options = parser.parse_args(argv)
+    for name, value in DEFAULTS[options.device].items():
+        if getattr(options, name) is None:
+            setattr(options, name, value)
+    if options.requests < 5:
+        parser.error("--requests must be at least 5: the table reports medians of at least 5 warm requests")
+    return options
+
+
+def build_app(app_dir: Path) -> Path:
+    """The wizard's Space for the standard text-to-image template, with its default inputs."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from importlib.resources import files
+
+    from wizard.analyze import analyze
+    from wizard.appspec import auto_spec
+    from wizard.codegen import build_space
+    from wizard.convert import convert
+    from wizard.ingest import load_path
+    from wizard.nodedefs import NodeDefs
+
+    template = Path(str(files("comfyui_workflow_templates") / "templates" / TEMPLATE))
+    node_defs = NodeDefs.snapshot()
+    conversion = convert(load_path(template), node_defs)
+    spec = auto_spec(conversion, analyze(conversion, node_defs))
+    return build_space(conversion, spec, app_dir)
+
+
+def link_checkpoint(app_dir: Path, checkpoint: Path) -> list[Path]:
+    """Links `checkpoint` under every checkpoint name the app's lock pins, where the runtime finds it
+    already present and downloads nothing."""
+    lock = json.loads((app_dir / "comfy.lock.json").read_text())
+    linked = []
+    for model in lock["models"]:
+        if model["folder"] != "checkpoints":
+            raise SystemExit(f"error: the app needs a model this benchmark cannot make: {model['name']}")
+        target = app_dir / "comfy_data" / "models" / "checkpoints" / model["name"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)
+        target.symlink_to(checkpoint.resolve())
+        linked.append(target)
+    return linked
+
+
+def _checkpoint(options: argparse.Namespace, work: Path) -> tuple[Path, float | None]:
+    if options.checkpoint is not None:
+        return options.checkpoint, None
+    path = work / f"sd15-random-{options.layout}.safetensors"
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "tests" / "random_checkpoint.py"),
+            str(path),
+            "--layout",
+            options.layout,
+            "--device",
+            options.device,
+        ],
+        check=True,
+        env=_child_env(options.device),
+        stdout=sys.stderr,
+    )
+    return path, time.perf_counter() - started
+
+
+def _run_measuring_process(options: argparse.Namespace, app_dir: Path) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--measure",
+        str(app_dir),
+        "--device",
+        options.device,
+        "--layout",
+        options.layout,
+        "--size",
+        str(options.size),
+        "--steps",
+        str(options.steps),
+        "--requests",
+        str(options.requests),
+        "--naive-requests",
+        str(options.naive_requests),
+        "--warmup",
+        str(options.warmup),
+    ]
+    spawned_at = time.time()  # the cold start counts from here: the process does not exist yet
+    process = subprocess.run(
+        [*command, "--spawned-at", repr(spawned_at)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_child_env(options.device),
+        timeout=MEASURE_TIMEOUT_S,
+        cwd=app_dir,
+    )
+    if process.returncode != 0:
+        raise SystemExit(f"error: the measuring process failed (exit {process.returncode}); see its log above")
+    return json.loads(process.stdout.strip().splitlines()[-1])
+
+
+def _child_env(device: str) -> dict[str, str]:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""  # the runtime then starts ComfyUI with --cpu, as on a CPU Space
+    return env
+
+
+# --- the table -------------------------------------------------------------------------------------
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """The results as Markdown: medians, ratios to ComfyUI's executor, memory, loads, environment."""
+    a, b, c = (results["timings"][key] for key in ("app", "comfyui", "naive"))
+    median_b = statistics.median(b)
+
+    def row(label: str, values: list[float]) -> str:
+        median = statistics.median(values)
+        return (
+            f"| {label} | {median:.3f} | {min(values):.3f} | {max(values):.3f} | {len(values)} "
+            f"| {median / median_b:.3f} |"
+        )
+
+    env = results["environment"]
+    memory = results["memory"]
+    loads = results["loads"]
+    lines = [
+        f"Text to image ({TEMPLATE}), {env['size']}x{env['size']}, {env['steps']} steps, random SD1.5 "
+        f"({env['layout']} layout), {env['device_name']}, torch {env['torch']}, Python {env['python']}",
+        "",
+        "| measurement | median s | min s | max s | runs | ratio to (b) |",
+        "| --- | --- | --- | --- | --- | --- |",
+        row("(a) generated app, warm request (`generate`)", a),
+        row("(b) ComfyUI `PromptExecutor`, same prompt and process", b),
+        row("(c) naive: models loaded inside each call", c),
+        f"| (d) cold start: process start to first image | {results['cold_start_s']:.2f} | | | 1 | |",
+        "",
+        f"- a/b = {statistics.median(a) / median_b:.3f}, c/b = {statistics.median(c) / median_b:.3f} "
+        f"(medians; (a) and (b) interleaved, same seed per pair)",
+        f"- (d) split: app import (ComfyUI start + model preload) {results['import_s']:.2f} s, "
+        f"first request {results['first_request_s']:.2f} s",
+        f"- model loads in the app's second request: {loads['app_second_request']['file_reads']} file reads, "
+        f"{loads['app_second_request']['device_loads']} moves to the device; over all warm requests: "
+        f"(a) {loads['app_warm']['file_reads']}/{loads['app_warm']['device_loads']}, "
+        f"(b) {loads['comfyui_warm']['file_reads']}/{loads['comfyui_warm']['device_loads']}, "
+        f"(c) {loads['naive']['file_reads']}/{loads['naive']['device_loads']} (file reads/device loads)",
+        f"- GPU memory, app alone after its warm-up: max allocated {_gib(memory['app_max_allocated'])}, "
+        f"max reserved {_gib(memory['app_max_reserved'])}; with (b)'s own copy of the models: "
+        f"{_gib(memory['ab_max_allocated'])} / {_gib(memory['ab_max_reserved'])}",
+        f"- `duration` the app recommends for `@spaces.GPU`: {results['recommended_duration']} s",
+        f"- (a) and (b) images of the same seed: {results['same_pixels']}",
+    ]
+    if results.get("checkpoint_build_s") is not None:
+        lines.append(f"- random checkpoint built in {results['checkpoint_build_s']:.1f} s (CPU)")
+    return "\n".join(lines)
+
+
+def _gib(value: int | None) -> str:
+    return "n/a (CPU)" if value is None else f"{value / 2**30:.2f} GiB"
+
+
+# --- the measuring process -------------------------------------------------------------------------
+
+
+@dataclass
+class LoadCounter:
+    """Counts model loads: weight files read, and models moved to the compute device."""
+
+    file_reads: int = 0
+    device_loads: int = 0
+
+    def install(self) -> None:
+        import comfy.model_management
+        import comfy.utils
+
+        read_file = comfy.utils.load_torch_file
+        model_load = comfy.model_management.LoadedModel.model_load
+
+        def counting_read(*args, **kwargs):
+            self.file_reads += 1
+            return read_file(*args, **kwargs)
+
+        def counting_load(loaded, *args, **kwargs):
+            self.device_loads += 1
+            return model_load(loaded, *args, **kwargs)
+
+        comfy.utils.load_torch_file = counting_read
+        comfy.model_management.LoadedModel.model_load = counting_load
+
+    def snapshot(self) -> dict[str, int]:
+        return {"file_reads": self.file_reads, "device_loads": self.device_loads}
+
+    @contextmanager
+    def counting(self, into: dict[str, int]) -> Iterator[None]:
+        before = self.snapshot()
+        try:
+            yield
+        finally:
+            for key, value in self.snapshot().items():
+                into[key] = into.get(key, 0) + value - before[key]
+
+
+class ComfyUIItself:
+    """ComfyUI's own path for a queued prompt (main.py's prompt worker, minus HTTP): `validate_prompt`,
+    then `execute` on a `PromptExecutor` of its own, so it loads and caches its own models."""
+
+    def __init__(self, ui_workflow: dict | None) -> None:
+        import execution
+        import server
+
+        self.executor = execution.PromptExecutor(
+            server.PromptServer.instance, cache_type=execution.CacheType.CLASSIC
+        )
+        self.extra_data = {"extra_pnginfo": {"workflow": ui_workflow}} if ui_workflow else {}
+
+    def run(self, prompt: dict[str, Any]) -> list[str]:
+        import execution
+
+        prompt_id = uuid.uuid4().hex
+        ok, error, output_ids, node_errors = asyncio.run(execution.validate_prompt(prompt_id, prompt, None))
+        if not ok:
+            raise RuntimeError(f"ComfyUI refused the prompt: {error} {node_errors}")
+        self.executor.execute(prompt, prompt_id, self.extra_data, output_ids)
+        if not self.executor.success:
+            raise RuntimeError(f"ComfyUI failed: {self.executor.status_messages[-1]}")
+        return _image_files(self.executor.history_result["outputs"])
+
+
+def run_exported_script_style(prompt: dict[str, Any]) -> list[str]:
+    """What an exported script does per call: every node's function called directly in graph order,
+    the loader included, so the models are read and moved to the device again each time."""
+    import nodes
+    import torch
+
+    results: dict[str, Any] = {}
+    with torch.inference_mode():
+        for node_id in _graph_order(prompt):
+            node = prompt[node_id]
+            node_class = nodes.NODE_CLASS_MAPPINGS[node["class_type"]]
+            inputs = {
+                name: results[value[0]][value[1]] if _is_link(value) else value
+                for name, value in node["inputs"].items()
+            }
+            output = getattr(node_class(), node_class.FUNCTION)(**inputs)
+            results[node_id] = output["result"] if isinstance(output, dict) else output
+            if isinstance(output, dict) and "ui" in output:
+                results.setdefault("ui", {})[node_id] = output["ui"]
+    return _image_files(results.get("ui", {}))
+
+
+def _graph_order(prompt: dict[str, Any]) -> list[str]:
+    order: list[str] = []
+
+    def visit(node_id: str) -> None:
+        if node_id in order:
+            return
+        for value in prompt[node_id]["inputs"].values():
+            if _is_link(value):
+                visit(value[0])
+        order.append(node_id)
+
+    for node_id in prompt:
+        visit(node_id)
+    return order
+
+
+def _is_link(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+
+
+def _image_files(ui_outputs: dict[str, Any]) -> list[str]:
+    import folder_paths
+
+    files = []
+    for ui in ui_outputs.values():
+        for item in ui.get("images", []):
+            base = folder_paths.get_directory_by_type(item.get("type", "output"))
+            files.append(os.path.join(base, item.get("subfolder", ""), item["filename"]))
+    return files
+
+
+class GeneratedApp:
+    """The built app.py imported as a module (a Space imports it the same way), and its `generate`
+    called with the app's own parameters."""
+
+    def __init__(self, app_dir: Path) -> None:
+        sys.path.insert(0, str(app_dir))  # the app's own copy of runtime/
+        spec = importlib.util.spec_from_file_location("generated_app", app_dir / "app.py")
+        self.module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(self.module)
+        appspec = json.loads((app_dir / "appspec.json").read_text())
+        self.parameters = {(item["node_id"], item["input_name"]): item for item in appspec["inputs"]}
+        self.prompt = json.loads((app_dir / "workflow_api.json").read_text())
+        workflow_file = app_dir / "workflow.json"
+        self.ui_workflow = json.loads(workflow_file.read_text()) if workflow_file.exists() else None
+
+    def request_values(self, overrides: dict[InputKey, Any]) -> dict[InputKey, Any]:
+        """Every exposed input's value for one request: `overrides`, else the app's default."""
+        unknown = set(overrides) - set(self.parameters)
+        if unknown:
+            raise SystemExit(f"error: the app exposes no input {sorted(unknown)}")
+        return {key: overrides.get(key, item["default"]) for key, item in self.parameters.items()}
+
+    def generate(self, values: dict[InputKey, Any]) -> list[str]:
+        by_name = {self.parameters[key]["name"]: value for key, value in values.items()}
+        arguments = {}
+        for name, parameter in inspect.signature(self.module.generate).parameters.items():
+            if name in by_name:
+                arguments[name] = by_name[name]
+            elif name == "randomize_seed":
+                arguments[name] = False  # the same seed as (b), to compare like with like
+            elif parameter.default is inspect.Parameter.empty:
+                raise SystemExit(f"error: generate() needs {name!r}, which this benchmark does not know")
+        images, *_rest = self.module.generate(**arguments)
+        return list(images)
+
+    def prompt_with(self, values: dict[InputKey, Any]) -> dict[str, Any]:
+        prompt = copy.deepcopy(self.prompt)
+        for (node_id, name), value in values.items():
+            prompt[node_id]["inputs"][name] = value
+        return prompt
+
+
+def _measure_main(options: argparse.Namespace) -> int:
+    import torch
+
+    on_gpu = options.device == "gpu"
+    if on_gpu and not torch.cuda.is_available():
+        raise SystemExit("error: --device gpu, but torch sees no CUDA device")
+    app = GeneratedApp(options.measure.resolve())
+    imported_at = time.time()
+    counter = LoadCounter()
+    counter.install()
+
+    def request(index: int) -> dict[InputKey, Any]:
+        overrides = {("6", "text"): f"{PROMPT_TEXT}, {index}", ("3", "seed"): FIRST_SEED + index}
+        overrides.update({("5", "width"): options.size, ("5", "height"): options.size})
+        overrides[("3", "steps")] = options.steps
+        return app.request_values(overrides)
+
+    first_request_started = time.perf_counter()
+    first_images = app.generate(request(0))
+    first_request_s = time.perf_counter() - first_request_started
+    cold_start_s = time.time() - options.spawned_at
+    _require_images(first_images, "the app's first request")
+    second_request_loads: dict[str, int] = {}
+    with counter.counting(second_request_loads):
+        _require_images(app.generate(request(1)), "the app's second request")
+    for index in range(2, 1 + options.warmup):
+        app.generate(request(index))
+    memory = {"app_max_allocated": _max_allocated(on_gpu), "app_max_reserved": _max_reserved(on_gpu)}
+
+    comfyui = ComfyUIItself(app.ui_workflow)
+    for index in range(options.warmup):
+        comfyui.run(app.prompt_with(request(1000 + index)))
+    timings: dict[str, list[float]] = {"app": [], "comfyui": [], "naive": []}
+    loads: dict[str, dict[str, int]] = {"app_warm": {}, "comfyui_warm": {}, "naive": {}}
+    same_pixels = None
+    for pair in range(options.requests):
+        values = request(100 + pair)
+        calls: list[tuple[str, Callable[[], list[str]]]] = [
+            ("app", lambda: app.generate(values)),
+            ("comfyui", lambda: comfyui.run(app.prompt_with(values))),
+        ]
+        images = {}
+        for kind, call in calls if pair % 2 == 0 else reversed(calls):  # ABBA: drift cancels out
+            with counter.counting(loads[f"{kind}_warm"]):
+                started = time.perf_counter()
+                images[kind] = call()
+                timings[kind].append(time.perf_counter() - started)
+            _require_images(images[kind], kind)
+        if same_pixels is None:
+            same_pixels = _compare_pixels(images["app"][0], images["comfyui"][0])
+    memory.update(ab_max_allocated=_max_allocated(on_gpu), ab_max_reserved=_max_reserved(on_gpu))
+
+    run_exported_script_style(app.prompt_with(request(2000)))  # warm-up: kernels, caches of the OS
+    for index in range(options.naive_requests):
+        prompt = app.prompt_with(request(100 + index))
+        with counter.counting(loads["naive"]):
+            started = time.perf_counter()
+            _require_images(run_exported_script_style(prompt), "naive")
+            timings["naive"].append(time.perf_counter() - started)
+        gc.collect()  # what a script's next run would start from: the last call's models are gone
+
+    results = {
+        "timings": timings,
+        "cold_start_s": cold_start_s,
+        "import_s": imported_at - options.spawned_at,
+        "first_request_s": first_request_s,
+        "loads": {"app_second_request": second_request_loads, **loads},
+        "memory": memory,
+        "recommended_duration": app.module.workflow.recommended_duration(),
+        "same_pixels": same_pixels,
+        "environment": _environment(options, torch),
+    }
+    sys.stdout.write(json.dumps(results) + "\n")
+    return 0
+
+
+def _require_images(files: list[str], what: str) -> None:
+    if not files or not all(os.path.isfile(path) for path in files):
+        raise SystemExit(f"error: {what} produced no image")
+
+
+def _compare_pixels(first: str, second: str) -> str:
+    import numpy as np
+    from PIL import Image
+
+    a = np.asarray(Image.open(first).convert("RGB"), dtype=np.int16)
+    b = np.asarray(Image.open(second).convert("RGB"), dtype=np.int16)
+    if a.shape != b.shape:
+        return f"different sizes {a.shape} and {b.shape}"
+    difference = int(np.abs(a - b).max())
+    return "identical" if difference == 0 else f"max difference {difference}/255"
+
+
+def _max_allocated(on_gpu: bool) -> int | None:
+    import torch
+
+    return torch.cuda.max_memory_allocated() if on_gpu else None
+
+
+def _max_reserved(on_gpu: bool) -> int | None:
+    import torch
+
+    return torch.cuda.max_memory_reserved() if on_gpu else None
+
+
+def _environment(options: argparse.Namespace, torch: Any) -> dict[str, Any]:
+    on_gpu = options.device == "gpu"
+    return {
+        "device": options.device,
+        "device_name": torch.cuda.get_device_name(0) if on_gpu else f"CPU ({platform.processor() or 'x86'})",
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda if on_gpu else None,
+        "python": platform.python_version(),
+        "layout": options.layout,
+        "size": options.size,
+        "steps": options.steps,
+        "requests": options.requests,
+        "naive_requests": options.naive_requests,
+        "warmup": options.warmup,
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
