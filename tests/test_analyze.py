@@ -300,3 +300,15 @@ def test_templates_with_media_choose_them(templates_dir, node_defs, name):
     analysis = analyze(convert(load_path(templates_dir / name), node_defs), node_defs)
     chosen = [c for c in analysis.inputs if c.auto]
     assert any(c.media for c in chosen) and any(c.role == "prompt" for c in chosen)
+
+
+def test_primitive_ints_are_seeds_only_when_named_so(node_defs):
+    prompt = {
+        "1": {"class_type": "PrimitiveInt", "inputs": {"value": 4}, "_meta": {"title": "Steps"}},
+        "2": {"class_type": "PrimitiveInt", "inputs": {"value": 7}, "_meta": {"title": "Shared seed"}},
+        "3": {"class_type": "PreviewAny", "inputs": {"source": ["1", 0]}},
+    }
+    inputs = by_key(analyze(conversion_from_prompt(prompt, node_defs), node_defs))
+    steps, seed = inputs[("1", "value")], inputs[("2", "value")]
+    assert (steps.seed, steps.auto, steps.label, steps.minimum) == (False, False, "Steps", None)
+    assert (seed.seed, seed.auto, seed.role, seed.label) == (True, True, "seed", "Shared seed")

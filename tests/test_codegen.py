@@ -336,3 +336,38 @@ def test_generated_interfaces_build_in_real_gradio(template_paths, node_defs, tm
             first_seed = next(i for i, item in enumerate(spec.ordered_inputs) if item.randomize)
             names.insert(first_seed + 1, "randomize_seed")
         assert parameters == names, path.name
+
+
+def test_custom_node_packs_in_lock_readme_and_requirements(node_defs, tmp_path):
+    from wizard.records import NodePack
+
+    packs = (
+        NodePack(
+            "comfyui-kjnodes",
+            "https://github.com/kijai/ComfyUI-KJNodes",
+            "1.1.7",
+            ("GetImageSize+",),
+            "cnr_id",
+        ),
+        NodePack("someone/nodes", "https://github.com/someone/nodes", "0123abcd" * 5, ("Thing",), "aux_id"),
+        NodePack(None, None, None, ("Mystery",), None),
+    )
+    folder, _ = build(t2i_prompt(), node_defs, tmp_path / "space", custom_nodes=packs)
+    lock = json.loads((folder / "comfy.lock.json").read_text())
+    assert lock["custom_nodes"] == [
+        {
+            "pack": "comfyui-kjnodes",
+            "repo": "https://github.com/kijai/ComfyUI-KJNodes",
+            "commit": None,
+            "version": "1.1.7",
+        },
+        {
+            "pack": "someone/nodes",
+            "repo": "https://github.com/someone/nodes",
+            "commit": "0123abcd" * 5,
+            "version": None,
+        },
+    ]
+    readme = (folder / "README.md").read_text()
+    assert "## Custom nodes" in readme and "Mystery" in readme and "comfyui-kjnodes 1.1.7" in readme
+    assert "Custom-node packs install their own requirements" in (folder / "requirements.txt").read_text()

@@ -1,24 +1,48 @@
-"""Unit tests of the UI → API conversion on small hand-written workflows (frontend 1.27.10 rules)."""
+"""Unit tests of the UI → API conversion on small hand-written workflows (frontend 1.27.10 rules).
+
+Each workflow is a named case in `CASES`; the unit tests state the expected prompt, and the tier-2
+test at the end checks every case against what ComfyUI's real frontend queues for it
+(`tests/support/frontend_oracle.py`, headless Chromium).
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from wizard.convert import convert
+from wizard.errors import WorkflowGraphError
 from wizard.records import LoadedWorkflow
+
+ORACLE = Path(__file__).parent / "support" / "frontend_oracle.py"
+
+
+class FirstOption:
+    """Dynamic prompts pick the first option, as the oracle pins `Math.random` to 0."""
+
+    def random(self) -> float:
+        return 0.0
 
 
 def node(node_id, node_type, widgets=None, inputs=(), outputs=(), mode=0, **extra):
     return {
         "id": node_id,
         "type": node_type,
+        "pos": [0, 0],
+        "size": [200, 100],
+        "flags": {},
+        "order": 0,
         "mode": mode,
-        "inputs": [dict(i) for i in inputs],
-        "outputs": [dict(o) for o in outputs],
-        "widgets_values": widgets,
+        "inputs": list(inputs),
+        "outputs": list(outputs),
         "properties": extra.pop("properties", {}),
+        **({"widgets_values": widgets} if widgets is not None else {}),
         **extra,
     }
 
@@ -27,20 +51,36 @@ def inp(name, type_, link=None, widget=False):
     return {"name": name, "type": type_, "link": link, **({"widget": {"name": name}} if widget else {})}
 
 
-def out(name, type_, links=()):
-    return {"name": name, "type": type_, "links": list(links)}
+def out(name, type_, links=(), widget=None):
+    return {
+        "name": name,
+        "type": type_,
+        "links": list(links),
+        **({"widget": {"name": widget}} if widget else {}),
+    }
 
 
 def workflow(nodes, links, **extra):
-    return {"version": 0.4, "nodes": nodes, "links": links, **extra}
+    return {
+        "last_node_id": 100,
+        "last_link_id": 100,
+        "nodes": nodes,
+        "links": links,
+        "groups": [],
+        "config": {},
+        "extra": extra.pop("extra", {}),
+        "version": 0.4,
+        **extra,
+    }
 
 
-def run(data, node_defs, **kwargs):
-    return convert(LoadedWorkflow("test.json", "json", data, None), node_defs, **kwargs)
+def object_links(links):
+    keys = ("id", "origin_id", "origin_slot", "target_id", "target_slot", "type")
+    return [dict(zip(keys, link)) for link in links]
 
 
 def t2i(link_format="array"):
-    """Checkpoint → KSampler(seed control) → VAEDecode → SaveImage, with an EmptyLatentImage."""
+    """Checkpoint, prompt, empty latent, KSampler (with its seed control value), decode, save."""
     links = [
         [1, 4, 0, 3, 0, "MODEL"],
         [2, 5, 0, 3, 3, "LATENT"],
@@ -51,13 +91,21 @@ def t2i(link_format="array"):
         [7, 6, 0, 3, 2, "CONDITIONING"],
         [8, 4, 1, 6, 0, "CLIP"],
     ]
-    if link_format == "object":
-        keys = ("id", "origin_id", "origin_slot", "target_id", "target_slot", "type")
-        links = [dict(zip(keys, link)) for link in links]
     nodes = [
-        node(4, "CheckpointLoaderSimple", ["model.safetensors"], outputs=[out("MODEL", "MODEL", [1])]),
-        node(5, "EmptyLatentImage", [512, 512, 1]),
-        node(6, "CLIPTextEncode", ["a cat"], inputs=[inp("clip", "CLIP", 8)]),
+        node(
+            4,
+            "CheckpointLoaderSimple",
+            ["model.safetensors"],
+            outputs=[out("MODEL", "MODEL", [1]), out("CLIP", "CLIP", [8]), out("VAE", "VAE", [4])],
+        ),
+        node(5, "EmptyLatentImage", [512, 512, 1], outputs=[out("LATENT", "LATENT", [2])]),
+        node(
+            6,
+            "CLIPTextEncode",
+            ["a cat"],
+            inputs=[inp("clip", "CLIP", 8)],
+            outputs=[out("CONDITIONING", "CONDITIONING", [6, 7])],
+        ),
         node(
             3,
             "KSampler",
@@ -68,15 +116,358 @@ def t2i(link_format="array"):
                 inp("negative", "CONDITIONING", 7),
                 inp("latent_image", "LATENT", 2),
             ],
+            outputs=[out("LATENT", "LATENT", [3])],
             title="Sampler",
         ),
-        node(8, "VAEDecode", [], inputs=[inp("samples", "LATENT", 3), inp("vae", "VAE", 4)]),
+        node(
+            8,
+            "VAEDecode",
+            [],
+            inputs=[inp("samples", "LATENT", 3), inp("vae", "VAE", 4)],
+            outputs=[out("IMAGE", "IMAGE", [5])],
+        ),
         node(9, "SaveImage", ["out"], inputs=[inp("images", "IMAGE", 5)]),
     ]
-    return workflow(nodes, links, **({"version": 1} if link_format == "object" else {}))
+    if link_format == "object":
+        return {
+            **workflow(nodes, object_links(links)),
+            "version": 1,
+            "state": {"lastNodeId": 9, "lastLinkId": 8},
+        }
+    return workflow(nodes, links)
 
 
-EXPECTED_KSAMPLER = {
+def legacy_widgets():
+    """An upload button value, a KSampler saved with `true` as its control value, a short list."""
+    return workflow(
+        [
+            node(1, "LoadImage", ["cat.png", "image"], outputs=[out("IMAGE", "IMAGE"), out("MASK", "MASK")]),
+            node(2, "KSampler", [7, True, 5, 8.0, "euler", "karras", 0.5]),
+            node(3, "KSampler", [1, "fixed"]),
+        ],
+        [],
+    )
+
+
+def linked_widget():
+    """A widget input driven by a link (the link wins), a list value (wrapped) and a list in a textarea."""
+    return workflow(
+        [
+            node(1, "PrimitiveInt", [99, "fixed"], outputs=[out("INT", "INT", [1])]),
+            node(2, "EmptyLatentImage", [640, 480, 1], inputs=[inp("height", "INT", 1, widget=True)]),
+            node(3, "StringConcatenate", [["a", "b"], "x\r\ny", ""]),
+            node(4, "EmptyLatentImage", [[1, 2], 64, 1]),
+        ],
+        [[1, 1, 0, 2, 1, "INT"]],
+    )
+
+
+def primitive_node():
+    """A PrimitiveNode feeding two seeds; one target muted."""
+    return workflow(
+        [
+            node(
+                1,
+                "PrimitiveNode",
+                [321, "fixed"],
+                outputs=[out("INT", "INT", [1, 2], widget="seed")],
+                title="Seed",
+            ),
+            node(
+                2,
+                "KSampler",
+                [5, "fixed", 20, 8.0, "euler", "normal", 1.0],
+                inputs=[inp("seed", "INT", 1, True)],
+            ),
+            node(
+                3,
+                "KSampler",
+                [6, "fixed", 20, 8.0, "euler", "normal", 1.0],
+                inputs=[inp("seed", "INT", 2, True)],
+            ),
+        ],
+        [[1, 1, 0, 2, 0, "INT"], [2, 1, 0, 3, 0, "INT"]],
+    )
+
+
+def reroutes_notes_mutes():
+    return workflow(
+        [
+            node(
+                1,
+                "CheckpointLoaderSimple",
+                ["m.safetensors"],
+                outputs=[out("MODEL", "MODEL"), out("CLIP", "CLIP"), out("VAE", "VAE", [1])],
+            ),
+            node(2, "Reroute", None, inputs=[inp("", "*", 1)], outputs=[out("", "VAE", [2])]),
+            node(3, "Reroute", None, inputs=[inp("", "*", 2)], outputs=[out("", "VAE", [3])]),
+            node(4, "VAEDecode", [], inputs=[inp("samples", "LATENT", 4), inp("vae", "VAE", 3)]),
+            node(5, "EmptyLatentImage", [64, 64, 1], mode=2, outputs=[out("LATENT", "LATENT", [4])]),
+            node(6, "Note", ["read me"]),
+            node(7, "MarkdownNote", ["# title"]),
+        ],
+        [[1, 1, 2, 2, 0, "VAE"], [2, 2, 0, 3, 0, "VAE"], [3, 3, 0, 4, 1, "VAE"], [4, 5, 0, 4, 0, "LATENT"]],
+    )
+
+
+def bypass_chain():
+    """Two bypassed LatentUpscale nodes: the decode's input rewires to the empty latent."""
+    upscale = lambda i, w, link_in, link_out, mode: node(  # noqa: E731
+        i,
+        "LatentUpscale",
+        ["nearest-exact", w, w, "disabled"],
+        inputs=[inp("samples", "LATENT", link_in)],
+        outputs=[out("LATENT", "LATENT", [link_out])],
+        mode=mode,
+    )
+    return workflow(
+        [
+            node(1, "EmptyLatentImage", [64, 64, 1], outputs=[out("LATENT", "LATENT", [1])]),
+            upscale(2, 128, 1, 2, 4),
+            upscale(3, 256, 2, 3, 4),
+            node(4, "VAEDecode", [], inputs=[inp("samples", "LATENT", 3), inp("vae", "VAE")]),
+        ],
+        [[1, 1, 0, 2, 0, "LATENT"], [2, 2, 0, 3, 0, "LATENT"], [3, 3, 0, 4, 0, "LATENT"]],
+    )
+
+
+def bypass_by_type():
+    """A bypassed node whose output type matches its second input, not the same slot."""
+    return workflow(
+        [
+            node(
+                1,
+                "CheckpointLoaderSimple",
+                ["m.safetensors"],
+                outputs=[out("MODEL", "MODEL", [1]), out("CLIP", "CLIP", [2]), out("VAE", "VAE")],
+            ),
+            node(
+                2,
+                "LoraLoader",
+                ["l.safetensors", 1.0, 1.0],
+                mode=4,
+                inputs=[inp("model", "MODEL", 1), inp("clip", "CLIP", 2)],
+                outputs=[out("MODEL", "MODEL", [3]), out("CLIP", "CLIP", [4])],
+            ),
+            node(3, "CLIPTextEncode", ["hi"], inputs=[inp("clip", "CLIP", 4)]),
+            node(4, "ModelSamplingDiscrete", ["eps", False], inputs=[inp("model", "MODEL", 3)]),
+        ],
+        [
+            [1, 1, 0, 2, 0, "MODEL"],
+            [2, 1, 1, 2, 1, "CLIP"],
+            [3, 2, 0, 4, 0, "MODEL"],
+            [4, 2, 1, 3, 0, "CLIP"],
+        ],
+    )
+
+
+def _io_link(link_id, origin, origin_slot, target, target_slot, type_):
+    keys = ("id", "origin_id", "origin_slot", "target_id", "target_slot", "type")
+    return dict(zip(keys, (link_id, origin, origin_slot, target, target_slot, type_)))
+
+
+def _definition(sub_id, name, nodes, links, inputs, outputs):
+    return {
+        "id": sub_id,
+        "version": 1,
+        "state": {"lastGroupId": 0, "lastNodeId": 20, "lastLinkId": 40, "lastRerouteId": 0},
+        "revision": 0,
+        "config": {},
+        "name": name,
+        "inputNode": {"id": -10, "bounding": [0, 0, 120, 60]},
+        "outputNode": {"id": -20, "bounding": [400, 0, 120, 60]},
+        "inputs": inputs,
+        "outputs": outputs,
+        "widgets": [],
+        "nodes": nodes,
+        "groups": [],
+        "links": links,
+        "extra": {},
+    }
+
+
+def _io(name, type_, link_ids, index):
+    return {"id": f"{name}-{index}", "name": name, "type": type_, "linkIds": link_ids, "pos": [0, 0]}
+
+
+INNER_ID = "11111111-1111-4111-8111-111111111111"
+OUTER_ID = "22222222-2222-4222-8222-222222222222"
+
+
+def nested_subgraphs():
+    """Root → "Outer" instance → "Inner" instance → EmptyLatentImage, width promoted at both levels."""
+    inner = _definition(
+        INNER_ID,
+        "Inner",
+        [
+            node(
+                7,
+                "EmptyLatentImage",
+                [64, 64, 1],
+                inputs=[inp("width", "INT", 20, widget=True)],
+                outputs=[out("LATENT", "LATENT", [21])],
+            )
+        ],
+        [_io_link(20, -10, 0, 7, 0, "INT"), _io_link(21, 7, 0, -20, 0, "LATENT")],
+        [_io("width", "INT", [20], 0)],
+        [_io("LATENT", "LATENT", [21], 0)],
+    )
+    outer = _definition(
+        OUTER_ID,
+        "Outer",
+        [
+            node(
+                5,
+                INNER_ID,
+                [320],
+                inputs=[inp("width", "INT", 30, widget=True)],
+                outputs=[out("LATENT", "LATENT", [31])],
+            )
+        ],
+        [_io_link(30, -10, 0, 5, 0, "INT"), _io_link(31, 5, 0, -20, 0, "LATENT")],
+        [_io("width", "INT", [30], 0)],
+        [_io("LATENT", "LATENT", [31], 0)],
+    )
+    return workflow(
+        [
+            node(
+                2,
+                OUTER_ID,
+                [448],
+                inputs=[inp("width", "INT", None, widget=True)],
+                outputs=[out("LATENT", "LATENT", [1])],
+                title="Latent maker",
+            ),
+            node(3, "VAEDecode", [], inputs=[inp("samples", "LATENT", 1), inp("vae", "VAE")]),
+        ],
+        [[1, 2, 0, 3, 0, "LATENT"]],
+        definitions={"subgraphs": [inner, outer]},
+    )
+
+
+def subgraph_linked_input():
+    """A subgraph input fed by an outer node, and an instance whose saved inputs omit unlinked widgets."""
+    inner = _definition(
+        INNER_ID,
+        "Scale",
+        [
+            node(
+                4,
+                "LatentUpscaleBy",
+                ["nearest-exact", 1.5],
+                inputs=[inp("samples", "LATENT", 20), inp("scale_by", "FLOAT", 22, widget=True)],
+                outputs=[out("LATENT", "LATENT", [21])],
+            )
+        ],
+        [
+            _io_link(20, -10, 0, 4, 0, "LATENT"),
+            _io_link(22, -10, 1, 4, 1, "FLOAT"),
+            _io_link(21, 4, 0, -20, 0, "LATENT"),
+        ],
+        [_io("samples", "LATENT", [20], 0), _io("scale_by", "FLOAT", [22], 1)],
+        [_io("LATENT", "LATENT", [21], 0)],
+    )
+    return workflow(
+        [
+            node(1, "EmptyLatentImage", [64, 64, 1], outputs=[out("LATENT", "LATENT", [1])]),
+            node(
+                2,
+                INNER_ID,
+                [2.5],
+                inputs=[inp("samples", "LATENT", 1)],
+                outputs=[out("LATENT", "LATENT", [2])],
+                properties={"proxyWidgets": "[]"},
+            ),
+            node(3, "VAEDecode", [], inputs=[inp("samples", "LATENT", 2), inp("vae", "VAE")]),
+        ],
+        [[1, 1, 0, 2, 0, "LATENT"], [2, 2, 0, 3, 0, "LATENT"]],
+        definitions={"subgraphs": [inner]},
+    )
+
+
+def group_node():
+    """A legacy group node: EmptyLatentImage → LatentUpscaleBy inside, its widgets on the instance."""
+    group = {
+        "nodes": [
+            {
+                "type": "EmptyLatentImage",
+                "pos": [0, 0],
+                "size": [200, 100],
+                "flags": {},
+                "order": 0,
+                "mode": 0,
+                "outputs": [{"name": "LATENT", "type": "LATENT", "links": [], "slot_index": 0}],
+                "properties": {},
+                "widgets_values": [64, 64, 1],
+                "index": 0,
+            },
+            {
+                "type": "LatentUpscaleBy",
+                "pos": [300, 0],
+                "size": [200, 100],
+                "flags": {},
+                "order": 1,
+                "mode": 0,
+                "inputs": [{"name": "samples", "type": "LATENT", "link": None}],
+                "outputs": [{"name": "LATENT", "type": "LATENT", "links": [], "slot_index": 0}],
+                "properties": {},
+                "widgets_values": ["nearest-exact", 1.5],
+                "index": 1,
+            },
+        ],
+        "links": [[0, 0, 1, 0, 1, "LATENT"]],
+        "external": [[1, 0, "LATENT"]],
+    }
+    return workflow(
+        [
+            node(7, "workflow>Latents", [96, 96, 2, "bislerp", 2.0], outputs=[out("LATENT", "LATENT", [1])]),
+            node(8, "VAEDecode", [], inputs=[inp("samples", "LATENT", 1), inp("vae", "VAE")]),
+        ],
+        [[1, 7, 0, 8, 0, "LATENT"]],
+        extra={"groupNodes": {"Latents": group}},
+    )
+
+
+def dynamic_prompt():
+    return workflow(
+        [node(1, "CLIPTextEncode", ["a {red|blue} cat /* c */ // note"], inputs=[inp("clip", "CLIP")])], []
+    )
+
+
+def filename_prefix():
+    return workflow(
+        [
+            node(
+                1, "EmptyLatentImage", [640, 480, 1], properties={"Node name for S&R": "Empty Latent Image"}
+            ),
+            node(2, "SaveImage", ["img/%Empty Latent Image.width%_x"], inputs=[inp("images", "IMAGE")]),
+        ],
+        [],
+    )
+
+
+CASES = {
+    "t2i": t2i,
+    "t2i_object_links": lambda: t2i("object"),
+    "legacy_widgets": legacy_widgets,
+    "linked_widget": linked_widget,
+    "primitive_node": primitive_node,
+    "reroutes_notes_mutes": reroutes_notes_mutes,
+    "bypass_chain": bypass_chain,
+    "bypass_by_type": bypass_by_type,
+    "nested_subgraphs": nested_subgraphs,
+    "subgraph_linked_input": subgraph_linked_input,
+    "group_node": group_node,
+    "dynamic_prompt": dynamic_prompt,
+    "filename_prefix": filename_prefix,
+}
+
+
+def run(data, node_defs, rng=None):
+    return convert(LoadedWorkflow("test.json", "json", data, None), node_defs, rng=rng or FirstOption())
+
+
+KSAMPLER_T2I = {
     "seed": 42,
     "steps": 20,
     "cfg": 7.5,
@@ -94,13 +485,9 @@ def test_basic_graph_maps_widgets_and_links(node_defs):
     conversion = run(t2i(), node_defs)
     prompt = conversion.prompt
     assert list(prompt) == ["3", "4", "5", "6", "8", "9"]  # JavaScript key order: numeric ids ascending
-    assert prompt["3"] == {
-        "inputs": EXPECTED_KSAMPLER,
-        "class_type": "KSampler",
-        "_meta": {"title": "Sampler"},
-    }
+    assert prompt["3"] == {"inputs": KSAMPLER_T2I, "class_type": "KSampler", "_meta": {"title": "Sampler"}}
     assert prompt["5"]["inputs"] == {"width": 512, "height": 512, "batch_size": 1}
-    assert prompt["8"]["_meta"]["title"] == "VAE Decode"  # display name when the node has no title
+    assert prompt["8"]["_meta"]["title"] == "VAE Decode"  # the display name when the node has no title
     assert conversion.nodes["3"].widget_names == (
         "seed",
         "steps",
@@ -109,6 +496,7 @@ def test_basic_graph_maps_widgets_and_links(node_defs):
         "scheduler",
         "denoise",
     )
+    assert conversion.nodes["6"].widget_names == ("text",)
     assert conversion.warnings == ()
 
 
@@ -116,251 +504,123 @@ def test_v1_object_links_give_the_same_prompt(node_defs):
     assert run(t2i("object"), node_defs).prompt == run(t2i(), node_defs).prompt
 
 
-def test_upload_button_and_legacy_control_values(node_defs):
-    data = workflow(
-        [
-            node(1, "LoadImage", ["cat.png", "image"]),
-            node(2, "KSampler", [7, True, 5, 8.0, "euler", "karras", 0.5]),
-        ],
-        [],
-    )
+def test_upload_button_legacy_control_and_short_values(node_defs):
+    prompt = run(legacy_widgets(), node_defs).prompt
+    assert prompt["1"]["inputs"] == {"image": "cat.png"}  # the upload button holds a position, is not sent
+    assert prompt["2"]["inputs"] == {
+        "seed": 7,
+        "steps": 5,
+        "cfg": 8.0,
+        "sampler_name": "euler",
+        "scheduler": "karras",
+        "denoise": 0.5,
+    }
+    assert prompt["3"]["inputs"]["steps"] == 20 and prompt["3"]["inputs"]["denoise"] == 1.0  # defaults
+
+
+def test_record_widgets_values_are_read_by_name(node_defs):
+    # The record form comes from custom packs whose own frontend code reads it by widget name (VHS);
+    # the core frontend never writes it.
+    data = workflow([node(4, "ImageScale", {"width": 640, "upscale_method": "bilinear"})], [])
     prompt = run(data, node_defs).prompt
-    assert prompt["1"]["inputs"] == {"image": "cat.png"}
-    assert prompt["2"]["inputs"]["steps"] == 5 and prompt["2"]["inputs"]["denoise"] == 0.5
+    assert prompt["4"]["inputs"] == {
+        "upscale_method": "bilinear",
+        "width": 640,
+        "height": 512,
+        "crop": "disabled",
+    }
 
 
-def test_linked_widget_link_wins_and_dict_and_short_values(node_defs):
-    data = workflow(
-        [
-            node(1, "PrimitiveInt", [99], outputs=[out("INT", "INT", [1])]),
-            node(2, "EmptyLatentImage", {"width": 640}, inputs=[inp("height", "INT", 1, widget=True)]),
-            node(3, "KSampler", [1, "fixed"]),
-        ],
-        [[1, 1, 0, 2, 1, "INT"]],
-    )
-    conversion = run(data, node_defs)
+def test_linked_widget_link_wins_and_lists_are_wrapped(node_defs):
+    conversion = run(linked_widget(), node_defs)
     assert conversion.prompt["2"]["inputs"] == {"width": 640, "height": ["1", 0], "batch_size": 1}
     assert conversion.nodes["2"].widget_names == ("width", "batch_size")
-    assert conversion.prompt["3"]["inputs"]["steps"] == 20  # default for a short list
-    assert conversion.prompt["1"]["class_type"] == "PrimitiveInt"  # a real V3 backend node
+    assert conversion.prompt["1"] == {
+        "inputs": {"value": 99},
+        "class_type": "PrimitiveInt",
+        "_meta": {"title": "Int"},
+    }
+    assert conversion.prompt["3"]["inputs"]["string_a"] == "a,b"  # a textarea holds text
+    assert conversion.prompt["3"]["inputs"]["string_b"] == "x\ny"
+    assert conversion.prompt["4"]["inputs"]["width"] == {"__value__": [1, 2]}
 
 
-def test_list_values_are_wrapped(node_defs):
-    data = workflow([node(1, "EmptyLatentImage", [[1, 2], 512, 1])], [])
-    assert run(data, node_defs).prompt["1"]["inputs"]["width"] == {"__value__": [1, 2]}
-
-
-def test_primitive_node_pushes_value_and_vanishes(node_defs):
-    data = workflow(
-        [
-            node(
-                1,
-                "PrimitiveNode",
-                [321, "fixed"],
-                outputs=[{**out("INT", "INT", [1, 2]), "widget": {"name": "seed"}}],
-            ),
-            node(
-                2,
-                "KSampler",
-                [5, "fixed", 20, 8.0, "euler", "normal", 1.0],
-                inputs=[inp("seed", "INT", 1, widget=True)],
-            ),
-            node(
-                3,
-                "KSampler",
-                [6, "fixed", 20, 8.0, "euler", "normal", 1.0],
-                inputs=[inp("seed", "INT", 2, widget=True)],
-            ),
-        ],
-        [[1, 1, 0, 2, 0, "INT"], [2, 1, 0, 3, 0, "INT"]],
-    )
-    prompt = run(data, node_defs).prompt
+def test_primitive_node_pushes_its_value_and_vanishes(node_defs):
+    prompt = run(primitive_node(), node_defs).prompt
     assert set(prompt) == {"2", "3"}
     assert prompt["2"]["inputs"]["seed"] == 321 and prompt["3"]["inputs"]["seed"] == 321
 
 
-def test_reroute_chain_note_and_muted_node(node_defs):
-    data = workflow(
-        [
-            node(1, "CheckpointLoaderSimple", ["m.safetensors"]),
-            node(2, "Reroute", None, inputs=[inp("", "*", 1)], outputs=[out("", "VAE", [2])]),
-            node(3, "Reroute", None, inputs=[inp("", "*", 2)], outputs=[out("", "VAE", [3])]),
-            node(4, "VAEDecode", [], inputs=[inp("samples", "LATENT", 4), inp("vae", "VAE", 3)]),
-            node(5, "EmptyLatentImage", [64, 64, 1], mode=2),
-            node(6, "Note", ["read me"]),
-        ],
-        [[1, 1, 2, 2, 0, "VAE"], [2, 2, 0, 3, 0, "VAE"], [3, 3, 0, 4, 1, "VAE"], [4, 5, 0, 4, 0, "LATENT"]],
-    )
-    prompt = run(data, node_defs).prompt
+def test_reroute_chain_notes_and_muted_node(node_defs):
+    prompt = run(reroutes_notes_mutes(), node_defs).prompt
     assert set(prompt) == {"1", "4"}
-    assert prompt["4"]["inputs"] == {"vae": ["1", 2]}  # muted origin: the link input is deleted
+    assert prompt["4"]["inputs"] == {"vae": ["1", 2]}  # the muted origin's link input is deleted
 
 
-def test_bypass_rewires_by_type(node_defs):
-    # LatentUpscale bypassed: its LATENT output resolves through its `samples` input (exact type match).
-    data = workflow(
-        [
-            node(1, "EmptyLatentImage", [64, 64, 1]),
-            node(
-                2,
-                "LatentUpscale",
-                ["nearest-exact", 128, 128, "disabled"],
-                inputs=[inp("samples", "LATENT", 1)],
-                mode=4,
-            ),
-            node(
-                3,
-                "LatentUpscale",
-                ["nearest-exact", 256, 256, "disabled"],
-                inputs=[inp("samples", "LATENT", 2)],
-                mode=4,
-            ),
-            node(4, "VAEDecode", [], inputs=[inp("samples", "LATENT", 3), inp("vae", "VAE", None)]),
-        ],
-        [[1, 1, 0, 2, 0, "LATENT"], [2, 2, 0, 3, 0, "LATENT"], [3, 3, 0, 4, 0, "LATENT"]],
-    )
-    prompt = run(data, node_defs).prompt
+def test_bypass_chain_rewires_to_the_upstream_node(node_defs):
+    prompt = run(bypass_chain(), node_defs).prompt
     assert set(prompt) == {"1", "4"}
     assert prompt["4"]["inputs"] == {"samples": ["1", 0]}
 
 
-def _subgraph(sub_id, name, nodes, links, inputs, outputs):
-    return {"id": sub_id, "name": name, "nodes": nodes, "links": links, "inputs": inputs, "outputs": outputs}
+def test_bypass_matches_outputs_by_type(node_defs):
+    prompt = run(bypass_by_type(), node_defs).prompt
+    assert prompt["3"]["inputs"]["clip"] == ["1", 1]  # CLIP output → the CLIP input, slot 1
+    assert prompt["4"]["inputs"]["model"] == ["1", 0]
 
 
 def test_nested_subgraphs_with_promoted_widgets(node_defs):
-    inner = _subgraph(
-        "inner-id",
-        "Inner",
-        [node(7, "EmptyLatentImage", [64, 64, 1], inputs=[inp("width", "INT", 20, widget=True)])],
-        [
-            {"id": 20, "origin_id": -10, "origin_slot": 0, "target_id": 7, "target_slot": 0, "type": "INT"},
-            {
-                "id": 21,
-                "origin_id": 7,
-                "origin_slot": 0,
-                "target_id": -20,
-                "target_slot": 0,
-                "type": "LATENT",
-            },
-        ],
-        [{"name": "width", "type": "INT", "linkIds": [20]}],
-        [{"name": "LATENT", "type": "LATENT", "linkIds": [21]}],
-    )
-    outer = _subgraph(
-        "outer-id",
-        "Outer",
-        [
-            node(
-                5,
-                "inner-id",
-                [320],
-                inputs=[inp("width", "INT", 30, widget=True)],
-                outputs=[out("LATENT", "LATENT", [31])],
-            )
-        ],
-        [
-            {"id": 30, "origin_id": -10, "origin_slot": 0, "target_id": 5, "target_slot": 0, "type": "INT"},
-            {
-                "id": 31,
-                "origin_id": 5,
-                "origin_slot": 0,
-                "target_id": -20,
-                "target_slot": 0,
-                "type": "LATENT",
-            },
-        ],
-        [{"name": "width", "type": "INT", "linkIds": [30]}],
-        [{"name": "LATENT", "type": "LATENT", "linkIds": [31]}],
-    )
-    data = workflow(
-        [
-            node(2, "outer-id", [448], outputs=[out("LATENT", "LATENT", [1])], title="Latent maker"),
-            node(3, "VAEDecode", [], inputs=[inp("samples", "LATENT", 1), inp("vae", "VAE", None)]),
-        ],
-        [[1, 2, 0, 3, 0, "LATENT"]],
-        definitions={"subgraphs": [inner, outer]},
-    )
-    conversion = run(data, node_defs)
-    assert set(conversion.prompt) == {"3", "2:5:7"}
+    conversion = run(nested_subgraphs(), node_defs)
+    assert list(conversion.prompt) == ["3", "2:5:7"]
     assert conversion.prompt["2:5:7"]["inputs"] == {"width": 448, "height": 64, "batch_size": 1}
     assert conversion.prompt["3"]["inputs"] == {"samples": ["2:5:7", 0]}
     assert conversion.nodes["2:5:7"].subgraph == ("Latent maker", "Inner")
 
 
-def test_self_containing_subgraph_is_an_error(node_defs):
-    from wizard.errors import WorkflowGraphError
+def test_subgraph_input_linked_from_outside(node_defs):
+    prompt = run(subgraph_linked_input(), node_defs).prompt
+    assert prompt["2:4"]["inputs"] == {
+        "upscale_method": "nearest-exact",
+        "scale_by": 2.5,
+        "samples": ["1", 0],
+    }
+    assert prompt["3"]["inputs"] == {"samples": ["2:4", 0]}
 
-    loop = _subgraph("loop", "Loop", [node(1, "loop", [])], [], [], [])
-    data = workflow([node(1, "loop", [])], [], definitions={"subgraphs": [loop]})
-    with pytest.raises(WorkflowGraphError, match="contains itself"):
+
+def test_self_containing_subgraph_is_an_error(node_defs):
+    loop = _definition(INNER_ID, "Loop", [node(1, INNER_ID, [])], [], [], [])
+    data = workflow([node(1, INNER_ID, [])], [], definitions={"subgraphs": [loop]})
+    with pytest.raises(WorkflowGraphError, match="'Loop' contains itself"):
         run(data, node_defs)
 
 
 def test_legacy_group_node_expands_with_group_ids(node_defs):
-    group = {
-        "nodes": [
-            {
-                "index": 0,
-                "type": "EmptyLatentImage",
-                "widgets_values": [64, 64, 1],
-                "outputs": [out("LATENT", "LATENT")],
-            },
-            {
-                "index": 1,
-                "type": "LatentUpscaleBy",
-                "widgets_values": ["nearest-exact", 1.5],
-                "inputs": [inp("samples", "LATENT")],
-            },
-        ],
-        "links": [[0, 0, 1, 0, 1, "LATENT"]],
-        "external": [],
-    }
-    data = workflow(
-        [
-            node(7, "workflow>Latents", [96, 96, 2, "bislerp", 2.0], outputs=[out("LATENT", "LATENT", [1])]),
-            node(8, "VAEDecode", [], inputs=[inp("samples", "LATENT", 1), inp("vae", "VAE", None)]),
-        ],
-        [[1, 7, 0, 8, 0, "LATENT"]],
-        extra={"groupNodes": {"Latents": group}},
-    )
-    prompt = run(data, node_defs).prompt
+    prompt = run(group_node(), node_defs).prompt
     assert prompt["7:0"]["inputs"] == {"width": 96, "height": 96, "batch_size": 2}
     assert prompt["7:1"]["inputs"] == {"upscale_method": "bislerp", "scale_by": 2.0, "samples": ["7:0", 0]}
     assert prompt["8"]["inputs"] == {"samples": ["7:1", 0]}
 
 
-def test_dynamic_prompt_is_seeded_and_reported(node_defs):
-    data = workflow(
-        [node(1, "CLIPTextEncode", ["a {red|blue} cat // note"], inputs=[inp("clip", "CLIP")])], []
-    )
-    first = run(data, node_defs, rng=random.Random(3))
-    again = run(data, node_defs, rng=random.Random(3))
-    assert first.prompt == again.prompt
-    assert first.prompt["1"]["inputs"]["text"] in ("a red cat ", "a blue cat ")
+def test_dynamic_prompt_choice_is_seeded_and_reported(node_defs):
+    first = run(dynamic_prompt(), node_defs)
+    assert first.prompt["1"]["inputs"]["text"] == "a red cat  "
     assert any("dynamic-prompt" in warning for warning in first.warnings)
-    assert run(data, node_defs).prompt == run(data, node_defs).prompt  # default seed comes from the file
+    seeded = [
+        run(dynamic_prompt(), node_defs, random.Random(seed)).prompt["1"]["inputs"]["text"]
+        for seed in range(20)
+    ]
+    assert set(seeded) == {"a red cat  ", "a blue cat  "}
+    default = convert(LoadedWorkflow("x.json", "json", dynamic_prompt(), None), node_defs)
+    again = convert(LoadedWorkflow("x.json", "json", dynamic_prompt(), None), node_defs)
+    assert default.prompt == again.prompt  # the default seed comes from the file
 
 
 def test_filename_prefix_substitutions(node_defs):
-    data = workflow(
-        [
-            node(
-                1, "EmptyLatentImage", [640, 480, 1], properties={"Node name for S&R": "Empty Latent Image"}
-            ),
-            node(
-                2,
-                "SaveImage",
-                ["img/%Empty Latent Image.width%_%date:yyyy%"],
-                inputs=[inp("images", "IMAGE")],
-            ),
-        ],
-        [],
-    )
-    conversion = run(data, node_defs)
-    prefix = conversion.prompt["2"]["inputs"]["filename_prefix"]
-    assert prefix.startswith("img/640_") and len(prefix) == len("img/640_2026") and prefix[-4:].isdigit()
-    assert any("filename_prefix" in warning for warning in conversion.warnings)
+    conversion = run(filename_prefix(), node_defs)
+    assert conversion.prompt["2"]["inputs"]["filename_prefix"] == "img/640_x"
+    date = run(workflow([node(1, "SaveImage", ["%date:yyyy-MM%"])], []), node_defs)
+    assert date.prompt["1"]["inputs"]["filename_prefix"][:2] == "20"
+    assert any("filename_prefix" in warning for warning in conversion.warnings + date.warnings)
 
 
 def test_pack_models_and_unknown_nodes(node_defs):
@@ -385,7 +645,25 @@ def test_pack_models_and_unknown_nodes(node_defs):
     )
     assert not conversion.nodes["2"].known and conversion.nodes["2"].pack == "comfyui-kjnodes"
     assert any("MysteryNode" in w and "comfyui-kjnodes" in w for w in conversion.warnings)
-    assert [m["node_id"] for m in conversion.declared_models] == ["2", None]
+    assert conversion.declared_models == (
+        {"name": "x.safetensors", "directory": "loras", "node_id": "2"},
+        {"name": "top.safetensors", "directory": "checkpoints", "node_id": None},
+    )
+
+
+def test_old_signature_values_are_realigned_by_type(node_defs):
+    # Saved before `TAPose` existed (ver 0.3.59): positionally Seed would get "PBR".
+    data = workflow(
+        [node(1, "Rodin3D_Gen2", [0, "PBR", "500K-Triangle", False], properties={"ver": "0.3.59"})], []
+    )
+    conversion = run(data, node_defs)
+    assert conversion.prompt["1"]["inputs"] == {
+        "TAPose": False,
+        "Seed": 0,
+        "Material_Type": "PBR",
+        "Polygon_count": "500K-Triangle",
+    }
+    assert any("0.3.59" in warning and "realigned" in warning for warning in conversion.warnings)
 
 
 def test_api_prompt_input(node_defs):
@@ -400,5 +678,45 @@ def test_api_prompt_input(node_defs):
     conversion = convert(LoadedWorkflow("api.json", "api-json", None, prompt), node_defs)
     assert conversion.prompt["2"]["inputs"] == {"samples": ["1", 0]}
     assert conversion.nodes["1"].widget_names == ("width", "height", "batch_size")
-    assert conversion.nodes["2"].title == "Dec"
-    assert any("9" in warning for warning in conversion.warnings)
+    assert conversion.nodes["2"].title == "Dec" and conversion.nodes["1"].title == "Empty Latent Image"
+    assert any("absent node 9" in warning for warning in conversion.warnings)
+    assert prompt["2"]["inputs"]["vae"] == ["9", 0]  # the caller's prompt is left as it was
+
+
+def test_images_saved_by_comfyui_carry_the_prompt_we_compute(node_defs, templates_dir):
+    """Thumbnails of the template package were saved by ComfyUI with the workflow and the prompt the
+    frontend sent; converting the workflow gives that prompt (`is_changed` is added by the backend)."""
+    from wizard.ingest import load_path
+
+    loaded = load_path(templates_dir / "text_to_video_wan-1.webp")
+    sent = {
+        node_id: {k: v for k, v in entry.items() if k != "is_changed"}
+        for node_id, entry in loaded.prompt.items()
+    }
+    assert convert(loaded, node_defs).prompt == sent
+
+
+@pytest.mark.tier2
+@pytest.mark.browser
+def test_cases_match_the_real_frontend(node_defs, comfyui_path, tmp_path):
+    """Every case above converts exactly as ComfyUI frontend 1.27.10 itself does (headless Chromium)."""
+    paths = []
+    for name, build in CASES.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(build()), encoding="utf-8")
+        paths.append(path)
+    completed = subprocess.run(
+        [sys.executable, str(ORACLE), str(tmp_path / "out"), *map(str, paths)],
+        env={**os.environ, "COMFYUI_PATH": str(comfyui_path)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    mismatches = {}
+    for name, build in CASES.items():
+        real = json.loads((tmp_path / "out" / f"{name}.json").read_text(encoding="utf-8"))["output"]
+        ours = run(build(), node_defs).prompt
+        if ours != real or list(ours) != list(real):
+            mismatches[name] = {"ours": ours, "frontend": real}
+    assert not mismatches, json.dumps(mismatches, indent=1)[:6000]

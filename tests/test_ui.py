@@ -133,8 +133,8 @@ def test_choices_survive_a_reload_and_travel_as_json(default_session, templates_
     rows = ui.input_rows(default_session)
     row_for(rows, "3", "cfg")[0] = True
     session = ui.with_title(ui.with_input_rows(default_session, rows), "Kept", "")
-    saved = json.loads(json.dumps(session.saved()))  # what the browser's localStorage holds
-    restored = ui.restore_session(saved)
+    saved = json.loads(json.dumps(session.saved_workflow()))  # what the browser's localStorage holds
+    restored = ui.restore_session(saved, session.spec.to_json())
     assert restored.spec == session.spec and restored.filename == "default.json"
     other = ui.open_workflow(EXAMPLES[0].read_bytes(), EXAMPLES[0].name)
     with pytest.raises(WizardError, match="another workflow"):

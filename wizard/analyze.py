@@ -170,11 +170,13 @@ def pack_report(pack: NodePack) -> dict[str, Any]:
 
 
 def analyze(conversion: Conversion, node_defs: NodeDefs, *, online: bool = False) -> Analysis:
+    """Candidate inputs and outputs with the auto selection, the model files (resolved to downloads,
+    searching the Hub only when `online`) and the custom-node packs of a converted workflow."""
     from wizard.resolve import find_custom_nodes, find_models, resolve_models
 
     warnings: list[str] = []
-    raw_inputs = _candidate_inputs(conversion, node_defs)
-    inputs = _label_inputs(_choose_inputs(conversion, node_defs, raw_inputs), node_defs)
+    typed = _candidate_inputs(conversion, node_defs)
+    inputs = _label_inputs(_choose_inputs(conversion, node_defs, typed), node_defs)
     outputs = _candidate_outputs(conversion, node_defs)
     if not outputs:
         warnings.append(
@@ -279,13 +281,15 @@ def _number_candidate(base: dict[str, Any], spec: InputSpec, value: int | float)
     step = _finite(spec.options.get("step")) or (1 if is_int else _float_step(spec))
     if is_int:
         value, step = int(value), max(1, int(step))
-    seed = spec.has_control_after_generate
-    if seed:
+    if _is_seed(spec, base["node_title"]):
         # Seeds span 64 bits; the browser keeps 53. Only the lower bound is sent.
         return CandidateInput(
             **base, value_type="INT", component="Number", value=value, minimum=minimum, step=1, seed=True
         )
     minimum, maximum = _slider_window(spec.name, minimum, maximum, step, value)
+    # Old workflows may hold a value the definition no longer allows; the range keeps it.
+    minimum = value if minimum is not None and value < minimum else minimum
+    maximum = value if maximum is not None and value > maximum else maximum
     slider = minimum is not None and maximum is not None and (maximum - minimum) / step <= _SLIDER_MAX_STEPS
     return CandidateInput(
         **base,
@@ -296,6 +300,15 @@ def _number_candidate(base: dict[str, Any], spec: InputSpec, value: int | float)
         maximum=_browser_safe(maximum),
         step=step,
     )
+
+
+def _is_seed(spec: InputSpec, node_title: str) -> bool:
+    """An INT with a control_after_generate widget that is a seed by name or by its node's title.
+
+    Primitive Int nodes also carry the control widget, but mostly hold counts ("Steps", "Batch
+    size") that their workflow keeps fixed; randomizing those would break the app.
+    """
+    return spec.has_control_after_generate and ("seed" in spec.name.lower() or "seed" in node_title.lower())
 
 
 def _float_step(spec: InputSpec) -> float:
@@ -467,7 +480,9 @@ def _label_inputs(candidates: list[CandidateInput], node_defs: NodeDefs) -> tupl
     widgets_per_node = Counter(c.node_id for c in candidates)
     shorts = []
     for candidate in candidates:
-        titled = widgets_per_node[candidate.node_id] == 1 and _has_custom_title(candidate, node_defs)
+        titled = widgets_per_node[candidate.node_id] == 1 and _has_custom_title(
+            candidate.node_title, candidate.class_type, node_defs
+        )
         if candidate.role in _ROLE_LABELS:
             shorts.append(_ROLE_LABELS[candidate.role])
         elif titled:
@@ -486,10 +501,11 @@ def _label_inputs(candidates: list[CandidateInput], node_defs: NodeDefs) -> tupl
     return tuple(replace(c, label=label) for c, label in zip(candidates, unique_labels(labels)))
 
 
-def _has_custom_title(candidate: CandidateInput, node_defs: NodeDefs) -> bool:
-    node_def = node_defs.get(candidate.class_type)
-    default = node_def.display_name if node_def else candidate.class_type
-    return bool(candidate.node_title.strip()) and candidate.node_title not in (default, candidate.class_type)
+def _has_custom_title(title: str, class_type: str, node_defs: NodeDefs) -> bool:
+    """True when the user renamed the node (its title is not the definition's display name)."""
+    node_def = node_defs.get(class_type)
+    default = node_def.display_name if node_def else class_type
+    return bool(title.strip()) and title not in (default, class_type)
 
 
 def unique_labels(labels: list[str]) -> list[str]:
@@ -512,12 +528,14 @@ def unique_labels(labels: list[str]) -> list[str]:
 def _candidate_outputs(conversion: Conversion, node_defs: NodeDefs) -> tuple[CandidateOutput, ...]:
     found = [node for node in conversion.nodes.values() if node.class_type in OUTPUT_KINDS]
     saved_kinds = {OUTPUT_KINDS[node.class_type][0] for node in found if OUTPUT_KINDS[node.class_type][2]}
-    default_titles = {node.class_type: _default_title(node, node_defs) for node in found}
-    labels = []
-    for node in found:
-        kind = OUTPUT_KINDS[node.class_type][0]
-        custom_title = node.title.strip() and node.title != default_titles[node.class_type]
-        labels.append(node.title.strip() if custom_title else OUTPUT_LABELS[kind])
+    labels = [
+        (
+            node.title.strip()
+            if _has_custom_title(node.title, node.class_type, node_defs)
+            else OUTPUT_LABELS[OUTPUT_KINDS[node.class_type][0]]
+        )
+        for node in found
+    ]
     outputs = []
     for node, label in zip(found, unique_labels(labels)):
         kind, component, saver = OUTPUT_KINDS[node.class_type]
@@ -533,11 +551,6 @@ def _candidate_outputs(conversion: Conversion, node_defs: NodeDefs) -> tuple[Can
             )
         )
     return tuple(outputs)
-
-
-def _default_title(node: FlatNode, node_defs: NodeDefs) -> str:
-    node_def = node_defs.get(node.class_type)
-    return node_def.display_name if node_def else node.class_type
 
 
 def _short(value: Any) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.locate import COMFYUI_COMMIT, COMFYUI_GIT_URL
+from wizard.analyze import Analysis, CandidateInput, CandidateOutput
 from wizard.errors import SpecError
 from wizard.records import Conversion, ModelFile, NodePack
 
@@ -214,32 +215,14 @@ class AppSpec:
 # --- building a spec ----------------------------------------------------------------------------
 
 
-def auto_spec(conversion: Conversion, analysis) -> AppSpec:
+def auto_spec(conversion: Conversion, analysis: Analysis) -> AppSpec:
     """The spec of the `auto` selection: the inputs and outputs a user would keep."""
     chosen = sorted((c for c in analysis.inputs if c.auto), key=lambda c: c.rank)
     taken: set[str] = set()
-    inputs = []
-    for order, candidate in enumerate(chosen):
-        inputs.append(
-            SpecInput(
-                node_id=candidate.node_id,
-                input_name=candidate.input_name,
-                name=python_name(candidate.label, taken),
-                label=candidate.label,
-                component=candidate.component,
-                value_type=candidate.value_type,
-                default=None if candidate.value_type == "FILE" else candidate.value,
-                minimum=candidate.minimum,
-                maximum=candidate.maximum,
-                step=candidate.step,
-                choices=candidate.choices,
-                multiline=candidate.multiline,
-                media=candidate.media,
-                advanced=candidate.advanced,
-                order=order,
-                randomize=candidate.seed,
-            )
-        )
+    inputs = [
+        spec_input(candidate, name=python_name(candidate.label, taken), order=order)
+        for order, candidate in enumerate(chosen)
+    ]
     labels_taken = {item.label.casefold() for item in inputs}
     outputs = []
     for candidate in analysis.outputs:
@@ -251,28 +234,53 @@ def auto_spec(conversion: Conversion, analysis) -> AppSpec:
             number += 1
             label = f"{candidate.label} result" + (f" {number - 1}" if number > 2 else "")
         labels_taken.add(label.casefold())
-        outputs.append(
-            SpecOutput(
-                node_id=candidate.node_id,
-                name=python_name(label, taken),
-                label=label,
-                kind=candidate.kind,
-                component=candidate.component,
-            )
-        )
+        outputs.append(spec_output(candidate, name=python_name(label, taken), label=label))
     task = _task(inputs, outputs)
-    model = _main_model(analysis.models)
-    title = f"{task} ({model})" if model and len(task) + len(model) <= 57 else task
+    main_model = _main_model(analysis.models)
+    title = f"{task} ({main_model})" if main_model and len(task) + len(main_model) <= 57 else task
     return AppSpec(
         fingerprint=workflow_fingerprint(conversion.prompt),
         title=title,
-        description=f"{task}, made from a ComfyUI workflow",
+        description=_description(task),
         emoji=_EMOJI.get(outputs[0].kind if outputs else "", "🧩"),
         inputs=tuple(inputs),
         outputs=tuple(outputs),
         tags=tuple(dict.fromkeys(["comfyui", *_task_tags(inputs, outputs)])),
         models=tuple(replace(model, node_ids=()) for model in analysis.models),  # the spec keeps no ids
         custom_nodes=tuple(analysis.custom_nodes),
+    )
+
+
+def spec_input(candidate: CandidateInput, *, name: str, order: int) -> SpecInput:
+    """A candidate input, exposed with its analysed settings."""
+    return SpecInput(
+        node_id=candidate.node_id,
+        input_name=candidate.input_name,
+        name=name,
+        label=candidate.label,
+        component=candidate.component,
+        value_type=candidate.value_type,
+        default=None if candidate.value_type == "FILE" else candidate.value,  # no file ships with the app
+        minimum=candidate.minimum,
+        maximum=candidate.maximum,
+        step=candidate.step,
+        choices=candidate.choices,
+        multiline=candidate.multiline,
+        media=candidate.media,
+        advanced=candidate.advanced,
+        order=order,
+        randomize=candidate.seed,
+    )
+
+
+def spec_output(candidate: CandidateOutput, *, name: str, label: str | None = None) -> SpecOutput:
+    """A candidate output, as the app shows it."""
+    return SpecOutput(
+        node_id=candidate.node_id,
+        name=name,
+        label=candidate.label if label is None else label,
+        kind=candidate.kind,
+        component=candidate.component,
     )
 
 
@@ -325,6 +333,12 @@ def _task(inputs: list[SpecInput], outputs: list[SpecOutput]) -> str:
         return f"{target[:1].upper()}{target[1:]} generator"
     task = f"{_join(sources)} to {target}"
     return task[:1].upper() + task[1:]
+
+
+def _description(task: str) -> str:
+    """The longest of these that still fits the Space card's 60 characters."""
+    options = (f"{task}, made from a ComfyUI workflow", f"{task} with ComfyUI", task)
+    return next((option for option in options if len(option) <= 60), task)
 
 
 def _join(words: list[str]) -> str:
@@ -459,8 +473,8 @@ def _check_input_against(item: SpecInput, conversion: Conversion) -> None:
         )
     value = conversion.prompt[item.node_id]["inputs"].get(item.input_name)
     expected = "STRING" if item.value_type == "FILE" else item.value_type
-    if expected == "FLOAT" and isinstance(value, int) and not isinstance(value, bool):
-        return
+    if expected == "INT" and isinstance(value, float) and value.is_integer():
+        return  # ComfyUI casts 20.0 to 20 when it validates
     try:
         _check_value_type(f"input {item.label!r}", expected, value)
     except SpecError:

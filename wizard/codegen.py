@@ -115,7 +115,8 @@ def lock_data(spec: AppSpec) -> dict[str, Any]:
     """`comfy.lock.json`: what runtime/ installs (the format is in the project brief)."""
     return {
         "comfyui": {"repo": spec.comfyui["repo"], "commit": spec.comfyui["commit"]},
-        "custom_nodes": [_lock_pack(pack) for pack in spec.custom_nodes],
+        # A pack nobody could name has nothing to install: runtime/ then names its missing node types.
+        "custom_nodes": [_lock_pack(pack) for pack in spec.custom_nodes if pack.pack or pack.repo],
         "models": [
             {key: getattr(model, key) for key in ("name", "folder", "repo_id", "path", "revision", "url")}
             for model in spec.models
@@ -291,7 +292,7 @@ def _app_context(conversion: Conversion, spec: AppSpec) -> dict[str, Any]:
                 }
             )
     returns = [_OUTPUT_CALLS[output.kind].format(literal(output.node_id)) for output in spec.outputs]
-    returns += [item.name for item in randomized]
+    returns += [_ident(item.name) for item in randomized]
     return {
         "docstring": f"{_one_line(spec.title)}: a Gradio app made from a ComfyUI workflow.",
         "mask_editor": any(item.component == "ImageEditor" for item in inputs),
@@ -307,7 +308,7 @@ def _app_context(conversion: Conversion, spec: AppSpec) -> dict[str, Any]:
         ],
         "returns": Code(", ".join(returns)),
         "title": spec.title,
-        "heading": f"# {markdown_text(spec.title)}\n{markdown_text(spec.description)}.",
+        "heading": f"# {markdown_text(spec.title)}\n{markdown_text(spec.description.rstrip('.'))}.",
         "main_components": [c for c in components if not c["advanced"]],
         "advanced_components": [c for c in components if c["advanced"]],
         "output_components": [{"name": o.name, "constructor": _output_constructor(o)} for o in spec.outputs],
@@ -405,7 +406,7 @@ def _readme_context(spec: AppSpec, has_ui_workflow: bool) -> dict[str, Any]:
     return {
         "front_matter": front_matter(spec),
         "title": spec.title,
-        "description": spec.description,
+        "description_sentence": f"{spec.description.rstrip('.')}.",
         "inputs": [
             {"label": item.label, "kind": _input_words(item), "advanced": item.advanced}
             for item in spec.ordered_inputs
@@ -497,7 +498,7 @@ def _model_entry(model: ModelFile) -> dict[str, Any]:
 
 
 def _pack_words(pack: NodePack) -> str:
-    name = pack.pack or "an unknown pack"
+    name = pack.pack or "an unknown pack (install it, then add it to comfy.lock.json)"
     version = f" {pack.version}" if pack.version else ""
     repo = f" ({pack.repo})" if pack.repo else ""
     return f"{name}{version}{repo}: {', '.join(pack.class_types)}"
@@ -545,7 +546,9 @@ def _requirements_context(spec: AppSpec) -> dict[str, Any]:
 
 
 def _lock_pack(pack: NodePack) -> dict[str, Any]:
-    is_commit = bool(pack.version and re.fullmatch(r"[0-9a-f]{7,40}", pack.version))
+    is_commit = bool(
+        pack.version and re.fullmatch(r"[0-9a-f]{7,40}", pack.version) and not pack.version.isdigit()
+    )
     return {
         "pack": pack.pack,
         "repo": pack.repo,

@@ -106,9 +106,9 @@ class Session:
     analysis: Analysis
     spec: AppSpec
 
-    def saved(self) -> dict[str, str]:
-        """What `gr.BrowserState` keeps so that a reload or a later visit continues here."""
-        return {"filename": self.filename, "workflow": self.workflow_json, "spec": self.spec.to_json()}
+    def saved_workflow(self) -> dict[str, str]:
+        """What the browser keeps of the workflow (stored once per upload: it can be large)."""
+        return {"filename": self.filename, "workflow": self.workflow_json}
 
 
 def node_defs() -> NodeDefs:
@@ -124,18 +124,17 @@ def open_workflow(data: bytes, filename: str) -> Session:
     document = loaded.workflow if loaded.workflow is not None else loaded.prompt
     return Session(
         filename=filename,
-        workflow_json=json.dumps(document, ensure_ascii=False),
+        workflow_json=json.dumps(document, ensure_ascii=False, separators=(",", ":")),
         conversion=conversion,
         analysis=analysis,
         spec=auto_spec(conversion, analysis),
     )
 
 
-def restore_session(saved: dict[str, str]) -> Session:
-    """A session from what `Session.saved` stored in the browser."""
-    return with_imported_spec(
-        open_workflow(saved["workflow"].encode("utf-8"), saved["filename"]), saved["spec"]
-    )
+def restore_session(saved_workflow: dict[str, str], spec_json: str) -> Session:
+    """A session from what the browser kept: `Session.saved_workflow()` and the spec's JSON."""
+    session = open_workflow(saved_workflow["workflow"].encode("utf-8"), saved_workflow["filename"])
+    return with_imported_spec(session, spec_json)
 
 
 def with_imported_spec(session: Session, spec_json: str) -> Session:
@@ -366,7 +365,7 @@ def with_model_rows(session: Session, rows: list[list[Any]]) -> Session:
                 revision=None,
                 size=None,
                 gated=None,
-                source="user",
+                source="user" if repo_id or url else None,
             )
         )
     return _with_spec(session, models=tuple(models))
@@ -616,11 +615,16 @@ def launch_options() -> dict[str, Any]:
 
 def build_ui() -> gr.Blocks:
     """The wizard's page. Handlers only translate between components and the step functions."""
+    # Opening one example now loads the node definitions and the model index (about a second),
+    # so the first visitor's upload does not pay for it.
+    open_workflow((EXAMPLES_DIR / next(iter(EXAMPLES))).read_bytes(), "warm-up.json")
     with gr.Blocks(title="ComfyUI → Gradio Space") as demo:
         session = gr.State(None)  # Session | None
         workdir = gr.State(None, delete_callback=_remove_workdir)  # this tab's build folder
         built = gr.State(None)  # the JSON of the AppSpec the preview was built from (a str: Gradio hashes it)
-        saved = gr.BrowserState(None, storage_key=STORAGE_KEY)
+        # What survives a reload: the workflow (written once per upload) and the choices (every edit).
+        saved_workflow = gr.BrowserState(None, storage_key=f"{STORAGE_KEY}-workflow")
+        saved_spec = gr.BrowserState(None, storage_key=f"{STORAGE_KEY}-spec")
 
         with gr.Row(elem_classes="wizard-header"):
             gr.Markdown("# ComfyUI → Gradio Space\nTurn a ComfyUI workflow into an app on a ZeroGPU Space.")
@@ -726,7 +730,9 @@ def build_ui() -> gr.Blocks:
                 )
                 with gr.Row(elem_classes="action-row"):
                     run_test = gr.Button("Run the workflow once", variant="primary", elem_id="run-test")
-                test_outputs = gr.Gallery(label="Outputs", columns=4, height=280, visible=False)
+                test_outputs = gr.Gallery(
+                    label="Outputs", columns=4, height=280, visible=False, elem_id="test-outputs"
+                )
                 test_files = gr.File(label="Output files", file_count="multiple", visible=False)
                 with gr.Row(elem_classes="nav-row"):
                     back_6 = gr.Button("← Preview", size="sm")
@@ -764,7 +770,8 @@ def build_ui() -> gr.Blocks:
         # --- events ---------------------------------------------------------------------------
         workflow_views = [
             session,
-            saved,
+            saved_workflow,
+            saved_spec,
             badge,
             graph_summary,
             graph,
@@ -782,7 +789,8 @@ def build_ui() -> gr.Blocks:
         def show(new: Session, step: int) -> tuple:
             return (
                 new,
-                new.saved(),
+                new.saved_workflow(),
+                new.spec.to_json(),
                 workflow_badge(new),
                 graph_summary_markdown(new),
                 graph_html(new),
@@ -809,11 +817,11 @@ def build_ui() -> gr.Blocks:
                     raise WizardError("paste a workflow's JSON first (ComfyUI: Workflow → Export)")
                 return show(open_workflow(text.encode("utf-8"), "pasted.json"), 2)
 
-        def on_restore(stored: dict | None):
-            if not stored:
+        def on_restore(stored_workflow: dict | None, stored_spec: str | None):
+            if not stored_workflow or not stored_spec:
                 return (gr.skip(),) * len(workflow_views)
             try:
-                return show(restore_session(stored), 3)
+                return show(restore_session(stored_workflow, stored_spec), 3)
             except Exception as error:  # stale or foreign data in the browser: start afresh
                 log.info("saved session not restored: %s", error)
                 return (gr.skip(),) * len(workflow_views)
@@ -827,15 +835,15 @@ def build_ui() -> gr.Blocks:
         for button, path in example_buttons:
             button.click(_example_handler(path, show), None, workflow_views)
         import_spec.upload(on_import_spec, [session, import_spec], workflow_views)
-        demo.load(on_restore, saved, workflow_views)
+        demo.load(on_restore, [saved_workflow, saved_spec], workflow_views)
 
-        choice_views = [session, saved, graph, badge]
+        choice_views = [session, saved_spec, graph, badge]
 
         def edited(change: Callable[[Session], Session]) -> Callable:
             def handler(current: Session | None, *values):
                 with _shown_to_user():
                     new = change(_require(current), *values)
-                    return new, new.saved(), graph_html(new), workflow_badge(new)
+                    return new, new.spec.to_json(), graph_html(new), workflow_badge(new)
 
             return handler
 
@@ -885,7 +893,7 @@ def build_ui() -> gr.Blocks:
                 return (
                     folder,
                     result.session,
-                    result.session.saved(),
+                    result.session.spec.to_json(),
                     result.message,
                     gr.Gallery(value=images, visible=bool(images)),
                     gr.File(value=[str(path) for path in result.files], visible=bool(result.files)),
@@ -894,7 +902,7 @@ def build_ui() -> gr.Blocks:
         run_test.click(
             on_test_run,
             [session, workdir, test_media],
-            [workdir, session, saved, test_status, test_outputs, test_files],
+            [workdir, session, saved_spec, test_status, test_outputs, test_files],
         )
 
         def on_publish(
@@ -955,7 +963,6 @@ def _table(columns: list[tuple[str, str, str, bool]], label: str, **options: Any
         interactive=True,
         label=label,
         show_label=True,
-        wrap=True,
         **options,
     )
 

@@ -194,7 +194,9 @@ def _run_measuring_process(options: argparse.Namespace, app_dir: Path) -> dict[s
         cwd=app_dir,
     )
     if process.returncode != 0:
-        raise SystemExit(f"error: the measuring process failed (exit {process.returncode}); see its log above")
+        raise SystemExit(
+            f"error: the measuring process failed (exit {process.returncode}); see its log above"
+        )
     return json.loads(process.stdout.strip().splitlines()[-1])
 
 
@@ -332,6 +334,7 @@ def run_exported_script_style(prompt: dict[str, Any]) -> list[str]:
     import torch
 
     results: dict[str, Any] = {}
+    ui_outputs: dict[str, Any] = {}
     with torch.inference_mode():
         for node_id in _graph_order(prompt):
             node = prompt[node_id]
@@ -341,10 +344,11 @@ def run_exported_script_style(prompt: dict[str, Any]) -> list[str]:
                 for name, value in node["inputs"].items()
             }
             output = getattr(node_class(), node_class.FUNCTION)(**inputs)
-            results[node_id] = output["result"] if isinstance(output, dict) else output
-            if isinstance(output, dict) and "ui" in output:
-                results.setdefault("ui", {})[node_id] = output["ui"]
-    return _image_files(results.get("ui", {}))
+            if isinstance(output, dict):  # an output node: {"ui": ..., "result": ...}
+                ui_outputs[node_id] = output.get("ui", {})
+                output = output.get("result", ())
+            results[node_id] = output
+    return _image_files(ui_outputs)
 
 
 def _graph_order(prompt: dict[str, Any]) -> list[str]:

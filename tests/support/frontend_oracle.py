@@ -6,7 +6,8 @@ Starts ComfyUI's own server from the checkout (`main.py --cpu`, every writable f
 base directory, so the checkout is never touched), opens the frontend it serves in headless
 Chromium, and for each workflow runs, in the page, exactly what the Queue button does before
 posting: `app.loadGraphData(workflow)` then `app.graphToPrompt()`. Writes `OUT_DIR/<stem>.json`
-= {"output": <the API prompt>, "errors": [page errors], "seconds": float} per workflow, and
+= {"output": <the API prompt>, "errors": [page errors], "seconds": float} per workflow,
+`OUT_DIR/_titles.json` = {node type: the title the frontend gives a new node of that type}, and
 `OUT_DIR/_session.json` with timings.
 
 Dynamic prompts (`{a|b}`) pick with `Math.random`; it is pinned to 0 during `graphToPrompt`, so the
@@ -66,6 +67,13 @@ async (workflow) => {
     Math.random = random;
   }
 }
+"""
+
+# The title a new node of each type gets: the frontend's English locale name when it has one, else
+# /object_info's display_name, else the type ([FE] src/scripts/app.ts #getNodeDefs, translateNodeDef).
+TITLES_JS = """
+() => Object.fromEntries(
+  Object.entries(window.LiteGraph.registered_node_types).map(([type, node]) => [type, node.title ?? null]))
 """
 
 
@@ -145,6 +153,8 @@ def convert_all(url: str, workflows: list[Path], out_dir: Path) -> dict:
             )
             page.wait_for_load_state("networkidle")
             timings["frontend_ready_s"] = round(time.monotonic() - started, 2)
+            titles = page.evaluate(TITLES_JS)
+            (out_dir / "_titles.json").write_text(json.dumps(titles, sort_keys=True), encoding="utf-8")
             for path in workflows:
                 errors.clear()
                 started = time.monotonic()
