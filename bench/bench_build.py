@@ -28,8 +28,12 @@ TARGET_P95_MS = 300.0
 
 
 def template_paths() -> list[Path]:
-    spec = importlib.util.find_spec("comfyui_workflow_templates")
-    folder = Path(list(spec.submodule_search_locations)[0]) / "templates"
+    """The templates of comfyui-workflow-templates, or of the folder `TEMPLATES_DIR` names."""
+    if os.environ.get("TEMPLATES_DIR"):
+        folder = Path(os.environ["TEMPLATES_DIR"])
+    else:
+        spec = importlib.util.find_spec("comfyui_workflow_templates")
+        folder = Path(list(spec.submodule_search_locations)[0]) / "templates"
     return sorted(p for p in folder.glob("*.json") if not p.name.startswith("index"))
 
 

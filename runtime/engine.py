@@ -118,7 +118,11 @@ class Engine:
         async def validate_all() -> dict[str, Any]:
             validated: dict[str, Any] = {}
             for node_id in node_ids:
-                await execution.validate_inputs("preload", prompt, node_id, validated)
+                try:
+                    await execution.validate_inputs("preload", prompt, node_id, validated)
+                except Exception as error:  # a node's own validation raised, as validate_prompt allows
+                    reason = {"type": "exception_during_validation", "message": str(error), "details": ""}
+                    validated[node_id] = (False, [reason], node_id)
             return validated
 
         validated = asyncio.run(validate_all())

@@ -162,6 +162,10 @@ def test_python_names_are_unique_readable_identifiers():
     ]
     assert names == ["prompt", "prompt_2", "class_2", "input_3d_model", "unicode", "value", "value_2"]
     assert all(name.isidentifier() for name in names)
+    assert (
+        python_name("A very long label that goes on and on about the input", taken)
+        == "a_very_long_label_that_goes_on_a"
+    )
 
 
 def test_spec_cli_writes_a_spec_build_accepts(templates_dir, tmp_path):

@@ -428,6 +428,153 @@ def group_node():
     )
 
 
+def group_node_with_input():
+    """A legacy group node of two LatentUpscaleBy nodes fed from outside the group."""
+    upscale = lambda index: {  # noqa: E731
+        "type": "LatentUpscaleBy",
+        "pos": [300 * index, 0],
+        "size": [200, 100],
+        "flags": {},
+        "order": index,
+        "mode": 0,
+        "inputs": [{"name": "samples", "type": "LATENT", "link": None}],
+        "outputs": [{"name": "LATENT", "type": "LATENT", "links": [], "slot_index": 0}],
+        "properties": {},
+        "widgets_values": ["nearest-exact", 1.5],
+        "index": index,
+    }
+    group = {"nodes": [upscale(0), upscale(1)], "links": [[0, 0, 1, 0, 2, "LATENT"]], "external": []}
+    return workflow(
+        [
+            node(1, "EmptyLatentImage", [64, 64, 1], outputs=[out("LATENT", "LATENT", [1])]),
+            node(
+                7,
+                "workflow>Up",
+                ["bilinear", 2.0, "bicubic", 3.0],
+                inputs=[inp("samples", "LATENT", 1)],
+                outputs=[out("LATENT", "LATENT", [2])],
+            ),
+            node(8, "VAEDecode", [], inputs=[inp("samples", "LATENT", 2), inp("vae", "VAE")]),
+        ],
+        [[1, 1, 0, 7, 0, "LATENT"], [2, 7, 0, 8, 0, "LATENT"]],
+        extra={"groupNodes": {"Up": group}},
+    )
+
+
+def subgraph_modes():
+    """Two instances of one definition: one bypassed, one muted, with different promoted values; an
+    inner node muted; a non-empty `proxyWidgets` (ignored by 1.27.10)."""
+    inner = _definition(
+        INNER_ID,
+        "Scale",
+        [
+            node(
+                4,
+                "LatentUpscaleBy",
+                ["nearest-exact", 1.5],
+                inputs=[inp("samples", "LATENT", 20), inp("scale_by", "FLOAT", 22, widget=True)],
+                outputs=[out("LATENT", "LATENT", [21])],
+            ),
+            node(5, "EmptyLatentImage", [8, 8, 1], mode=2),
+        ],
+        [
+            _io_link(20, -10, 0, 4, 0, "LATENT"),
+            _io_link(22, -10, 1, 4, 1, "FLOAT"),
+            _io_link(21, 4, 0, -20, 0, "LATENT"),
+        ],
+        [_io("samples", "LATENT", [20], 0), _io("scale_by", "FLOAT", [22], 1)],
+        [_io("LATENT", "LATENT", [21], 0)],
+    )
+    instance = lambda i, value, link_in, link_out, mode: node(  # noqa: E731
+        i,
+        INNER_ID,
+        [value],
+        inputs=[inp("samples", "LATENT", link_in)],
+        outputs=[out("LATENT", "LATENT", [link_out])],
+        mode=mode,
+        properties={"proxyWidgets": [["4", "upscale_method"]]},
+    )
+    return workflow(
+        [
+            node(1, "EmptyLatentImage", [64, 64, 1], outputs=[out("LATENT", "LATENT", [1])]),
+            instance(2, 2.5, 1, 2, 4),
+            instance(3, 3.5, 2, 3, 2),
+            node(6, "VAEDecode", [], inputs=[inp("samples", "LATENT", 3), inp("vae", "VAE")]),
+            node(7, "VAEDecode", [], inputs=[inp("samples", "LATENT", 4), inp("vae", "VAE")]),
+        ],
+        [
+            [1, 1, 0, 2, 0, "LATENT"],
+            [2, 2, 0, 3, 0, "LATENT"],
+            [3, 3, 0, 6, 0, "LATENT"],
+            [4, 2, 0, 7, 0, "LATENT"],
+        ],
+        definitions={"subgraphs": [inner]},
+    )
+
+
+def primitive_into_subgraph():
+    """A PrimitiveNode with text replacement feeding a subgraph instance's promoted widget."""
+    inner = _definition(
+        INNER_ID,
+        "Encode",
+        [
+            node(
+                4,
+                "CLIPTextEncode",
+                ["inner text"],
+                inputs=[inp("clip", "CLIP"), inp("text", "STRING", 20, widget=True)],
+            )
+        ],
+        [_io_link(20, -10, 0, 4, 1, "STRING")],
+        [_io("text", "STRING", [20], 0)],
+        [],
+    )
+    return workflow(
+        [
+            node(
+                1,
+                "PrimitiveNode",
+                ["%Sampler.steps% steps"],
+                outputs=[out("STRING", "STRING", [1], widget="text")],
+                properties={"Run widget replace on values": True},
+            ),
+            node(2, INNER_ID, ["instance text"], inputs=[inp("text", "STRING", 1, widget=True)]),
+            node(3, "KSampler", [1, "fixed", 12, 8.0, "euler", "normal", 1.0], title="Sampler"),
+        ],
+        [[1, 1, 0, 2, 0, "STRING"]],
+        definitions={"subgraphs": [inner]},
+    )
+
+
+def unresolved_links():
+    """A widget input fed by a muted node (the input disappears), one fed by a bypassed node with no
+    matching input (the widget value stays), and a reroute into a widget input."""
+    return workflow(
+        [
+            node(1, "PrimitiveInt", [5, "fixed"], mode=2, outputs=[out("INT", "INT", [1])]),
+            node(
+                2, "LatentUpscaleBy", ["nearest-exact", 1.5], mode=4, outputs=[out("LATENT", "LATENT", [2])]
+            ),
+            node(3, "PrimitiveInt", [77, "fixed"], outputs=[out("INT", "INT", [3])]),
+            node(4, "Reroute", None, inputs=[inp("", "*", 3)], outputs=[out("", "INT", [4])]),
+            node(
+                5,
+                "EmptyLatentImage",
+                [64, 32, 1],
+                inputs=[inp("width", "INT", 1, widget=True), inp("height", "INT", 4, widget=True)],
+            ),
+            node(6, "VAEDecode", [], inputs=[inp("samples", "LATENT", 2), inp("vae", "VAE")]),
+        ],
+        [[1, 1, 0, 5, 0, "INT"], [2, 2, 0, 6, 0, "LATENT"], [3, 3, 0, 4, 0, "*"], [4, 4, 0, 5, 1, "INT"]],
+    )
+
+
+def nested_dynamic_prompt():
+    return workflow(
+        [node(1, "CLIPTextEncode", ["{a {b|c}|d} \\{x\\} {|e} // c"], inputs=[inp("clip", "CLIP")])], []
+    )
+
+
 def dynamic_prompt():
     return workflow(
         [node(1, "CLIPTextEncode", ["a {red|blue} cat /* c */ // note"], inputs=[inp("clip", "CLIP")])], []
@@ -458,6 +605,11 @@ CASES = {
     "nested_subgraphs": nested_subgraphs,
     "subgraph_linked_input": subgraph_linked_input,
     "group_node": group_node,
+    "group_node_with_input": group_node_with_input,
+    "subgraph_modes": subgraph_modes,
+    "primitive_into_subgraph": primitive_into_subgraph,
+    "unresolved_links": unresolved_links,
+    "nested_dynamic_prompt": nested_dynamic_prompt,
     "dynamic_prompt": dynamic_prompt,
     "filename_prefix": filename_prefix,
 }
@@ -587,6 +739,35 @@ def test_subgraph_input_linked_from_outside(node_defs):
     assert prompt["3"]["inputs"] == {"samples": ["2:4", 0]}
 
 
+def test_muted_and_bypassed_subgraph_instances(node_defs):
+    conversion = run(subgraph_modes(), node_defs)
+    prompt = conversion.prompt
+    # 1.27.10 keeps inner nodes of muted or bypassed instances (they keep their own mode); the
+    # bypassed instance's output is rewired to its input; the muted inner node is dropped.
+    assert list(prompt) == ["1", "6", "7", "2:4", "3:4"]
+    assert prompt["7"]["inputs"] == {"samples": ["1", 0]}
+    assert prompt["6"]["inputs"] == {"samples": ["3:4", 0]}
+    assert prompt["2:4"]["inputs"]["scale_by"] == 2.5 and prompt["3:4"]["inputs"]["scale_by"] == 3.5
+    assert prompt["3:4"]["inputs"]["samples"] == ["1", 0]
+    assert sum("subgraph; frontend 1.27.10 still runs its inner nodes" in w for w in conversion.warnings) == 2
+
+
+def test_primitive_value_with_replacement_into_a_subgraph(node_defs):
+    conversion = run(primitive_into_subgraph(), node_defs)
+    assert conversion.prompt["2:4"]["inputs"] == {"text": "12 steps"}
+    assert conversion.nodes["2:4"].widget_names == ("text",)
+
+
+def test_links_that_resolve_to_nothing(node_defs):
+    prompt = run(unresolved_links(), node_defs).prompt
+    assert prompt["5"]["inputs"] == {"height": ["3", 0], "batch_size": 1}  # muted origin: input deleted
+    assert prompt["6"]["inputs"] == {}  # a bypassed node with nothing to pass through
+
+
+def test_nested_dynamic_prompt_and_escapes(node_defs):
+    assert run(nested_dynamic_prompt(), node_defs).prompt["1"]["inputs"]["text"] == "a b {x}  "
+
+
 def test_self_containing_subgraph_is_an_error(node_defs):
     loop = _definition(INNER_ID, "Loop", [node(1, INNER_ID, [])], [], [], [])
     data = workflow([node(1, INNER_ID, [])], [], definitions={"subgraphs": [loop]})
@@ -598,6 +779,14 @@ def test_legacy_group_node_expands_with_group_ids(node_defs):
     prompt = run(group_node(), node_defs).prompt
     assert prompt["7:0"]["inputs"] == {"width": 96, "height": 96, "batch_size": 2}
     assert prompt["7:1"]["inputs"] == {"upscale_method": "bislerp", "scale_by": 2.0, "samples": ["7:0", 0]}
+    assert prompt["8"]["inputs"] == {"samples": ["7:1", 0]}
+
+
+def test_group_node_inputs_and_widgets_in_order(node_defs):
+    prompt = run(group_node_with_input(), node_defs).prompt
+    assert list(prompt) == ["1", "8", "7:0", "7:1"]
+    assert prompt["7:0"]["inputs"] == {"upscale_method": "bilinear", "scale_by": 2.0, "samples": ["1", 0]}
+    assert prompt["7:1"]["inputs"] == {"upscale_method": "bicubic", "scale_by": 3.0, "samples": ["7:0", 0]}
     assert prompt["8"]["inputs"] == {"samples": ["7:1", 0]}
 
 

@@ -1,7 +1,7 @@
 """The converter against the real thing: ComfyUI frontend 1.27.10 in headless Chromium.
 
 `tests/support/frontend_oracle.py` serves the installed frontend from ComfyUI's own server and, for
-every template, records what `app.loadGraphData` + `app.graphToPrompt` produce (the prompt the Queue
+every template (and a few hand-made workflows for constructs the templates barely use), records what `app.loadGraphData` + `app.graphToPrompt` produce (the prompt the Queue
 button posts). Each template's converted prompt must equal it: same node ids, class types, titles and
 inputs. Dynamic prompts take their first option on both sides (`Math.random` pinned to 0 there, an
 rng returning 0.0 here).
@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.oracle_workflows import WORKFLOWS, write_all
 from wizard.ingest import load_path
 
 SUPPORT = Path(__file__).parent / "support"
@@ -44,13 +45,25 @@ class FirstOption(random.Random):
 
 
 @pytest.fixture(scope="module")
-def frontend_prompts(comfyui_path: Path, template_paths: list[Path], tmp_path_factory) -> dict[str, dict]:
-    """{template stem: {"output", "errors", "seconds"}} from the real frontend, all templates at once."""
+def oracle_inputs(template_paths: list[Path], tmp_path_factory) -> dict[str, Path]:
+    """Every template, plus the hand-made workflows of `tests/support/oracle_workflows.py`, by name."""
+    hand_made = write_all(tmp_path_factory.mktemp("hand-made-workflows"))
+    return {path.stem: path for path in [*template_paths, *hand_made]}
+
+
+@pytest.fixture(scope="module")
+def frontend_prompts(comfyui_path: Path, oracle_inputs: dict[str, Path], tmp_path_factory) -> dict[str, dict]:
+    """{workflow name: {"output", "errors", "seconds"}} from the real frontend, all workflows at once."""
     if not CHROMIUM.is_file() or importlib.util.find_spec("playwright") is None:
         pytest.skip("needs Debian chromium at /usr/bin/chromium and the playwright package")
     out_dir = tmp_path_factory.mktemp("frontend-oracle")
     completed = subprocess.run(
-        [sys.executable, str(SUPPORT / "frontend_oracle.py"), str(out_dir), *map(str, template_paths)],
+        [
+            sys.executable,
+            str(SUPPORT / "frontend_oracle.py"),
+            str(out_dir),
+            *map(str, oracle_inputs.values()),
+        ],
         env=dict(os.environ, COMFYUI_PATH=str(comfyui_path)),
         capture_output=True,
         text=True,
@@ -60,7 +73,9 @@ def frontend_prompts(comfyui_path: Path, template_paths: list[Path], tmp_path_fa
     session = json.loads((out_dir / "_session.json").read_text())
     print(f"frontend oracle: {session}")
     results = {
-        path.stem: json.loads(path.read_text()) for path in out_dir.glob("*.json") if path.stem != "_session"
+        path.stem: json.loads(path.read_text())
+        for path in out_dir.glob("*.json")
+        if not path.stem.startswith("_")  # _session, _titles
     }
     keep = os.environ.get("FRONTEND_ORACLE_KEEP")  # a folder to keep the ground truth in, for inspection
     if keep:
@@ -71,8 +86,8 @@ def frontend_prompts(comfyui_path: Path, template_paths: list[Path], tmp_path_fa
 @pytest.mark.tier2
 @pytest.mark.browser
 def test_oracle_reproduces_what_the_queue_button_sends(frontend_prompts, templates_dir):
-    """The oracle itself: every template gave a prompt, and the default workflow's is the known one."""
-    assert set(frontend_prompts) == set(_template_names())
+    """The oracle itself: every workflow gave a prompt, and the default workflow's is the known one."""
+    assert set(frontend_prompts) == set(_template_names()) | set(WORKFLOWS)
     default = frontend_prompts["default"]["output"]
     workflow = json.loads((templates_dir / "default.json").read_text())
     sampler = next(node for node in workflow["nodes"] if node["type"] == "KSampler")
@@ -93,16 +108,29 @@ def test_oracle_reproduces_what_the_queue_button_sends(frontend_prompts, templat
 
 @pytest.mark.tier2
 @pytest.mark.browser
-@pytest.mark.parametrize("name", _template_names())
-def test_converter_matches_the_frontend(name, frontend_prompts, templates_dir, node_defs):
+@pytest.mark.parametrize("name", _template_names() + list(WORKFLOWS))
+def test_converter_matches_the_frontend(name, frontend_prompts, oracle_inputs, node_defs):
     if importlib.util.find_spec("wizard.convert") is None:
         pytest.skip("wizard.convert is not written yet; the oracle's ground truth is still checked above")
     from wizard.convert import convert
 
-    ours = convert(load_path(templates_dir / f"{name}.json"), node_defs, rng=FirstOption()).prompt
+    ours = convert(load_path(oracle_inputs[name]), node_defs, rng=FirstOption()).prompt
     theirs = frontend_prompts[name]["output"]
     found = differences(ours, theirs)
     assert not found, f"{name}: {len(found)} difference(s) from frontend 1.27.10:\n" + "\n".join(found)
+
+
+@pytest.mark.tier2
+@pytest.mark.browser
+def test_hand_made_workflows_exercise_what_they_claim(frontend_prompts):
+    """The frontend's own answers show each hand-made construct took effect (so a match means something)."""
+    dynamic = frontend_prompts["hand_dynamic_prompts"]["output"]
+    assert dynamic["2"]["inputs"]["text"] == "a red cat  on a mat \n{kept} "  # first options, comments gone
+    assert dynamic["6"]["inputs"]["filename_prefix"].startswith("runs/42_20_")
+    wired = frontend_prompts["hand_primitive_reroute_bypass_mute"]["output"]
+    assert wired["4"]["inputs"]["width"] == wired["4"]["inputs"]["height"] == 768  # PrimitiveNode pushed
+    assert wired["6"]["inputs"]["images"] == ["7", 0]  # through the Reroute and the bypassed ImageInvert
+    assert not {"8", "9", "10", "11", "12"} & set(wired)  # virtual, bypassed, muted and Note nodes dropped
 
 
 def differences(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:

@@ -7,15 +7,19 @@ ComfyUI's own executor, and SD1.5 text to image on a tiny random-weight checkpoi
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from runtime import ComfyWorkflow, RunOutputs
 from support.runtime_procs import RuntimeSession, noise_image, pixels, run_direct_comfy
+from wizard.errors import WizardError
+from wizard.testrun import run_app
 
-pytestmark = pytest.mark.tier2
+tier2 = pytest.mark.tier2
 
 EFFECT = {
     "1": {"class_type": "LoadImage", "inputs": {"image": "photo.png"}, "_meta": {"title": "Photo"}},
@@ -86,6 +90,81 @@ TEXT_TO_IMAGE = {
 T2I_LABELS = [["6", "text", "Prompt"], ["3", "seed", "Seed"], ["3", "steps", "Steps"]]
 
 
+def test_run_outputs_sort_files_by_kind():
+    outputs = RunOutputs(
+        files_by_node={"9": ("/o/a.png", "/o/b.webm", "/o/c.flac", "/o/d.glb", "/o/e.JPG")},
+        texts_by_node={"6": ("48", "64")},
+        seconds=1.5,
+    )
+    assert outputs.images("9") == ["/o/a.png", "/o/e.JPG"]
+    assert outputs.videos("9") == ["/o/b.webm"]
+    assert outputs.audio("9") == ["/o/c.flac"]
+    assert outputs.meshes("9") == ["/o/d.glb"]
+    assert outputs.text("6") == "48\n64"
+    assert outputs.images("1") == [] and outputs.text("9") == ""
+
+
+@pytest.mark.parametrize(
+    ("measured", "recommended"), [([], 60), ([1.0], 10), ([3.0, 20.0], 35), ([20.2], 36), ([500.0], 120)]
+)
+def test_recommended_duration_is_the_slowest_run_with_headroom_within_limits(measured, recommended):
+    workflow = ComfyWorkflow(engine=None, prompt={}, durations=list(measured))
+    assert workflow.recommended_duration() == recommended
+
+
+@pytest.fixture
+def spec_only_app(tmp_path) -> Path:
+    """An app folder whose inputs are checked before any process starts (its app.py never runs)."""
+    (tmp_path / "app.py").write_text("raise SystemExit('must not run')\n")
+    inputs = [
+        {"name": "prompt", "value_type": "STRING", "component": "Textbox", "default": "a cat", "order": 0},
+        {
+            "name": "seed",
+            "value_type": "INT",
+            "component": "Number",
+            "default": 1,
+            "order": 1,
+            "randomize": True,
+        },
+        {
+            "name": "sampler",
+            "value_type": "COMBO",
+            "component": "Dropdown",
+            "default": "euler",
+            "order": 2,
+            "choices": ["euler", "ddim"],
+        },
+        {"name": "photo", "value_type": "FILE", "component": "Image", "default": None, "order": 3},
+    ]
+    (tmp_path / "appspec.json").write_text(json.dumps({"inputs": inputs, "outputs": []}))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        (
+            {"colour": "red"},
+            "this app has no input 'colour'; its inputs are: prompt, seed, randomize_seed, sampler, photo",
+        ),
+        ({"seed": "1.5"}, "input 'seed' needs a whole number, got '1.5'"),
+        ({"sampler": "heun"}, "input 'sampler' must be one of: euler, ddim; got 'heun'"),
+        ({"randomize_seed": "maybe"}, "input 'randomize_seed' needs true or false, got 'maybe'"),
+        ({}, "input 'photo' needs a file: add --input photo=PATH"),
+        ({"photo": "/no/such/file.png"}, "input 'photo': no file at '/no/such/file.png'"),
+    ],
+)
+def test_test_run_refuses_bad_inputs_before_starting_the_app(spec_only_app, tmp_path, inputs, message):
+    with pytest.raises(WizardError) as refused:
+        run_app(spec_only_app, inputs, tmp_path / "out")
+    assert str(refused.value) == message
+
+
+def test_test_run_refuses_a_folder_that_is_not_a_built_app(tmp_path):
+    with pytest.raises(WizardError, match="is not a folder written by `python -m wizard build`"):
+        run_app(tmp_path, {}, tmp_path / "out")
+
+
 @pytest.fixture(scope="module")
 def app_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("effect_app")
@@ -118,6 +197,7 @@ def photo(tmp_path_factory) -> Path:
     return noise_image(tmp_path_factory.mktemp("uploads") / "my photo.png")
 
 
+@tier2
 def test_model_free_run_gives_comfyui_pixels(session, photo, tmp_path):
     answer = session.run("fx", [["1", "image", str(photo)], ["2", "blur_radius", 5]])
     assert answer["ok"], answer
@@ -131,6 +211,7 @@ def test_model_free_run_gives_comfyui_pixels(session, photo, tmp_path):
     assert np.abs(pixels(result).astype(int) - pixels(photo).astype(int)).mean() > 50
 
 
+@tier2
 def test_upload_is_copied_into_the_app_input_folder_by_content(session, photo, app_dir, tmp_path):
     copy = tmp_path / "same bytes.png"
     copy.write_bytes(photo.read_bytes())
@@ -145,6 +226,7 @@ def test_upload_is_copied_into_the_app_input_folder_by_content(session, photo, a
         assert Path(path).resolve().is_relative_to(output_dir)
 
 
+@tier2
 def test_identical_rerun_returns_the_cached_files_and_writes_none(session, photo, app_dir):
     first = session.run("fx", [["1", "image", str(photo)], ["2", "blur_radius", 7]])
     written = set((app_dir / "comfy_data" / "output").iterdir())
@@ -154,11 +236,13 @@ def test_identical_rerun_returns_the_cached_files_and_writes_none(session, photo
     assert again["seconds"] < first["seconds"] + 1
 
 
+@tier2
 def test_text_outputs_are_returned(session, photo):
     answer = session.run("fx", [["1", "image", str(photo)]])
     assert answer["texts"]["6"] == ["48"]
 
 
+@tier2
 def test_text_file_named_png_is_refused_in_words_then_the_next_request_works(session, photo, tmp_path):
     fake = tmp_path / "notes.png"
     fake.write_text("this is not an image")
@@ -171,11 +255,13 @@ def test_text_file_named_png_is_refused_in_words_then_the_next_request_works(ses
     assert session.run("fx", [["1", "image", str(photo)]])["ok"]
 
 
+@tier2
 def test_missing_upload_is_refused_in_words(session):
     refused = session.run("fx", [["1", "image", None]])
     assert refused["message"] == "Photo: please provide an image"
 
 
+@tier2
 def test_value_out_of_range_names_the_label_then_the_next_request_works(session, photo):
     refused = session.run("fx", [["1", "image", str(photo)], ["2", "blur_radius", 99]])
     assert refused == {
@@ -186,6 +272,7 @@ def test_value_out_of_range_names_the_label_then_the_next_request_works(session,
     assert session.run("fx", [["1", "image", str(photo)], ["2", "blur_radius", 2]])["ok"]
 
 
+@tier2
 def test_checkpoint_is_loaded_once_at_start_and_never_per_request(t2i_session):
     assert t2i_session.ready["checkpoint_loads"] == 1  # the preload at start
     first = t2i_session.run("t2i", [["3", "seed", 11], ["6", "text", "a cat"]])
@@ -201,6 +288,7 @@ def test_checkpoint_is_loaded_once_at_start_and_never_per_request(t2i_session):
     assert not np.array_equal(pixels(first["images"]["9"][0]), pixels(second["images"]["9"][0]))
 
 
+@tier2
 def test_missing_model_is_named_with_its_folder_then_the_next_request_works(t2i_session):
     refused = t2i_session.run("t2i", [["4", "ckpt_name", "sd_xl_base_1.0.safetensors"]])
     assert refused == {
@@ -213,11 +301,13 @@ def test_missing_model_is_named_with_its_folder_then_the_next_request_works(t2i_
     assert t2i_session.stats("t2i")["checkpoint_loads"] == 1
 
 
+@tier2
 def test_steps_out_of_range_names_the_label(t2i_session):
     refused = t2i_session.run("t2i", [["3", "steps", 0]])
     assert refused["message"] == "Steps must be at least 1 (got 0)"
 
 
+@tier2
 def test_node_failure_names_the_node_then_the_next_request_works(t2i_session, t2i_app_dir):
     broken = t2i_app_dir / "comfy_data" / "models" / "checkpoints" / "broken.safetensors"
     broken.write_bytes(b"not a safetensors file")
@@ -228,9 +318,21 @@ def test_node_failure_names_the_node_then_the_next_request_works(t2i_session, t2
     assert t2i_session.run("t2i", [["3", "seed", 14]])["ok"]
 
 
+@tier2
 def test_recommended_duration_covers_the_slowest_measured_run(t2i_session):
     slowest = t2i_session.run("t2i", [["3", "seed", 15], ["3", "steps", 3]])
     duration = t2i_session.stats("t2i")["recommended_duration"]
     assert 10 <= duration <= 120
     assert duration >= min(120, math.ceil(slowest["seconds"] * 1.5))
     assert t2i_session.stats("t2i")["cuda_initialized"] is False
+
+
+@tier2
+def test_a_workflow_with_an_unknown_node_type_is_refused_at_start(tmp_path):
+    prompt = {**EFFECT, "7": {"class_type": "NoSuchUpscaler", "inputs": {"image": ["3", 0]}}}
+    with pytest.raises(AssertionError) as ended:
+        RuntimeSession(tmp_path / "app", {"bad": prompt})
+    assert (
+        "ComfyUIStartError: the workflow needs node types ComfyUI does not have: NoSuchUpscaler; "
+        "add the custom-node packs that provide them to comfy.lock.json" in str(ended.value)
+    )

@@ -188,3 +188,84 @@ def test_space_names_are_checked_before_publishing():
 def test_test_run_says_how_to_get_comfyui(monkeypatch, tmp_path):
     monkeypatch.setenv("COMFYUI_PATH", str(tmp_path))  # an empty folder: no ComfyUI there
     assert "python -m runtime.install" in ui.comfyui_status()
+
+
+# --- the launched app, through gradio_client -------------------------------------------------------
+
+TOKEN, USER = "hf_uitesttoken", "grace"
+
+
+@pytest.fixture(scope="module")
+def hub():
+    from tests.fakehub import FakeHub
+
+    with FakeHub(users={TOKEN: USER}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def app_url(hub, tmp_path_factory):
+    from tests.wizard_server import wizard_app
+
+    with wizard_app(hub.url, TOKEN, tmp_path_factory.mktemp("wizard")) as url:
+        yield url
+
+
+def client_for(url: str):
+    from gradio_client import Client
+
+    return Client(url, verbose=False)
+
+
+def opened(client, path: Path) -> dict:
+    """Open a workflow through the app's API; the named outputs of /open_file."""
+    from gradio_client import handle_file
+
+    values = client.predict(handle_file(str(path)), api_name="/open_file")
+    badge, _, _, title, _, inputs, outputs = values[2:9]
+    return {"badge": badge, "title": title, "inputs": inputs["value"], "outputs": outputs["value"]}
+
+
+def test_api_walks_from_upload_to_a_published_space(app_url, hub, templates_dir):
+    client = client_for(app_url)
+    try:
+        result = opened(client, templates_dir / "default.json")
+        assert result["badge"].startswith("**default.json** · 7 nodes")
+        table = result["inputs"]
+        sampler = next(row for row in table["data"] if row[2:4] == ["3", "sampler_name"])
+        assert sampler[0] is False
+        sampler[0] = True
+        _, graph, badge = client.predict(table, api_name="/edit_inputs")
+        assert "graph-canvas" in graph and f"{sum(row[0] for row in table['data'])} inputs" in badge
+        app_py = client.predict(api_name="/build")[0]
+        assert '("3", "sampler_name")' in app_py
+        link = client.predict("sd15-app", "private", "", api_name="/publish")
+        assert f"]({hub.url}/spaces/{USER}/sd15-app)" in link
+        repo = hub.repos[("space", f"{USER}/sd15-app")]
+        assert repo.private and repo.hardware == "zero-a10g"
+        assert '("3", "sampler_name")' in repo.files["app.py"].decode()
+        assert all(TOKEN.encode() not in content for content in repo.files.values())
+    finally:
+        client.close()
+
+
+def test_api_sessions_are_isolated_and_errors_are_one_line(app_url, templates_dir, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    first, second = client_for(app_url), client_for(app_url)
+    try:
+        opened(first, templates_dir / "default.json")
+        opened(second, EXAMPLES[0])  # blur and invert: no KSampler
+        assert '("3", "seed")' in first.predict(api_name="/build")[0]
+        assert '("3", "seed")' not in second.predict(api_name="/build")[0]
+        not_a_workflow = tmp_path / "notes.json"
+        not_a_workflow.write_text('{"shopping": ["milk"]}')
+        with pytest.raises(AppError) as caught:
+            second.predict(handle_file(str(not_a_workflow)), api_name="/open_file")
+        assert "not a ComfyUI workflow" in str(caught.value) and "Traceback" not in str(caught.value)
+        # the failed upload changed nothing: the session still holds its workflow
+        assert '("1", "image")' in second.predict(api_name="/build")[0]
+    finally:
+        first.close()
+        second.close()

@@ -66,6 +66,7 @@ APP_NAMES = frozenset(
 RESERVED_NAMES = (
     APP_NAMES | frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
 )
+MAX_NAME_LENGTH = 32  # a parameter name is read in every API call: keep it short
 MAX_DURATION = 900  # seconds; ZeroGPU refuses long requests, and a quota is minutes per day
 
 
@@ -302,7 +303,7 @@ def workflow_fingerprint(prompt: dict[str, dict[str, Any]]) -> str:
 def python_name(label: str, taken: set[str]) -> str:
     """A readable, unique, non-reserved Python identifier for a label; adds it to `taken`."""
     ascii_text = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
-    base = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_") or "value"
+    base = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")[:MAX_NAME_LENGTH].rstrip("_") or "value"
     if base[0].isdigit():
         base = f"input_{base}"
     name, number = base, 1
@@ -328,7 +329,9 @@ def _task(inputs: list[SpecInput], outputs: list[SpecOutput]) -> str:
         if word and word not in sources:
             sources.append(word)
     targets = list(dict.fromkeys(_NOUNS[output.kind] for output in outputs))
-    target = _join(targets) or "ComfyUI"
+    if not targets:
+        return "ComfyUI workflow"
+    target = _join(targets)
     if not sources:
         return f"{target[:1].upper()}{target[1:]} generator"
     task = f"{_join(sources)} to {target}"

@@ -189,7 +189,7 @@ def _convert_api_prompt(loaded: LoadedWorkflow, node_defs: NodeDefs) -> Conversi
                 )
                 del entry["inputs"][name]
     _check_acyclic(prompt)
-    layouts = _Layouts(node_defs)
+    layouts = _Layouts()
     nodes, unknown = {}, []
     for node_id, entry in prompt.items():
         node_def = node_defs.get(entry["class_type"])
@@ -269,8 +269,9 @@ def _unknown_warning(unknown: UnknownNode) -> str:
     if unknown.pack:
         pack = f" from node pack {unknown.pack}" + (f" {unknown.version}" if unknown.version else "")
     return (
-        f"node {unknown.id}: node type {unknown.class_type!r}{pack} is not installed here; only its links were "
-        "kept, as its widget values cannot be named without its definition"
+        f"node {unknown.id}: node type {unknown.class_type!r}{pack} is not installed here, so only its links "
+        "were kept (its widget values cannot be named without its definition); install the pack and convert "
+        "with the live node definitions"
     )
 
 
@@ -284,7 +285,7 @@ def _load_workflow(data: Any) -> _Workflow:
         raise WorkflowFileError("not a ComfyUI workflow: it has no `nodes` list")
     definitions = data.get("definitions") if isinstance(data.get("definitions"), dict) else {}
     subgraphs: dict[str, _Graph] = {}
-    for index, raw in enumerate(definitions.get("subgraphs") or ()):
+    for index, raw in enumerate(_list(definitions.get("subgraphs"))):
         if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
             raise WorkflowFileError(f"not a ComfyUI workflow: definitions.subgraphs[{index}] has no id")
         subgraphs[raw["id"]] = _load_graph(
@@ -302,6 +303,8 @@ def _load_workflow(data: Any) -> _Workflow:
 
 
 def _load_graph(data: dict[str, Any], *, key: str, where: str) -> _Graph:
+    if not isinstance(data.get("nodes", []), list):
+        raise WorkflowFileError(f"not a ComfyUI workflow: the nodes of {where} are not a list")
     nodes: dict[str, _Node] = {}
     for index, raw in enumerate(data.get("nodes") or ()):
         node = _load_node(raw, f"{where}: nodes[{index}]")
@@ -375,6 +378,8 @@ def _load_link(raw: Any) -> _Link | None:
         return None
     link_id, origin_id, origin_slot, target_id, target_slot, link_type = fields
     if origin_id is None or target_id is None or not _is_int(origin_slot) or not _is_int(target_slot):
+        return None
+    if origin_slot < 0 or target_slot < 0:
         return None
     return _Link(
         _link_id(link_id),
@@ -483,14 +488,11 @@ class _Layout:
     """A node definition as the frontend instantiates it."""
 
     widgets: tuple[_Widget, ...]  # in creation order
+    positions: tuple[_Widget, ...]  # the widgets that own a `widgets_values` position, in order
     sockets: tuple[_Slot, ...]  # socket inputs, then one per widget input ([FE] litegraphService.ts:528-538)
     specs: dict[str, _Spec]
     force_input_order: tuple[bool, ...]  # for `migrateWidgetsValues`: widget-or-forceInput inputs, in order
     force_input_controls: tuple[bool, ...]
-
-    @property
-    def positions(self) -> tuple[_Widget, ...]:
-        return tuple(w for w in self.widgets if w.saved)
 
 
 # Core frontend extensions that add widgets to particular nodes: an audio player without a saved
@@ -499,7 +501,8 @@ class _Layout:
 _AUDIO_PLAYER_NODES = frozenset({"LoadAudio", "SaveAudio", "PreviewAudio", "SaveAudioMP3", "SaveAudioOpus"})
 _VIEWER_3D_NODES = frozenset({"Preview3D", "SaveGLB"})
 _TEXT_PREVIEW_NODES = frozenset({"PreviewAny"})
-# Widget types whose constructors core frontend extensions register, beyond the core ones.
+# Widget types whose constructors core frontend extensions register, beyond the core ones
+# (PREVIEW_TEXT stands for PreviewAny's read-only STRING widget).
 _EXTENSION_WIDGET_TYPES = frozenset(
     {
         "IMAGEUPLOAD",
@@ -507,6 +510,7 @@ _EXTENSION_WIDGET_TYPES = frozenset(
         "AUDIO_UI",
         "AUDIO_RECORD",
         "PREVIEW_3D",
+        "PREVIEW_TEXT",
         "LOAD_3D",
         "LOAD_3D_ANIMATION",
         "WEBCAM",
@@ -517,8 +521,7 @@ _EXTENSION_WIDGET_TYPES = frozenset(
 class _Layouts:
     """Layouts by class type, built on first use (one conversion's cache; no global state)."""
 
-    def __init__(self, node_defs: NodeDefs):
-        self.node_defs = node_defs
+    def __init__(self) -> None:
         self._cache: dict[str, _Layout] = {}
 
     def get(self, node_def: NodeDef) -> _Layout:
@@ -532,13 +535,15 @@ def _build_layout(node_def: NodeDef) -> _Layout:
     specs = _ordered_specs(node_def)
     widget_specs = [spec for spec in specs if _is_widget_spec(spec)]
     facts = {spec.name: _spec_facts(spec) for spec in widget_specs}
-    widgets = tuple(w for spec in widget_specs for w in _widgets_for(spec, facts[spec.name], node_def))
+    widgets = tuple(w for spec in widget_specs for w in _widgets_for(spec, facts[spec.name]))
+    # Every widget input also gets a socket: no core widget is `socketless` ([FE] litegraphService.ts:506).
     sockets = tuple(_Slot(s.name, s.type) for s in specs if not _is_widget_spec(s)) + tuple(
-        _Slot(s.name, s.type, widget=s.name) for s in widget_specs if s.type not in _EXTENSION_WIDGET_TYPES
+        _Slot(s.name, s.type, widget=s.name) for s in widget_specs
     )
     original = [s for s in specs if _is_widget_spec(s) or s.options.get("forceInput")]
     return _Layout(
         widgets=widgets,
+        positions=tuple(w for w in widgets if w.saved),
         sockets=sockets,
         specs=facts,
         force_input_order=tuple(bool(s.options.get("forceInput")) for s in original),
@@ -581,7 +586,7 @@ def _upload_button(specs: tuple[InputSpec, ...]) -> InputSpec | None:
 
 def _is_widget_spec(spec: InputSpec) -> bool:
     """[FE] litegraphService.ts:465-474: a widget constructor exists for the type, and no forceInput."""
-    if spec.type in _EXTENSION_WIDGET_TYPES or spec.type == "PREVIEW_TEXT":
+    if spec.type in _EXTENSION_WIDGET_TYPES:
         return not spec.options.get("forceInput")
     return spec.is_widget
 
@@ -613,7 +618,7 @@ def _has_fixed_options(spec: InputSpec) -> bool:
     )
 
 
-def _widgets_for(spec: InputSpec, facts: _Spec, node_def: NodeDef) -> tuple[_Widget, ...]:
+def _widgets_for(spec: InputSpec, facts: _Spec) -> tuple[_Widget, ...]:
     """The widgets one input creates, in creation order."""
     kind = spec.type
     if kind in ("IMAGEUPLOAD", "AUDIOUPLOAD"):  # button with options.serialize = false
@@ -639,7 +644,7 @@ def _widgets_for(spec: InputSpec, facts: _Spec, node_def: NodeDef) -> tuple[_Wid
     if kind == "COMBO" and spec.options.get("control_after_generate"):  # [FE] widgets.ts:150-163
         return (
             value,
-            _Widget("control_after_generate", None, "control", "fixed", sent=False),
+            _Widget("control_after_generate", None, "control", "randomize", sent=False),
             _Widget("control_filter_list", None, "other", "", sent=False),
         )
     remote = spec.options.get("remote")
@@ -697,7 +702,10 @@ def _comfy_accepts(spec: _Spec, value: Any) -> bool:
 def _fit(widget: _Widget, value: Any) -> int:
     """How well a saved value fits a widget position: 2 exact type, 1 accepted by ComfyUI, 0 not at all."""
     if widget.kind == "control":
-        return 2 if value in CONTROL_VALUES or isinstance(value, bool) or value is None else 0
+        legacy = (
+            isinstance(value, bool) or value is None
+        )  # old files store true/false ([FE] app.ts:1244-1256)
+        return 2 if legacy or isinstance(value, str) and value in CONTROL_VALUES else 0
     if widget.spec is None:
         return 2 if value is None or isinstance(value, (str, bool)) else 0
     if not _comfy_accepts(widget.spec, value):
@@ -805,7 +813,7 @@ class _Planner:
     def __init__(self, workflow: _Workflow, node_defs: NodeDefs, rng: ChoiceSource):
         self.workflow = workflow
         self.node_defs = node_defs
-        self.layouts = _Layouts(node_defs)
+        self.layouts = _Layouts()
         self.rng = rng
         self.warnings: list[str] = []
         self.definitions = dict(workflow.subgraphs)  # by node type; group nodes are added per instance
@@ -964,12 +972,18 @@ class _Planner:
         common = dict(
             id=exec_id, path=path, graph=graph, node=node, class_type=node.type, instance_titles=titles
         )
-        definition = self._group_instances.get((graph.key, node.id)) or self.definitions.get(node.type)
+        group = self._group_instances.get((graph.key, node.id))
+        definition = group or self.definitions.get(node.type)
         if definition is not None:
-            # By name: saved instance inputs omit unlinked widget inputs, while links from -10 carry the
-            # definition's slot index.
-            saved = {slot.name: slot.link for slot in node.inputs}
-            inputs = tuple(_Slot(s.name, s.type, saved.get(s.name), s.name) for s in definition.inputs)
+            if group is not None:  # group node inputs are positional ([FE] groupNode.ts, oldToNewInputMap)
+                links = [slot.link for slot in node.inputs]
+            else:  # by name: saved instance inputs omit unlinked widget inputs, while links from -10
+                saved = {slot.name: slot.link for slot in node.inputs}  # carry the definition's slot index
+                links = [saved.get(slot.name) for slot in definition.inputs]
+            inputs = tuple(
+                _Slot(s.name, s.type, links[i] if i < len(links) else None, s.name)
+                for i, s in enumerate(definition.inputs)
+            )
             title = node.title or definition.name or node.type
             return _Exec(
                 **common,

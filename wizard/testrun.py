@@ -56,6 +56,7 @@ class _Parameter:
     component: str
     default: Any
     choices: tuple[Any, ...] | None
+    randomized: bool = False  # a seed the "randomize seed" checkbox replaces
 
 
 def run_app(app_dir: str | Path, inputs: dict[str, str], out_dir: str | Path) -> TestRunResult:
@@ -100,16 +101,21 @@ def _read_spec(app_dir: Path) -> dict[str, Any]:
 
 
 def _parameters(spec: dict[str, Any]) -> list[_Parameter]:
-    """The parameters of `generate`, in order, as the code generator writes them."""
+    """The parameters of `generate`, in order, as the code generator writes them: the inputs by
+    `order`, and the "randomize seed" checkbox right after the first randomized seed."""
     parameters = []
     ordered = sorted(spec["inputs"], key=lambda item: item.get("order", 0))
+    randomized = [item for item in ordered if item.get("randomize")]
     for item in ordered:
         choices = tuple(item["choices"]) if item.get("choices") is not None else None
+        randomize = bool(item.get("randomize"))
         parameters.append(
-            _Parameter(item["name"], item["value_type"], item["component"], item.get("default"), choices)
+            _Parameter(
+                item["name"], item["value_type"], item["component"], item.get("default"), choices, randomize
+            )
         )
-    if any(item.get("randomize") for item in ordered):
-        parameters.append(_Parameter(RANDOMIZE_SEED, "RANDOMIZE", "Checkbox", True, None))
+        if randomized and item is randomized[0]:
+            parameters.append(_Parameter(RANDOMIZE_SEED, "RANDOMIZE", "Checkbox", True, None))
     return parameters
 
 
@@ -129,17 +135,11 @@ def _convert_inputs(parameters: list[_Parameter], inputs: dict[str, str]) -> dic
         elif parameter.value_type == "RANDOMIZE":
             # A seed given on the command line is meant to be used, so it is not randomized then.
             values[parameter.name] = not any(
-                name in inputs
-                for name, other in by_name.items()
-                if other.value_type == "INT" and _is_seed(name)
+                other.randomized and name in inputs for name, other in by_name.items()
             )
         else:
             values[parameter.name] = parameter.default
     return values
-
-
-def _is_seed(name: str) -> bool:
-    return "seed" in name.lower()
 
 
 def _convert(parameter: _Parameter, text: str) -> Any:

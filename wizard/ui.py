@@ -670,7 +670,7 @@ def build_ui() -> gr.Blocks:
                 with gr.Row():
                     app_title = gr.Textbox(label="App title", scale=1)
                     app_description = gr.Textbox(label="Description", scale=2)
-                inputs_table = _table(INPUT_COLUMNS, "Inputs", max_height=420, elem_id="inputs-table")
+                inputs_table = _table(INPUT_COLUMNS, "Inputs", max_height=300, elem_id="inputs-table")
                 outputs_table = _table(OUTPUT_COLUMNS, "Outputs", max_height=220, elem_id="outputs-table")
                 with gr.Accordion("Save or load these choices", open=False):
                     with gr.Row():
@@ -830,12 +830,12 @@ def build_ui() -> gr.Blocks:
             with _shown_to_user():
                 return show(with_imported_spec(_require(current), data.decode("utf-8", "replace")), 3)
 
-        upload.upload(on_upload, upload, workflow_views)
-        use_pasted.click(on_paste, pasted, workflow_views)
+        upload.upload(on_upload, upload, workflow_views, api_name="open_file")
+        use_pasted.click(on_paste, pasted, workflow_views, api_name="open_json")
         for button, path in example_buttons:
-            button.click(_example_handler(path, show), None, workflow_views)
-        import_spec.upload(on_import_spec, [session, import_spec], workflow_views)
-        demo.load(on_restore, [saved_workflow, saved_spec], workflow_views)
+            button.click(_example_handler(path, show), None, workflow_views, api_visibility="private")
+        import_spec.upload(on_import_spec, [session, import_spec], workflow_views, api_name="import_spec")
+        demo.load(on_restore, [saved_workflow, saved_spec], workflow_views, api_visibility="private")
 
         choice_views = [session, saved_spec, graph, badge]
 
@@ -847,19 +847,29 @@ def build_ui() -> gr.Blocks:
 
             return handler
 
-        inputs_table.input(edited(with_input_rows), [session, inputs_table], choice_views)
-        outputs_table.input(edited(with_output_rows), [session, outputs_table], choice_views)
-        app_title.input(edited(with_title), [session, app_title, app_description], choice_views)
-        app_description.input(edited(with_title), [session, app_title, app_description], choice_views)
-        models_table.input(edited(with_model_rows), [session, models_table], choice_views)
-        packs_table.input(edited(with_pack_rows), [session, packs_table], choice_views)
-        export_spec.click(_export_spec, [session, workdir], [export_spec, workdir])
+        inputs_table.input(
+            edited(with_input_rows), [session, inputs_table], choice_views, api_name="edit_inputs"
+        )
+        outputs_table.input(
+            edited(with_output_rows), [session, outputs_table], choice_views, api_name="edit_outputs"
+        )
+        app_title.input(
+            edited(with_title), [session, app_title, app_description], choice_views, api_name="edit_title"
+        )
+        app_description.input(
+            edited(with_title), [session, app_title, app_description], choice_views, api_visibility="private"
+        )
+        models_table.input(
+            edited(with_model_rows), [session, models_table], choice_views, api_name="edit_models"
+        )
+        packs_table.input(edited(with_pack_rows), [session, packs_table], choice_views, api_name="edit_packs")
+        export_spec.click(_export_spec, [session, workdir], [export_spec, workdir], api_name="export_spec")
 
         def on_build(current: Session | None, folder: str | None):
             with _shown_to_user():
                 folder = folder or new_workdir()
                 preview = build_preview(_require(current), Path(folder))
-                files = [gr.Code(value=preview.files.get(name, "")) for name in PREVIEW_FILES]
+                files = [preview.files.get(name, "") for name in PREVIEW_FILES]
                 needed = [item.label for item in file_inputs(current.spec)]
                 media = gr.File(
                     label=f"Files for the run, in this order: {', '.join(needed)}", visible=bool(needed)
@@ -877,6 +887,7 @@ def build_ui() -> gr.Blocks:
             on_build,
             [session, workdir],
             [workdir, built, *code_views.values(), download_zip, test_media, steps],
+            api_name="build",
         )
 
         def on_test_run(
@@ -903,6 +914,7 @@ def build_ui() -> gr.Blocks:
             on_test_run,
             [session, workdir, test_media],
             [workdir, session, saved_spec, test_status, test_outputs, test_files],
+            api_name="test_run",
         )
 
         def on_publish(
@@ -932,9 +944,12 @@ def build_ui() -> gr.Blocks:
                 )
 
         publish.click(
-            on_publish, [session, workdir, space_name, visibility, hf_token_secret], [workdir, published]
+            on_publish,
+            [session, workdir, space_name, visibility, hf_token_secret],
+            [workdir, published],
+            api_name="publish",
         )
-        space_name.input(space_name_message, space_name, name_check)
+        space_name.input(space_name_message, space_name, name_check, api_visibility="private")
 
         for button, step in (
             (back_2, 1),
@@ -948,7 +963,9 @@ def build_ui() -> gr.Blocks:
             (next_6, 7),
             (back_7, 6),
         ):
-            button.click(lambda step=step: gr.Walkthrough(selected=step), None, steps)
+            button.click(
+                lambda step=step: gr.Walkthrough(selected=step), None, steps, api_visibility="private"
+            )
     return demo
 
 
@@ -968,8 +985,9 @@ def _table(columns: list[tuple[str, str, str, bool]], label: str, **options: Any
 
 
 def _rows(rows: list[list[Any]]) -> gr.Dataframe:
-    """New table content; its row count is fixed, since rows stand for things of the workflow."""
-    return gr.Dataframe(value=rows, row_limits=(len(rows), len(rows)), visible=bool(rows))
+    """New table content; an empty table is hidden (rows the visitor adds are ignored: each row
+    stands for something of the workflow)."""
+    return gr.Dataframe(value=rows, visible=bool(rows))
 
 
 def _example_handler(path: Path, show: Callable[[Session, int], tuple]) -> Callable[[], tuple]:

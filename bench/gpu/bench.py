@@ -11,7 +11,7 @@ per pair, (c) the naive pattern of an exported script: every node's function cal
 loaded inside each call, (d) cold start: process start to the first image of the app. Prints a
 Markdown table of medians with the ratios a/b and c/b, peak GPU memory, the `duration` the app
 recommends and the model loads of each request (file reads through `comfy.utils.load_torch_file` and
-moves to the compute device through `LoadedModel.model_load`). Never asserts on timings.
+loads of weights onto the compute device through `ModelPatcher.load`). Never asserts on timings.
 
 The orchestrator (this file's `main`) builds the app with the wizard (unless `--app` names one already
 built), builds the checkpoint in a subprocess (`tests/random_checkpoint.py`) and links it where the app
@@ -48,7 +48,7 @@ PROMPT_TEXT = "beautiful scenery nature glass bottle landscape, purple galaxy bo
 FIRST_SEED = 1000
 # Per device: image size, sampler steps, warm requests per measurement, naive calls, warm-ups.
 DEFAULTS = {
-    "gpu": {"size": 512, "steps": 20, "requests": 10, "naive_requests": 5, "warmup": 2},
+    "gpu": {"size": 512, "steps": 20, "requests": 15, "naive_requests": 5, "warmup": 2},
     "cpu": {"size": 64, "steps": 3, "requests": 5, "naive_requests": 3, "warmup": 1},
 }
 MEASURE_TIMEOUT_S = 1800
@@ -241,7 +241,7 @@ def format_table(results: dict[str, Any]) -> str:
         f"- (d) split: app import (ComfyUI start + model preload) {results['import_s']:.2f} s, "
         f"first request {results['first_request_s']:.2f} s",
         f"- model loads in the app's second request: {loads['app_second_request']['file_reads']} file reads, "
-        f"{loads['app_second_request']['device_loads']} moves to the device; over all warm requests: "
+        f"{loads['app_second_request']['device_loads']} weight loads onto the device; over all warm requests: "
         f"(a) {loads['app_warm']['file_reads']}/{loads['app_warm']['device_loads']}, "
         f"(b) {loads['comfyui_warm']['file_reads']}/{loads['comfyui_warm']['device_loads']}, "
         f"(c) {loads['naive']['file_reads']}/{loads['naive']['device_loads']} (file reads/device loads)",
@@ -265,28 +265,30 @@ def _gib(value: int | None) -> str:
 
 @dataclass
 class LoadCounter:
-    """Counts model loads: weight files read, and models moved to the compute device."""
+    """Counts model loads: weight files read (`comfy.utils.load_torch_file`, under every loader node),
+    and weights loaded onto the compute device (`ModelPatcher.load`; `load_models_gpu` skips it for a
+    model already there)."""
 
     file_reads: int = 0
     device_loads: int = 0
 
     def install(self) -> None:
-        import comfy.model_management
+        import comfy.model_patcher
         import comfy.utils
 
         read_file = comfy.utils.load_torch_file
-        model_load = comfy.model_management.LoadedModel.model_load
+        load_weights = comfy.model_patcher.ModelPatcher.load
 
         def counting_read(*args, **kwargs):
             self.file_reads += 1
             return read_file(*args, **kwargs)
 
-        def counting_load(loaded, *args, **kwargs):
+        def counting_load(patcher, *args, **kwargs):
             self.device_loads += 1
-            return model_load(loaded, *args, **kwargs)
+            return load_weights(patcher, *args, **kwargs)
 
         comfy.utils.load_torch_file = counting_read
-        comfy.model_management.LoadedModel.model_load = counting_load
+        comfy.model_patcher.ModelPatcher.load = counting_load
 
     def snapshot(self) -> dict[str, int]:
         return {"file_reads": self.file_reads, "device_loads": self.device_loads}

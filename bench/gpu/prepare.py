@@ -105,10 +105,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def download_wheels(folder: Path, python_version: str) -> Path:
     """`pip download` of WHEELS for Linux x86_64 CPython `python_version`, binary only, no dependencies
-    (the device has most of them: missing_requirements checks the rest)."""
+    (the device has most of them: missing_requirements checks the rest). Wheels already there are kept."""
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("*.whl"):
-        stale.unlink()
+    pinned = {_normalized(pin).replace("==", "-") for pin in WHEELS}
+    for wheel in folder.glob("*.whl"):  # pip keeps files already there; other versions must go
+        name, version = wheel.name.split("-")[:2]
+        if _normalized(f"{name}-{version}") not in pinned:
+            wheel.unlink()
     command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:"]
     command += ["--python-version", python_version, "--implementation", "cp", "-d", str(folder)]
     for platform in PLATFORMS:
@@ -191,6 +194,7 @@ def _bench_module():
     """bench/gpu/bench.py (its name would clash with the repo's bench/ folder on sys.path)."""
     spec = importlib.util.spec_from_file_location("gpu_bench", HERE / "bench.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
