@@ -312,3 +312,23 @@ def test_primitive_ints_are_seeds_only_when_named_so(node_defs):
     steps, seed = inputs[("1", "value")], inputs[("2", "value")]
     assert (steps.seed, steps.auto, steps.label, steps.minimum) == (False, False, "Steps", None)
     assert (seed.seed, seed.auto, seed.role, seed.label) == (True, True, "seed", "Shared seed")
+
+
+def test_inspect_text_cli_summarises(templates_dir):
+    completed = subprocess.run(
+        [sys.executable, "-m", "wizard", "inspect", str(templates_dir / "default.json")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert lines[0] == "7 nodes, 12 candidate inputs, 1 output"
+    assert (
+        lines[2].startswith("  * Prompt [Textbox]") and "(CLIP Text Encode (Prompt).text, node 6)" in lines[2]
+    )
+    assert (
+        "    checkpoints/v1-5-pruned-emaonly-fp16.safetensors <- Comfy-Org/stable-diffusion-v1-5-archive/"
+        in lines[-1]
+    )

@@ -7,6 +7,7 @@ import ast
 import json
 import time
 import zipfile
+from pathlib import Path
 
 import pytest
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from wizard.nodedefs import InputSpec, NodeDef, NodeDefs
 from wizard.records import Conversion, FlatNode, ModelFile, NodePack
+from wizard.resolve import find_custom_nodes, find_models, resolve_models
 
 # Output nodes the app can show, by class type: (kind, Gradio component, saver?). Savers write the
 # workflow's results; previews are often intermediate looks (a Canny map), so auto takes a preview
@@ -125,7 +126,12 @@ class Analysis:
 
     def summary(self) -> str:
         """A short human-readable account, for `python -m wizard inspect`."""
-        lines = [f"{len(self.nodes)} nodes, {len(self.inputs)} candidate inputs, {len(self.outputs)} outputs"]
+        counts = (
+            _count(len(self.nodes), "node"),
+            _count(len(self.inputs), "candidate input"),
+            _count(len(self.outputs), "output"),
+        )
+        lines = [", ".join(counts)]
         lines.append("Inputs (* = chosen by --auto):")
         for candidate in sorted(self.inputs, key=lambda c: (not c.auto, c.rank)):
             mark = "*" if candidate.auto else " "
@@ -172,8 +178,6 @@ def pack_report(pack: NodePack) -> dict[str, Any]:
 def analyze(conversion: Conversion, node_defs: NodeDefs, *, online: bool = False) -> Analysis:
     """Candidate inputs and outputs with the auto selection, the model files (resolved to downloads,
     searching the Hub only when `online`) and the custom-node packs of a converted workflow."""
-    from wizard.resolve import find_custom_nodes, find_models, resolve_models
-
     warnings: list[str] = []
     typed = _candidate_inputs(conversion, node_defs)
     inputs = _label_inputs(_choose_inputs(conversion, node_defs, typed), node_defs)
@@ -551,6 +555,10 @@ def _candidate_outputs(conversion: Conversion, node_defs: NodeDefs) -> tuple[Can
             )
         )
     return tuple(outputs)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _short(value: Any) -> str:

@@ -25,7 +25,7 @@ import hashlib
 import json
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Protocol
 
 from wizard.errors import WorkflowFileError, WorkflowGraphError

@@ -614,359 +614,404 @@ def launch_options() -> dict[str, Any]:
 
 
 def build_ui() -> gr.Blocks:
-    """The wizard's page. Handlers only translate between components and the step functions."""
+    """The wizard's page: seven steps, then the events that tie them to the step functions."""
     # Opening one example now loads the node definitions and the model index (about a second),
     # so the first visitor's upload does not pay for it.
     open_workflow((EXAMPLES_DIR / next(iter(EXAMPLES))).read_bytes(), "warm-up.json")
+    page = _Page()
     with gr.Blocks(title="ComfyUI → Gradio Space") as demo:
-        session = gr.State(None)  # Session | None
-        workdir = gr.State(None, delete_callback=_remove_workdir)  # this tab's build folder
-        built = gr.State(None)  # the JSON of the AppSpec the preview was built from (a str: Gradio hashes it)
+        page.session = gr.State(None)  # Session | None
+        page.workdir = gr.State(None, delete_callback=_remove_workdir)  # this tab's build folder
+        page.built = gr.State(
+            None
+        )  # JSON of the AppSpec the preview was built from (a str: Gradio hashes it)
         # What survives a reload: the workflow (written once per upload) and the choices (every edit).
-        saved_workflow = gr.BrowserState(None, storage_key=f"{STORAGE_KEY}-workflow")
-        saved_spec = gr.BrowserState(None, storage_key=f"{STORAGE_KEY}-spec")
-
+        page.saved_workflow = gr.BrowserState(None, storage_key=f"{STORAGE_KEY}-workflow")
+        page.saved_spec = gr.BrowserState(None, storage_key=f"{STORAGE_KEY}-spec")
         with gr.Row(elem_classes="wizard-header"):
             gr.Markdown("# ComfyUI → Gradio Space\nTurn a ComfyUI workflow into an app on a ZeroGPU Space.")
-            badge = gr.Markdown("", elem_id="workflow-badge")
-
-        with gr.Walkthrough(selected=1, elem_id="wizard-steps") as steps:
-            with gr.Step("Upload", id=1, elem_id="step-upload"):
-                gr.Markdown(INTRO_UPLOAD, elem_classes="step-intro")
-                with gr.Row():
-                    with gr.Column(scale=3):
-                        upload = gr.File(
-                            label="Workflow file", file_types=UPLOAD_TYPES, type="filepath", elem_id="upload"
-                        )
-                    with gr.Column(scale=2):
-                        pasted = gr.Code(
-                            label="…or paste workflow JSON",
-                            language="json",
-                            interactive=True,
-                            lines=9,
-                            max_lines=9,
-                            elem_id="pasted",
-                        )
-                        use_pasted = gr.Button("Use pasted JSON", size="sm")
-                gr.Markdown("**Or start from an example**")
-                with gr.Row(elem_classes="example-row"):
-                    example_buttons = [
-                        (gr.Button(label, size="sm", variant="secondary"), path)
-                        for label, path in example_paths().items()
-                    ]
-
-            with gr.Step("Graph", id=2, elem_id="step-graph"):
-                gr.Markdown(INTRO_GRAPH, elem_classes="step-intro")
-                graph_summary = gr.Markdown("")
-                graph = gr.HTML(
-                    "", html_template=GRAPH_TEMPLATE, js_on_load=GRAPH_JS, elem_id="graph", padding=False
-                )
-                with gr.Row(elem_classes="nav-row"):
-                    back_2 = gr.Button("← Upload another", size="sm")
-                    next_2 = gr.Button("Choose inputs →", variant="primary", elem_id="next-inputs")
-
-            with gr.Step("Inputs and outputs", id=3, elem_id="step-inputs"):
-                gr.Markdown(INTRO_INPUTS, elem_classes="step-intro")
-                with gr.Row():
-                    app_title = gr.Textbox(label="App title", scale=1)
-                    app_description = gr.Textbox(label="Description", scale=2)
-                inputs_table = _table(INPUT_COLUMNS, "Inputs", max_height=300, elem_id="inputs-table")
-                outputs_table = _table(OUTPUT_COLUMNS, "Outputs", max_height=220, elem_id="outputs-table")
-                with gr.Accordion("Save or load these choices", open=False):
-                    with gr.Row():
-                        export_spec = gr.DownloadButton("Export choices (JSON)", size="sm")
-                        import_spec = gr.UploadButton(
-                            "Import choices", file_types=[".json"], type="binary", size="sm"
-                        )
-                with gr.Row(elem_classes="nav-row"):
-                    back_3 = gr.Button("← Graph", size="sm")
-                    next_3 = gr.Button("Models and nodes →", variant="primary", elem_id="next-models")
-
-            with gr.Step("Models and nodes", id=4, elem_id="step-models"):
-                gr.Markdown(INTRO_MODELS, elem_classes="step-intro")
-                models_summary = gr.Markdown("")
-                models_table = _table(MODEL_COLUMNS, "Model files", max_height=320, elem_id="models-table")
-                packs_table = _table(PACK_COLUMNS, "Custom-node packs", max_height=220, elem_id="packs-table")
-                with gr.Row(elem_classes="nav-row"):
-                    back_4 = gr.Button("← Inputs and outputs", size="sm")
-                    next_4 = gr.Button("Build the app →", variant="primary", elem_id="next-preview")
-
-            with gr.Step("Preview", id=5, elem_id="step-preview"):
-                gr.Markdown(INTRO_PREVIEW, elem_classes="step-intro")
-                with gr.Row():
-                    with gr.Column(scale=2, elem_classes="app-preview", elem_id="app-preview"):
-                        gr.Markdown(
-                            "App preview: its controls, not yet running", elem_classes="preview-caption"
-                        )
-
-                        @gr.render(inputs=built)
-                        def _render_preview(spec_json: str | None) -> None:
-                            if spec_json:
-                                render_app_preview(AppSpec.from_json(spec_json))
-
-                    with gr.Column(scale=3):
-                        with gr.Tabs():
-                            code_views = {}
-                            for name in PREVIEW_FILES:
-                                with gr.Tab(name):
-                                    code_views[name] = gr.Code(
-                                        language=_code_language(name),
-                                        interactive=False,
-                                        lines=22,
-                                        max_lines=22,
-                                        show_label=False,
-                                        elem_id=f"code-{_element_id(name)}",
-                                    )
-                with gr.Row(elem_classes="nav-row"):
-                    back_5 = gr.Button("← Models and nodes", size="sm")
-                    download_zip = gr.DownloadButton("Download ZIP", elem_id="download-zip")
-                    next_5 = gr.Button("Test run →", variant="primary", elem_id="next-test")
-
-            with gr.Step("Test run", id=6, elem_id="step-test"):
-                gr.Markdown(INTRO_TEST, elem_classes="step-intro")
-                test_status = gr.Markdown(comfyui_status(), elem_id="test-status")
-                test_media = gr.File(
-                    label="Files for the run", file_count="multiple", elem_id="test-media", visible=False
-                )
-                with gr.Row(elem_classes="action-row"):
-                    run_test = gr.Button("Run the workflow once", variant="primary", elem_id="run-test")
-                test_outputs = gr.Gallery(
-                    label="Outputs", columns=4, height=280, visible=False, elem_id="test-outputs"
-                )
-                test_files = gr.File(label="Output files", file_count="multiple", visible=False)
-                with gr.Row(elem_classes="nav-row"):
-                    back_6 = gr.Button("← Preview", size="sm")
-                    next_6 = gr.Button("Publish →", variant="primary", elem_id="next-publish")
-
-            with gr.Step("Publish", id=7, elem_id="step-publish"):
-                gr.Markdown(INTRO_PUBLISH, elem_classes="step-intro")
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3):
-                        with gr.Row():
-                            space_name = gr.Textbox(
-                                label="Space name",
-                                placeholder="my-comfy-app or user/my-comfy-app",
-                                elem_id="space-name",
-                                scale=3,
-                            )
-                            visibility = gr.Radio(
-                                ["public", "private"], value="public", label="Visibility", scale=2
-                            )
-                        name_check = gr.Markdown("", elem_id="name-check")
-                        hf_token_secret = gr.Textbox(
-                            label="HF_TOKEN secret (optional)",
-                            type="password",
-                            info="Only for gated models: a read token of an account that accepted their licences. "
-                            "Stored as a Space secret, never in a file.",
-                        )
-                        gr.Markdown(HARDWARE_NOTE, elem_classes="hardware-note")
-                    with gr.Column(scale=2, elem_classes="publish-actions"):
-                        gr.LoginButton()
-                        publish = gr.Button("Publish", variant="primary", elem_id="publish")
-                        published = gr.Markdown("", elem_classes="publish-link", elem_id="published")
-                with gr.Row(elem_classes="nav-row"):
-                    back_7 = gr.Button("← Test run", size="sm")
-
-        # --- events ---------------------------------------------------------------------------
-        workflow_views = [
-            session,
-            saved_workflow,
-            saved_spec,
-            badge,
-            graph_summary,
-            graph,
-            app_title,
-            app_description,
-            inputs_table,
-            outputs_table,
-            models_summary,
-            models_table,
-            packs_table,
-            space_name,
-            steps,
-        ]
-
-        def show(new: Session, step: int) -> tuple:
-            return (
-                new,
-                new.saved_workflow(),
-                new.spec.to_json(),
-                workflow_badge(new),
-                graph_summary_markdown(new),
-                graph_html(new),
-                new.spec.title,
-                new.spec.description,
-                _rows(input_rows(new)),
-                _rows(output_rows(new)),
-                models_markdown(new),
-                _rows(model_rows(new)),
-                _rows(pack_rows(new)),
-                suggested_space_name(new),
-                gr.Walkthrough(selected=step),
-            )
-
-        def on_upload(path: str | None):
-            if not path:
-                return (gr.skip(),) * len(workflow_views)
-            with _shown_to_user():
-                return show(open_workflow(Path(path).read_bytes(), Path(path).name), 2)
-
-        def on_paste(text: str | None):
-            with _shown_to_user():
-                if not (text or "").strip():
-                    raise WizardError("paste a workflow's JSON first (ComfyUI: Workflow → Export)")
-                return show(open_workflow(text.encode("utf-8"), "pasted.json"), 2)
-
-        def on_restore(stored_workflow: dict | None, stored_spec: str | None):
-            if not stored_workflow or not stored_spec:
-                return (gr.skip(),) * len(workflow_views)
-            try:
-                return show(restore_session(stored_workflow, stored_spec), 3)
-            except Exception as error:  # stale or foreign data in the browser: start afresh
-                log.info("saved session not restored: %s", error)
-                return (gr.skip(),) * len(workflow_views)
-
-        def on_import_spec(current: Session | None, data: bytes):
-            with _shown_to_user():
-                return show(with_imported_spec(_require(current), data.decode("utf-8", "replace")), 3)
-
-        upload.upload(on_upload, upload, workflow_views, api_name="open_file")
-        use_pasted.click(on_paste, pasted, workflow_views, api_name="open_json")
-        for button, path in example_buttons:
-            button.click(_example_handler(path, show), None, workflow_views, api_visibility="private")
-        import_spec.upload(on_import_spec, [session, import_spec], workflow_views, api_name="import_spec")
-        demo.load(on_restore, [saved_workflow, saved_spec], workflow_views, api_visibility="private")
-
-        choice_views = [session, saved_spec, graph, badge]
-
-        def edited(change: Callable[[Session], Session]) -> Callable:
-            def handler(current: Session | None, *values):
-                with _shown_to_user():
-                    new = change(_require(current), *values)
-                    return new, new.spec.to_json(), graph_html(new), workflow_badge(new)
-
-            return handler
-
-        inputs_table.input(
-            edited(with_input_rows), [session, inputs_table], choice_views, api_name="edit_inputs"
-        )
-        outputs_table.input(
-            edited(with_output_rows), [session, outputs_table], choice_views, api_name="edit_outputs"
-        )
-        app_title.input(
-            edited(with_title), [session, app_title, app_description], choice_views, api_name="edit_title"
-        )
-        app_description.input(
-            edited(with_title), [session, app_title, app_description], choice_views, api_visibility="private"
-        )
-        models_table.input(
-            edited(with_model_rows), [session, models_table], choice_views, api_name="edit_models"
-        )
-        packs_table.input(edited(with_pack_rows), [session, packs_table], choice_views, api_name="edit_packs")
-        export_spec.click(_export_spec, [session, workdir], [export_spec, workdir], api_name="export_spec")
-
-        def on_build(current: Session | None, folder: str | None):
-            with _shown_to_user():
-                folder = folder or new_workdir()
-                preview = build_preview(_require(current), Path(folder))
-                files = [preview.files.get(name, "") for name in PREVIEW_FILES]
-                needed = [item.label for item in file_inputs(current.spec)]
-                media = gr.File(
-                    label=f"Files for the run, in this order: {', '.join(needed)}", visible=bool(needed)
-                )
-                return (
-                    folder,
-                    current.spec.to_json(),
-                    *files,
-                    str(preview.zip_path),
-                    media,
-                    gr.Walkthrough(selected=5),
-                )
-
-        next_4.click(
-            on_build,
-            [session, workdir],
-            [workdir, built, *code_views.values(), download_zip, test_media, steps],
-            api_name="build",
-        )
-
-        def on_test_run(
-            current: Session | None,
-            folder: str | None,
-            media: list[str] | None,
-            progress=gr.Progress(track_tqdm=True),
-        ):
-            with _shown_to_user():
-                folder = folder or new_workdir()
-                progress(0, desc="Starting ComfyUI")
-                result = test_run_on_gpu(_require(current), Path(folder), list(media or []))
-                images = [str(path) for path in result.files if _is_image(path)]
-                return (
-                    folder,
-                    result.session,
-                    result.session.spec.to_json(),
-                    result.message,
-                    gr.Gallery(value=images, visible=bool(images)),
-                    gr.File(value=[str(path) for path in result.files], visible=bool(result.files)),
-                )
-
-        run_test.click(
-            on_test_run,
-            [session, workdir, test_media],
-            [workdir, session, saved_spec, test_status, test_outputs, test_files],
-            api_name="test_run",
-        )
-
-        def on_publish(
-            current: Session | None,
-            folder: str | None,
-            name: str,
-            private: str,
-            secret: str,
-            oauth_token: gr.OAuthToken | None,
-            progress=gr.Progress(),
-        ):
-            with _shown_to_user():
-                folder = folder or new_workdir()
-                result = publish_space(
-                    _require(current),
-                    Path(folder),
-                    name=name,
-                    private=private == "private",
-                    hf_token_secret=secret.strip() or None,
-                    token=user_token(oauth_token.token if oauth_token else None),
-                    progress=progress,
-                )
-                verb = "Created" if result.created else "Updated"
-                return (
-                    folder,
-                    f"{verb} **[{result.repo_id}]({result.url})**: it builds now and runs in a few minutes.",
-                )
-
-        publish.click(
-            on_publish,
-            [session, workdir, space_name, visibility, hf_token_secret],
-            [workdir, published],
-            api_name="publish",
-        )
-        space_name.input(space_name_message, space_name, name_check, api_visibility="private")
-
-        for button, step in (
-            (back_2, 1),
-            (next_2, 3),
-            (back_3, 2),
-            (next_3, 4),
-            (back_4, 3),
-            (back_5, 4),
-            (next_5, 6),
-            (back_6, 5),
-            (next_6, 7),
-            (back_7, 6),
-        ):
-            button.click(
-                lambda step=step: gr.Walkthrough(selected=step), None, steps, api_visibility="private"
-            )
+            page.badge = gr.Markdown("", elem_id="workflow-badge")
+        with gr.Walkthrough(selected=1, elem_id="wizard-steps") as page.steps:
+            for step in (_upload_step, _graph_step, _inputs_step, _models_step, _preview_step, _test_step):
+                step(page)
+            _publish_step(page)
+        _wire_workflow_events(page, demo)
+        _wire_choice_events(page)
+        _wire_build_events(page)
+        for button, step in page.navigation:
+            # Moving between steps needs no server: the page switches at once.
+            button.click(None, None, page.steps, js=f"() => ({{__type__: 'update', selected: {step}}})")
     return demo
+
+
+class _Page:
+    """The components the events connect, filled in by the step builders below."""
+
+    def __init__(self) -> None:
+        self.navigation: list[tuple[gr.Button, int]] = []  # (button, step it opens)
+
+    def nav(self, back: tuple[str, int] | None, forward: tuple[str, int, str] | None) -> gr.Button | None:
+        """The step's Back and Next buttons; Next is returned when the step wires it to a server event."""
+        with gr.Row(elem_classes="nav-row"):
+            if back:
+                self.navigation.append((gr.Button(back[0], size="sm"), back[1]))
+            if forward:
+                label, step, element_id = forward
+                button = gr.Button(label, variant="primary", elem_id=element_id)
+                if step:
+                    self.navigation.append((button, step))
+                return button
+        return None
+
+
+def _upload_step(page: _Page) -> None:
+    with gr.Step("Upload", id=1, elem_id="step-upload"):
+        gr.Markdown(INTRO_UPLOAD, elem_classes="step-intro")
+        with gr.Row():
+            with gr.Column(scale=3):
+                page.upload = gr.File(
+                    label="Workflow file", file_types=UPLOAD_TYPES, type="filepath", elem_id="upload"
+                )
+            with gr.Column(scale=2):
+                page.pasted = gr.Code(
+                    label="…or paste workflow JSON",
+                    language="json",
+                    interactive=True,
+                    lines=9,
+                    max_lines=9,
+                    elem_id="pasted",
+                )
+                page.use_pasted = gr.Button("Use pasted JSON", size="sm")
+        gr.Markdown("**Or start from an example**")
+        with gr.Row(elem_classes="example-row"):
+            page.examples = [
+                (gr.Button(label, size="sm", variant="secondary"), path)
+                for label, path in example_paths().items()
+            ]
+
+
+def _graph_step(page: _Page) -> None:
+    with gr.Step("Graph", id=2, elem_id="step-graph"):
+        gr.Markdown(INTRO_GRAPH, elem_classes="step-intro")
+        page.graph_summary = gr.Markdown("")
+        page.graph = gr.HTML(
+            "", html_template=GRAPH_TEMPLATE, js_on_load=GRAPH_JS, elem_id="graph", padding=False
+        )
+        page.nav(("← Upload another", 1), ("Choose inputs →", 3, "next-inputs"))
+
+
+def _inputs_step(page: _Page) -> None:
+    with gr.Step("Inputs and outputs", id=3, elem_id="step-inputs"):
+        gr.Markdown(INTRO_INPUTS, elem_classes="step-intro")
+        with gr.Row():
+            page.app_title = gr.Textbox(label="App title", scale=1)
+            page.app_description = gr.Textbox(label="Description", scale=2)
+        page.inputs_table = _table(INPUT_COLUMNS, "Inputs", max_height=420, elem_id="inputs-table")
+        page.outputs_table = _table(OUTPUT_COLUMNS, "Outputs", max_height=220, elem_id="outputs-table")
+        with gr.Accordion("Save or load these choices", open=False):
+            with gr.Row():
+                page.export_spec = gr.DownloadButton("Export choices (JSON)", size="sm")
+                page.import_spec = gr.UploadButton(
+                    "Import choices", file_types=[".json"], type="binary", size="sm"
+                )
+        page.nav(("← Graph", 2), ("Models and nodes →", 4, "next-models"))
+
+
+def _models_step(page: _Page) -> None:
+    with gr.Step("Models and nodes", id=4, elem_id="step-models"):
+        gr.Markdown(INTRO_MODELS, elem_classes="step-intro")
+        page.models_summary = gr.Markdown("")
+        page.models_table = _table(MODEL_COLUMNS, "Model files", max_height=320, elem_id="models-table")
+        page.packs_table = _table(PACK_COLUMNS, "Custom-node packs", max_height=220, elem_id="packs-table")
+        page.build = page.nav(("← Inputs and outputs", 3), ("Build the app →", 0, "next-preview"))
+
+
+def _preview_step(page: _Page) -> None:
+    with gr.Step("Preview", id=5, elem_id="step-preview"):
+        gr.Markdown(INTRO_PREVIEW, elem_classes="step-intro")
+        with gr.Row():
+            with gr.Column(scale=2, elem_classes="app-preview", elem_id="app-preview"):
+                gr.Markdown("App preview: its controls, not yet running", elem_classes="preview-caption")
+
+                @gr.render(inputs=page.built)
+                def _render_preview(spec_json: str | None) -> None:
+                    if spec_json:
+                        render_app_preview(AppSpec.from_json(spec_json))
+
+            with gr.Column(scale=3):
+                with gr.Tabs():
+                    page.code_views = []
+                    for name in PREVIEW_FILES:
+                        with gr.Tab(name):
+                            page.code_views.append(
+                                gr.Code(
+                                    language=_code_language(name),
+                                    interactive=False,
+                                    lines=22,
+                                    max_lines=22,
+                                    show_label=False,
+                                    elem_id=f"code-{_element_id(name)}",
+                                )
+                            )
+        with gr.Row(elem_classes="nav-row"):
+            page.navigation.append((gr.Button("← Models and nodes", size="sm"), 4))
+            page.download_zip = gr.DownloadButton("Download ZIP", elem_id="download-zip")
+            page.navigation.append((gr.Button("Test run →", variant="primary", elem_id="next-test"), 6))
+
+
+def _test_step(page: _Page) -> None:
+    with gr.Step("Test run", id=6, elem_id="step-test"):
+        gr.Markdown(INTRO_TEST, elem_classes="step-intro")
+        page.test_status = gr.Markdown(comfyui_status(), elem_id="test-status")
+        page.test_media = gr.File(
+            label="Files for the run", file_count="multiple", elem_id="test-media", visible=False
+        )
+        with gr.Row(elem_classes="action-row"):
+            page.run_test = gr.Button("Run the workflow once", variant="primary", elem_id="run-test")
+        page.test_outputs = gr.Gallery(
+            label="Outputs", columns=4, height=280, visible=False, elem_id="test-outputs"
+        )
+        page.test_files = gr.File(label="Output files", file_count="multiple", visible=False)
+        page.nav(("← Preview", 5), ("Publish →", 7, "next-publish"))
+
+
+def _publish_step(page: _Page) -> None:
+    with gr.Step("Publish", id=7, elem_id="step-publish"):
+        gr.Markdown(INTRO_PUBLISH, elem_classes="step-intro")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                with gr.Row():
+                    page.space_name = gr.Textbox(
+                        label="Space name",
+                        placeholder="my-comfy-app or user/my-comfy-app",
+                        elem_id="space-name",
+                        scale=3,
+                    )
+                    page.visibility = gr.Radio(
+                        ["public", "private"], value="public", label="Visibility", scale=2
+                    )
+                page.name_check = gr.Markdown("", elem_id="name-check")
+                page.hf_token_secret = gr.Textbox(
+                    label="HF_TOKEN secret (optional)",
+                    type="password",
+                    info="Only for gated models: a read token of an account that accepted their licences. "
+                    "Stored as a Space secret, never in a file.",
+                )
+                gr.Markdown(HARDWARE_NOTE, elem_classes="hardware-note")
+            with gr.Column(scale=2, elem_classes="publish-actions"):
+                gr.LoginButton()
+                page.publish = gr.Button("Publish", variant="primary", elem_id="publish")
+                page.published = gr.Markdown("", elem_classes="publish-link", elem_id="published")
+        page.nav(("← Test run", 6), None)
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+def _wire_workflow_events(page: _Page, demo: gr.Blocks) -> None:
+    """Everything that opens a workflow (or its saved choices) refreshes every view of it."""
+    views = [
+        page.session,
+        page.saved_workflow,
+        page.saved_spec,
+        page.badge,
+        page.graph_summary,
+        page.graph,
+        page.app_title,
+        page.app_description,
+        page.inputs_table,
+        page.outputs_table,
+        page.models_summary,
+        page.models_table,
+        page.packs_table,
+        page.space_name,
+        page.steps,
+    ]
+    page.upload.upload(_on_upload, page.upload, views, api_name="open_file")
+    page.use_pasted.click(_on_paste, page.pasted, views, api_name="open_json")
+    for button, path in page.examples:
+        button.click(_example_handler(path), None, views, api_visibility="private")
+    page.import_spec.upload(_on_import_spec, [page.session, page.import_spec], views, api_name="import_spec")
+    demo.load(_on_restore, [page.saved_workflow, page.saved_spec], views, api_visibility="private")
+
+
+def _workflow_views(new: Session, step: int) -> tuple:
+    return (
+        new,
+        new.saved_workflow(),
+        new.spec.to_json(),
+        workflow_badge(new),
+        graph_summary_markdown(new),
+        graph_html(new),
+        new.spec.title,
+        new.spec.description,
+        _rows(input_rows(new)),
+        _rows(output_rows(new)),
+        models_markdown(new),
+        _rows(model_rows(new)),
+        _rows(pack_rows(new)),
+        suggested_space_name(new),
+        gr.Walkthrough(selected=step),
+    )
+
+
+def _unchanged() -> tuple:
+    return tuple(gr.skip() for _ in range(15))  # one per view of `_workflow_views`
+
+
+def _on_upload(path: str | None):
+    if not path:
+        return _unchanged()
+    with _shown_to_user():
+        return _workflow_views(open_workflow(Path(path).read_bytes(), Path(path).name), 2)
+
+
+def _on_paste(text: str | None):
+    with _shown_to_user():
+        if not (text or "").strip():
+            raise WizardError("paste a workflow's JSON first (ComfyUI: Workflow → Export)")
+        return _workflow_views(open_workflow(text.encode("utf-8"), "pasted.json"), 2)
+
+
+def _example_handler(path: Path) -> Callable[[], tuple]:
+    def load_example():
+        with _shown_to_user():
+            return _workflow_views(open_workflow(path.read_bytes(), path.name), 2)
+
+    return load_example
+
+
+def _on_import_spec(current: Session | None, data: bytes):
+    with _shown_to_user():
+        return _workflow_views(with_imported_spec(_require(current), data.decode("utf-8", "replace")), 3)
+
+
+def _on_restore(stored_workflow: dict | None, stored_spec: str | None):
+    if not stored_workflow or not stored_spec:
+        return _unchanged()
+    try:
+        return _workflow_views(restore_session(stored_workflow, stored_spec), 3)
+    except Exception as error:  # stale or foreign data in the browser: start afresh
+        log.info("saved session not restored: %s", error)
+        return _unchanged()
+
+
+def _wire_choice_events(page: _Page) -> None:
+    """Edits of the tables and the title: a new spec, the graph and the badge follow it."""
+    views = [page.session, page.saved_spec, page.graph, page.badge]
+    edits = (
+        (page.inputs_table, with_input_rows, [page.inputs_table], "edit_inputs"),
+        (page.outputs_table, with_output_rows, [page.outputs_table], "edit_outputs"),
+        (page.app_title, with_title, [page.app_title, page.app_description], "edit_title"),
+        (page.app_description, with_title, [page.app_title, page.app_description], None),
+        (page.models_table, with_model_rows, [page.models_table], "edit_models"),
+        (page.packs_table, with_pack_rows, [page.packs_table], "edit_packs"),
+    )
+    for component, change, values, api_name in edits:
+        visibility = "public" if api_name else "private"
+        component.input(
+            _edited(change), [page.session, *values], views, api_name=api_name, api_visibility=visibility
+        )
+    page.export_spec.click(
+        _export_spec, [page.session, page.workdir], [page.export_spec, page.workdir], api_name="export_spec"
+    )
+    page.space_name.input(space_name_message, page.space_name, page.name_check, api_visibility="private")
+
+
+def _edited(change: Callable[..., Session]) -> Callable:
+    def handler(current: Session | None, *values):
+        with _shown_to_user():
+            new = change(_require(current), *values)
+            return new, new.spec.to_json(), graph_html(new), workflow_badge(new)
+
+    return handler
+
+
+def _wire_build_events(page: _Page) -> None:
+    """Building the preview, the test run and publishing: each works in the tab's build folder."""
+    page.build.click(
+        _on_build,
+        [page.session, page.workdir],
+        [page.workdir, page.built, *page.code_views, page.download_zip, page.test_media, page.steps],
+        api_name="build",
+    )
+    page.run_test.click(
+        _on_test_run,
+        [page.session, page.workdir, page.test_media],
+        [page.workdir, page.session, page.saved_spec, page.test_status, page.test_outputs, page.test_files],
+        api_name="test_run",
+    )
+    page.publish.click(
+        _on_publish,
+        [page.session, page.workdir, page.space_name, page.visibility, page.hf_token_secret],
+        [page.workdir, page.published],
+        api_name="publish",
+    )
+
+
+def _on_build(current: Session | None, folder: str | None):
+    with _shown_to_user():
+        folder = folder or new_workdir()
+        preview = build_preview(_require(current), Path(folder))
+        needed = [item.label for item in file_inputs(current.spec)]
+        media = gr.File(label=f"Files for the run, in this order: {', '.join(needed)}", visible=bool(needed))
+        files = [preview.files.get(name, "") for name in PREVIEW_FILES]
+        return (
+            folder,
+            current.spec.to_json(),
+            *files,
+            str(preview.zip_path),
+            media,
+            gr.Walkthrough(selected=5),
+        )
+
+
+def _on_test_run(
+    current: Session | None,
+    folder: str | None,
+    media: list[str] | None,
+    progress=gr.Progress(track_tqdm=True),
+):
+    with _shown_to_user():
+        folder = folder or new_workdir()
+        progress(0, desc="Starting ComfyUI")
+        result = test_run_on_gpu(_require(current), Path(folder), list(media or []))
+        images = [str(path) for path in result.files if _is_image(path)]
+        return (
+            folder,
+            result.session,
+            result.session.spec.to_json(),
+            result.message,
+            gr.Gallery(value=images, visible=bool(images)),
+            gr.File(value=[str(path) for path in result.files], visible=bool(result.files)),
+        )
+
+
+def _on_publish(
+    current: Session | None,
+    folder: str | None,
+    name: str,
+    private: str,
+    secret: str,
+    oauth_token: gr.OAuthToken | None,
+    progress=gr.Progress(),
+):
+    with _shown_to_user():
+        folder = folder or new_workdir()
+        result = publish_space(
+            _require(current),
+            Path(folder),
+            name=name,
+            private=private == "private",
+            hf_token_secret=secret.strip() or None,
+            token=user_token(oauth_token.token if oauth_token else None),
+            progress=progress,
+        )
+        verb = "Created" if result.created else "Updated"
+        return (
+            folder,
+            f"{verb} **[{result.repo_id}]({result.url})**: it builds now and runs in a few minutes.",
+        )
 
 
 def _table(columns: list[tuple[str, str, str, bool]], label: str, **options: Any) -> gr.Dataframe:
@@ -988,14 +1033,6 @@ def _rows(rows: list[list[Any]]) -> gr.Dataframe:
     """New table content; an empty table is hidden (rows the visitor adds are ignored: each row
     stands for something of the workflow)."""
     return gr.Dataframe(value=rows, visible=bool(rows))
-
-
-def _example_handler(path: Path, show: Callable[[Session, int], tuple]) -> Callable[[], tuple]:
-    def load_example():
-        with _shown_to_user():
-            return show(open_workflow(path.read_bytes(), path.name), 2)
-
-    return load_example
 
 
 def _require(current: Session | None) -> Session:
@@ -1161,7 +1198,7 @@ def test_run(session: Session, workdir: Path, media: list[str]) -> TestRun:
         session, duration=result.recommended_duration, measured_seconds=round(result.seconds, 2)
     )
     message = (
-        f"**Ran in {result.seconds:.1f} s.** The Space will ask ZeroGPU for "
+        f"**Ran in {result.seconds:.2f} s.** The Space will ask ZeroGPU for "
         f"**{result.recommended_duration} s** per request (`@spaces.GPU(duration={result.recommended_duration})`); "
         "rebuild the preview to see it in app.py."
     )

@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -212,48 +213,65 @@ def _child_env(device: str) -> dict[str, str]:
 
 def format_table(results: dict[str, Any]) -> str:
     """The results as Markdown: medians, ratios to ComfyUI's executor, memory, loads, environment."""
-    a, b, c = (results["timings"][key] for key in ("app", "comfyui", "naive"))
-    median_b = statistics.median(b)
+    timings, env, memory, loads = (results[key] for key in ("timings", "environment", "memory", "loads"))
+    median_b = statistics.median(timings["comfyui"])
+    app_error = results.get("app_error")
 
     def row(label: str, values: list[float]) -> str:
+        if not values:
+            return f"| {label} | failed | | | 0 | |"
         median = statistics.median(values)
         return (
             f"| {label} | {median:.3f} | {min(values):.3f} | {max(values):.3f} | {len(values)} "
             f"| {median / median_b:.3f} |"
         )
 
-    env = results["environment"]
-    memory = results["memory"]
-    loads = results["loads"]
+    def ratio(key: str) -> str:
+        return f"{statistics.median(timings[key]) / median_b:.3f}" if timings[key] else "n/a"
+
+    cold = "failed" if app_error else f"{results['cold_start_s']:.2f}"
     lines = [
         f"Text to image ({TEMPLATE}), {env['size']}x{env['size']}, {env['steps']} steps, random SD1.5 "
         f"({env['layout']} layout), {env['device_name']}, torch {env['torch']}, Python {env['python']}",
         "",
         "| measurement | median s | min s | max s | runs | ratio to (b) |",
         "| --- | --- | --- | --- | --- | --- |",
-        row("(a) generated app, warm request (`generate`)", a),
-        row("(b) ComfyUI `PromptExecutor`, same prompt and process", b),
-        row("(c) naive: models loaded inside each call", c),
-        f"| (d) cold start: process start to first image | {results['cold_start_s']:.2f} | | | 1 | |",
+        row("(a) generated app, warm request (`generate`)", timings["app"]),
+        row("(b) ComfyUI `PromptExecutor`, same prompt and process", timings["comfyui"]),
+        row("(c) naive: models loaded inside each call", timings["naive"]),
+        f"| (d) cold start: process start to first image | {cold} | | | 1 | |",
         "",
-        f"- a/b = {statistics.median(a) / median_b:.3f}, c/b = {statistics.median(c) / median_b:.3f} "
-        f"(medians; (a) and (b) interleaved, same seed per pair)",
-        f"- (d) split: app import (ComfyUI start + model preload) {results['import_s']:.2f} s, "
-        f"first request {results['first_request_s']:.2f} s",
-        f"- model loads in the app's second request: {loads['app_second_request']['file_reads']} file reads, "
-        f"{loads['app_second_request']['device_loads']} weight loads onto the device; over all warm requests: "
-        f"(a) {loads['app_warm']['file_reads']}/{loads['app_warm']['device_loads']}, "
-        f"(b) {loads['comfyui_warm']['file_reads']}/{loads['comfyui_warm']['device_loads']}, "
-        f"(c) {loads['naive']['file_reads']}/{loads['naive']['device_loads']} (file reads/device loads)",
+        f"- a/b = {ratio('app')}, c/b = {ratio('naive')} (medians; (a) and (b) interleaved, same seed per pair)",
+    ]
+    if app_error:
+        lines.append(f"- (a) the app failed: {app_error}")
+    else:
+        second = loads["app_second_request"]
+        lines += [
+            f"- (d) split: app import (ComfyUI start + model preload) {results['import_s']:.2f} s, "
+            f"first request {results['first_request_s']:.2f} s",
+            f"- model loads in the app's second request: {second['file_reads']} file reads, "
+            f"{second['device_loads']} weight loads onto the device",
+            f"- (a) and (b) images of the same seed: {results['same_pixels']}",
+        ]
+    lines += [
+        "- model loads over all warm requests (file reads/weight loads): "
+        + ", ".join(f"{kind} {_loads(loads[key])}" for kind, key in _LOAD_ROWS),
         f"- GPU memory, app alone after its warm-up: max allocated {_gib(memory['app_max_allocated'])}, "
         f"max reserved {_gib(memory['app_max_reserved'])}; with (b)'s own copy of the models: "
         f"{_gib(memory['ab_max_allocated'])} / {_gib(memory['ab_max_reserved'])}",
         f"- `duration` the app recommends for `@spaces.GPU`: {results['recommended_duration']} s",
-        f"- (a) and (b) images of the same seed: {results['same_pixels']}",
     ]
     if results.get("checkpoint_build_s") is not None:
         lines.append(f"- random checkpoint built in {results['checkpoint_build_s']:.1f} s (CPU)")
     return "\n".join(lines)
+
+
+_LOAD_ROWS = (("(a)", "app_warm"), ("(b)", "comfyui_warm"), ("(c)", "naive"))
+
+
+def _loads(counts: dict[str, int]) -> str:
+    return f"{counts.get('file_reads', 0)}/{counts.get('device_loads', 0)}" if counts else "-"
 
 
 def _gib(value: int | None) -> str:
@@ -443,39 +461,49 @@ def _measure_main(options: argparse.Namespace) -> int:
         overrides[("3", "steps")] = options.steps
         return app.request_values(overrides)
 
-    first_request_started = time.perf_counter()
-    first_images = app.generate(request(0))
-    first_request_s = time.perf_counter() - first_request_started
-    cold_start_s = time.time() - options.spawned_at
-    _require_images(first_images, "the app's first request")
-    second_request_loads: dict[str, int] = {}
-    with counter.counting(second_request_loads):
-        _require_images(app.generate(request(1)), "the app's second request")
-    for index in range(2, 1 + options.warmup):
-        app.generate(request(index))
+    results: dict[str, Any] = {"import_s": imported_at - options.spawned_at, "app_error": None}
+    loads: dict[str, dict[str, int]] = {
+        "app_second_request": {},
+        "app_warm": {},
+        "comfyui_warm": {},
+        "naive": {},
+    }
+    try:
+        started = time.perf_counter()
+        _require_images(app.generate(request(0)), "the app's first request")
+        results["first_request_s"] = time.perf_counter() - started
+        results["cold_start_s"] = time.time() - options.spawned_at
+        with counter.counting(loads["app_second_request"]):
+            _require_images(app.generate(request(1)), "the app's second request")
+        for index in range(2, 1 + options.warmup):
+            app.generate(request(index))
+    except Exception as error:  # ComfyUI itself is still measured; the table says what failed
+        traceback.print_exc()
+        results["app_error"] = f"{type(error).__name__}: {error}".splitlines()[0]
     memory = {"app_max_allocated": _max_allocated(on_gpu), "app_max_reserved": _max_reserved(on_gpu)}
 
     comfyui = ComfyUIItself(app.ui_workflow)
     for index in range(options.warmup):
         comfyui.run(app.prompt_with(request(1000 + index)))
+    calls: dict[str, Callable[[dict[InputKey, Any]], list[str]]] = {
+        "app": app.generate,
+        "comfyui": lambda values: comfyui.run(app.prompt_with(values)),
+    }
+    if results["app_error"] is not None:
+        del calls["app"]
     timings: dict[str, list[float]] = {"app": [], "comfyui": [], "naive": []}
-    loads: dict[str, dict[str, int]] = {"app_warm": {}, "comfyui_warm": {}, "naive": {}}
-    same_pixels = None
     for pair in range(options.requests):
         values = request(100 + pair)
-        calls: list[tuple[str, Callable[[], list[str]]]] = [
-            ("app", lambda: app.generate(values)),
-            ("comfyui", lambda: comfyui.run(app.prompt_with(values))),
-        ]
+        order = list(calls) if pair % 2 == 0 else list(reversed(calls))  # ABBA: drift cancels out
         images = {}
-        for kind, call in calls if pair % 2 == 0 else reversed(calls):  # ABBA: drift cancels out
+        for kind in order:
             with counter.counting(loads[f"{kind}_warm"]):
                 started = time.perf_counter()
-                images[kind] = call()
+                images[kind] = calls[kind](values)
                 timings[kind].append(time.perf_counter() - started)
             _require_images(images[kind], kind)
-        if same_pixels is None:
-            same_pixels = _compare_pixels(images["app"][0], images["comfyui"][0])
+        if pair == 0 and "app" in images:
+            results["same_pixels"] = _compare_pixels(images["app"][0], images["comfyui"][0])
     memory.update(ab_max_allocated=_max_allocated(on_gpu), ab_max_reserved=_max_reserved(on_gpu))
 
     run_exported_script_style(app.prompt_with(request(2000)))  # warm-up: kernels, caches of the OS
@@ -487,24 +515,20 @@ def _measure_main(options: argparse.Namespace) -> int:
             timings["naive"].append(time.perf_counter() - started)
         gc.collect()  # what a script's next run would start from: the last call's models are gone
 
-    results = {
-        "timings": timings,
-        "cold_start_s": cold_start_s,
-        "import_s": imported_at - options.spawned_at,
-        "first_request_s": first_request_s,
-        "loads": {"app_second_request": second_request_loads, **loads},
-        "memory": memory,
-        "recommended_duration": app.module.workflow.recommended_duration(),
-        "same_pixels": same_pixels,
-        "environment": _environment(options, torch),
-    }
+    results.update(
+        timings=timings,
+        loads=loads,
+        memory=memory,
+        recommended_duration=app.module.workflow.recommended_duration(),
+        environment=_environment(options, torch),
+    )
     sys.stdout.write(json.dumps(results) + "\n")
     return 0
 
 
 def _require_images(files: list[str], what: str) -> None:
     if not files or not all(os.path.isfile(path) for path in files):
-        raise SystemExit(f"error: {what} produced no image")
+        raise RuntimeError(f"{what} produced no image")
 
 
 def _compare_pixels(first: str, second: str) -> str:

@@ -7,7 +7,7 @@ one JSON answer per stdout line (ComfyUI's own output goes to stderr).
 All workflows share one ComfyUI (one app dir). LABELS.json is `[[node_id, input, label], ...]`;
 `--checkpoint` builds a tiny random SD1.5 checkpoint there (tests/random_checkpoint.py) first.
 First line out: {"ready": true, "checkpoint_loads": n}. Commands:
-    {"op": "run", "workflow": NAME, "overrides": [[node_id, input, value], ...]}
+    {"op": "run", "workflow": NAME, "overrides": [[node_id, input, value], ...]}  ({"pil": PATH}: a PIL image)
         -> {"ok": true, "files": {node: [...]}, "images": {...}, "texts": {...}, "seconds": s,
             "progress": [[value, total, desc], ...]}
         or {"ok": false, "error": "InputError", "message": "..."}
@@ -53,8 +53,19 @@ def answer(message: dict) -> None:
     sys.stdout.flush()
 
 
+def request_value(value):
+    """JSON cannot carry a PIL image: `{"pil": path}` stands for the image opened from that file."""
+    if isinstance(value, dict) and "pil" in value:
+        from PIL import Image
+
+        return Image.open(value["pil"])
+    return value
+
+
 def run(workflow: ComfyWorkflow, command: dict) -> dict:
-    overrides = {(node_id, name): value for node_id, name, value in command.get("overrides", [])}
+    overrides = {
+        (node_id, name): request_value(value) for node_id, name, value in command.get("overrides", [])
+    }
     progress: list[list] = []
 
     def record(step, desc=None):
