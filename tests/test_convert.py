@@ -18,6 +18,7 @@ import pytest
 
 from wizard.convert import convert
 from wizard.errors import WorkflowGraphError
+from wizard.nodedefs import NodeDefs
 from wizard.records import LoadedWorkflow
 
 ORACLE = Path(__file__).parent / "support" / "frontend_oracle.py"
@@ -697,6 +698,25 @@ def test_linked_widget_link_wins_and_lists_are_wrapped(node_defs):
     assert conversion.prompt["4"]["inputs"]["width"] == {"__value__": [1, 2]}
 
 
+def test_combo_control_and_force_input_placeholders():
+    """Rules no core node of 0.3.64 exercises, on definitions written here."""
+    definitions = NodeDefs(
+        {
+            "Pick": {"input": {"required": {"choice": [["a", "b"], {"control_after_generate": True}],
+                                            "n": ["INT", {"default": 1}]}},
+                     "input_order": {"required": ["choice", "n"]}, "output": [], "display_name": "Pick"},
+            "Old": {"input": {"required": {"a": ["INT", {"forceInput": True}], "b": ["STRING", {}],
+                                           "seed": ["INT", {}]}},
+                    "input_order": {"required": ["a", "b", "seed"]}, "output": [], "display_name": "Old"},
+        },
+        source="test",
+    )
+    data = workflow([node(1, "Pick", ["b", "randomize", "", 7]), node(2, "Old", [0, "text", 5, "fixed"])], [])
+    prompt = run(data, definitions).prompt
+    assert prompt["1"]["inputs"] == {"choice": "b", "n": 7}  # control + filter list hold two positions
+    assert prompt["2"]["inputs"] == {"b": "text", "seed": 5}  # the pre-1.16 placeholder for `a` is dropped
+
+
 def test_primitive_node_pushes_its_value_and_vanishes(node_defs):
     prompt = run(primitive_node(), node_defs).prompt
     assert set(prompt) == {"2", "3"}
@@ -750,6 +770,7 @@ def test_muted_and_bypassed_subgraph_instances(node_defs):
     assert prompt["2:4"]["inputs"]["scale_by"] == 2.5 and prompt["3:4"]["inputs"]["scale_by"] == 3.5
     assert prompt["3:4"]["inputs"]["samples"] == ["1", 0]
     assert sum("subgraph; frontend 1.27.10 still runs its inner nodes" in w for w in conversion.warnings) == 2
+    assert sum("proxyWidgets, written by a newer frontend, is ignored" in w for w in conversion.warnings) == 2
 
 
 def test_primitive_value_with_replacement_into_a_subgraph(node_defs):

@@ -956,6 +956,11 @@ class _Planner:
                 f"subgraph {definition.name or definition.key!r} contains itself (through node {dto.id}); "
                 "remove the recursive instance"
             )
+        if _proxy_widgets(node.properties):
+            self.warnings.append(
+                f"node {dto.id} ({dto.title}): properties.proxyWidgets, written by a newer frontend, is ignored "
+                "as frontend 1.27.10 ignores it; its widgets follow the subgraph inputs"
+            )
         if node.mode in (MODE_NEVER, MODE_BYPASS):
             state = "muted" if node.mode == MODE_NEVER else "bypassed"
             self.warnings.append(
@@ -1205,6 +1210,17 @@ def _group_as_subgraph(group: _GroupDef, instance: _Node, planner: _Planner) -> 
         output_links=tuple(output_links),
         output_types=tuple(output_types),
     )
+
+
+def _proxy_widgets(properties: dict[str, Any]) -> list[Any]:
+    """`properties.proxyWidgets`, a list or a JSON-encoded list (newer frontends; 1.27.10 ignores it)."""
+    value = properties.get("proxyWidgets")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    return value if isinstance(value, list) else []
 
 
 def _group_node_name(node_type: str) -> str | None:
