@@ -237,6 +237,7 @@ class ComfyWorkflow:
     def _load_models_on_gpu(self, loader_ids: list[str]) -> None:
         import comfy.model_management
         import comfy.model_patcher
+        import torch
 
         patchers = []
         for node_id in loader_ids:
@@ -246,7 +247,11 @@ class ComfyWorkflow:
                     if isinstance(patcher, comfy.model_patcher.ModelPatcher) and patcher not in patchers:
                         patchers.append(patcher)
         if patchers:
-            comfy.model_management.load_models_gpu(patchers)
+            # In inference mode, as ComfyUI's executor moves them: weights read in inference mode and
+            # moved outside it make every later request fail ("Inference tensors do not track version
+            # counter", seen on an H200 with torch 2.11).
+            with torch.inference_mode():
+                comfy.model_management.load_models_gpu(patchers)
 
     # --- request values ------------------------------------------------------------------------
 

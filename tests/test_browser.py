@@ -126,6 +126,12 @@ def test_walks_every_step_from_upload_to_published_space(page, hub, templates_di
     upload(page, templates_dir / "default.json")
     page.locator("#graph svg").wait_for()
     assert page.locator("#graph svg text", has_text="KSampler").count() >= 1
+    zoom = "() => parseFloat(getComputedStyle(document.querySelector('#graph .graph-canvas')).getPropertyValue('--graph-zoom') || '1')"
+    fitted = page.evaluate(zoom)
+    page.locator("#graph [data-zoom=in]").click()
+    assert page.evaluate(zoom) == pytest.approx(fitted * 1.25)
+    page.locator("#graph [data-zoom=fit]").click()
+    assert page.evaluate(zoom) == pytest.approx(fitted)
     shot(page, "02-graph")
 
     page.locator("#next-inputs").click()

@@ -139,12 +139,14 @@ def t2i(link_format="array"):
 
 
 def legacy_widgets():
-    """An upload button value, a KSampler saved with `true` as its control value, a short list."""
+    """An upload button value, a KSampler saved with `true` as its control value and an old sampler
+    name, a short list, a renamed node type."""
     return workflow(
         [
             node(1, "LoadImage", ["cat.png", "image"], outputs=[out("IMAGE", "IMAGE"), out("MASK", "MASK")]),
-            node(2, "KSampler", [7, True, 5, 8.0, "euler", "karras", 0.5]),
+            node(2, "KSampler", [7, True, 5, 8.0, "sample_euler", "karras", 0.5]),
             node(3, "KSampler", [1, "fixed"]),
+            node(4, "T2IAdapterLoader", ["adapter.safetensors"]),
         ],
         [],
     )
@@ -669,6 +671,11 @@ def test_upload_button_legacy_control_and_short_values(node_defs):
         "denoise": 0.5,
     }
     assert prompt["3"]["inputs"]["steps"] == 20 and prompt["3"]["inputs"]["denoise"] == 1.0  # defaults
+    assert prompt["4"] == {
+        "inputs": {"control_net_name": "adapter.safetensors"},
+        "class_type": "ControlNetLoader",
+        "_meta": {"title": "Load ControlNet Model"},
+    }
 
 
 def test_record_widgets_values_are_read_by_name(node_defs):
@@ -702,12 +709,25 @@ def test_combo_control_and_force_input_placeholders():
     """Rules no core node of 0.3.64 exercises, on definitions written here."""
     definitions = NodeDefs(
         {
-            "Pick": {"input": {"required": {"choice": [["a", "b"], {"control_after_generate": True}],
-                                            "n": ["INT", {"default": 1}]}},
-                     "input_order": {"required": ["choice", "n"]}, "output": [], "display_name": "Pick"},
-            "Old": {"input": {"required": {"a": ["INT", {"forceInput": True}], "b": ["STRING", {}],
-                                           "seed": ["INT", {}]}},
-                    "input_order": {"required": ["a", "b", "seed"]}, "output": [], "display_name": "Old"},
+            "Pick": {
+                "input": {
+                    "required": {
+                        "choice": [["a", "b"], {"control_after_generate": True}],
+                        "n": ["INT", {"default": 1}],
+                    }
+                },
+                "input_order": {"required": ["choice", "n"]},
+                "output": [],
+                "display_name": "Pick",
+            },
+            "Old": {
+                "input": {
+                    "required": {"a": ["INT", {"forceInput": True}], "b": ["STRING", {}], "seed": ["INT", {}]}
+                },
+                "input_order": {"required": ["a", "b", "seed"]},
+                "output": [],
+                "display_name": "Old",
+            },
         },
         source="test",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -66,6 +67,50 @@ def test_graph_highlights_the_exposed_nodes(default_session):
     assert ui.exposed_node_ids(session.spec) == {"5"}
     assert ui.graph_html(session) != ui.graph_html(default_session)
     assert "<svg" in ui.graph_html(session) and "--graph-width" in ui.graph_html(session)
+
+
+def test_a_workflow_of_250_nodes_opens_quickly_and_draws_zoomable(tmp_path):
+    nodes = [
+        {
+            "id": 1,
+            "type": "LoadImage",
+            "mode": 0,
+            "outputs": [{"name": "IMAGE", "type": "IMAGE", "links": [1]}],
+            "widgets_values": ["example.png", "image"],
+            "properties": {},
+        }
+    ]
+    for index in range(2, 250):
+        nodes.append(
+            {
+                "id": index,
+                "type": "ImageInvert",
+                "mode": 0,
+                "properties": {},
+                "inputs": [{"name": "image", "type": "IMAGE", "link": index - 1}],
+                "outputs": [{"name": "IMAGE", "type": "IMAGE", "links": [index]}],
+            }
+        )
+    nodes.append(
+        {
+            "id": 250,
+            "type": "SaveImage",
+            "mode": 0,
+            "properties": {},
+            "widgets_values": ["chain"],
+            "inputs": [{"name": "images", "type": "IMAGE", "link": 249}],
+        }
+    )
+    links = [[index, index, 0, index + 1, 0, "IMAGE"] for index in range(1, 250)]
+    workflow = {"nodes": nodes, "links": links, "version": 0.4, "last_node_id": 250, "last_link_id": 249}
+    started = time.perf_counter()
+    session = ui.open_workflow(json.dumps(workflow).encode(), "chain.json")
+    html = ui.graph_html(session)
+    assert time.perf_counter() - started < 2
+    assert len(session.conversion.nodes) == 250
+    width = float(re.search(r"--graph-width: (\d+)px", html).group(1))
+    assert width > 2000, "a long chain is drawn wide, for the page to scale and scroll"
+    assert ' width="' not in html.split(">", 2)[1], "the SVG's own size is dropped so CSS can zoom it"
 
 
 def test_editing_labels_ranges_and_advanced(default_session):
@@ -246,6 +291,11 @@ def test_api_walks_from_upload_to_a_published_space(app_url, hub, templates_dir)
         assert repo.private and repo.hardware == "zero-a10g"
         assert '("3", "sampler_name")' in repo.files["app.py"].decode()
         assert all(TOKEN.encode() not in content for content in repo.files.values())
+        client.predict("Pocket painter", "Pictures from words", api_name="/edit_title")
+        again = client.predict("sd15-app", "private", "hf_readgatedmodels", api_name="/publish")
+        assert again.startswith("Updated") and len(repo.commits) == 3  # initial, first publish, update
+        assert "HF_TOKEN" in repo.secrets and "Pocket painter" in repo.files["README.md"].decode()
+        assert all(b"hf_readgatedmodels" not in content for content in repo.files.values())
     finally:
         client.close()
 
@@ -257,7 +307,7 @@ def test_api_sessions_are_isolated_and_errors_are_one_line(app_url, templates_di
     first, second = client_for(app_url), client_for(app_url)
     try:
         opened(first, templates_dir / "default.json")
-        opened(second, EXAMPLES[0])  # blur and invert: no KSampler
+        second.predict(EXAMPLES[0].read_text(), api_name="/open_json")  # pasted: blur and invert
         assert '("3", "seed")' in first.predict(api_name="/build")[0]
         assert '("3", "seed")' not in second.predict(api_name="/build")[0]
         not_a_workflow = tmp_path / "notes.json"

@@ -56,6 +56,14 @@ SAVE_NODE_TYPES = frozenset(
         "SaveLatent",
     }
 )
+# Node types the frontend renames on load ([FE] app.ts, `loadGraphData`).
+LEGACY_TYPE_NAMES = {
+    "T2IAdapterLoader": "ControlNetLoader",
+    "ConditioningAverage ": "ConditioningAverage",
+    "SDV_img2vid_Conditioning": "SVD_img2vid_Conditioning",
+}
+# KSampler sampler names saved with this prefix lose it on load ([FE] app.ts, `loadGraphData`).
+LEGACY_SAMPLER_PREFIX = "sample_"
 CONTROL_VALUES = frozenset({"fixed", "increment", "decrement", "randomize", "increment-wrap"})
 # COMBO options that make the frontend append an upload button ([FE] uploadImage.ts:36-53).
 IMAGE_UPLOAD_OPTIONS = ("image_upload", "video_upload", "animated_image_upload")
@@ -346,7 +354,7 @@ def _load_node(raw: Any, where: str) -> _Node:
     mode, title = raw.get("mode", 0), raw.get("title")
     return _Node(
         id=_node_id(raw["id"]),
-        type=raw["type"],
+        type=LEGACY_TYPE_NAMES.get(raw["type"], raw["type"]),
         mode=mode if isinstance(mode, int) else 0,
         title=title if isinstance(title, str) and title else None,
         inputs=tuple(_load_slot(slot) for slot in _dicts(raw, "inputs")),
@@ -877,6 +885,9 @@ class _Planner:
             if widget.sent:
                 value = assigned.get(widget, _UNASSIGNED)
                 values[widget.name] = widget.hold(widget.default if value is _UNASSIGNED else value)
+        sampler = values.get("sampler_name")
+        if node.type in ("KSampler", "KSamplerAdvanced") and isinstance(sampler, str):
+            values["sampler_name"] = sampler.removeprefix(LEGACY_SAMPLER_PREFIX)
         self._check_values(where, layout, values)
         self.values[(graph.key, node.id)] = values
 

@@ -53,18 +53,18 @@ EXAMPLES = {  # file in wizard/examples -> button label
 
 # Table columns: (header, Dataframe datatype, width, editable); widths add up to the table's width.
 INPUT_COLUMNS = [
-    ("Expose", "bool", "7%", True),
+    ("Expose", "bool", "8%", True),
     ("Node", "str", "13%", False),
-    ("ID", "str", "4%", False),
+    ("ID", "str", "6%", False),
     ("Input", "str", "10%", False),
-    ("Value", "str", "14%", False),
+    ("Value", "str", "11%", False),
     ("Type", "str", "6%", False),
-    ("Label", "str", "13%", True),
+    ("Label", "str", "12%", True),
     ("Component", "str", "9%", True),
     ("Min", "number", "5%", True),
     ("Max", "number", "5%", True),
     ("Step", "number", "5%", True),
-    ("Advanced", "bool", "9%", True),
+    ("Advanced", "bool", "10%", True),
 ]
 OUTPUT_COLUMNS = [
     ("Expose", "bool", "8%", True),
@@ -538,20 +538,19 @@ element.addEventListener('wheel', (event) => {
 // A new workflow starts fitted to the width (readable at worst: then it scrolls); redraws of the same
 // one (ticking inputs) keep the zoom. Fitting waits until the step is shown and has a width.
 const fitWhenShown = () => {
-  const viewport = element.querySelector('.graph-viewport');
-  if (!element.dataset.pendingFit || !viewport || viewport.clientWidth === 0) return;
-  delete element.dataset.pendingFit;
-  zoomTo(Math.max(0.35, fitZoom()));
-};
-new MutationObserver(() => {
   const canvas = element.querySelector('.graph-canvas');
   if (canvas && canvas.dataset.workflow !== element.dataset.workflow) {
     element.dataset.workflow = canvas.dataset.workflow;
     element.dataset.pendingFit = '1';
   }
-  fitWhenShown();
-}).observe(element, { childList: true, subtree: true });
+  const viewport = element.querySelector('.graph-viewport');
+  if (!element.dataset.pendingFit || !viewport || viewport.clientWidth === 0) return;
+  delete element.dataset.pendingFit;
+  zoomTo(Math.max(0.35, fitZoom()));
+};
+new MutationObserver(fitWhenShown).observe(element, { childList: true, subtree: true });
 new ResizeObserver(fitWhenShown).observe(element);
+fitWhenShown();
 """
 
 INTRO_UPLOAD = (

@@ -7,7 +7,7 @@ by the wizard from the template. Everything goes into an ignored folder (default
     python bench/gpu/prepare.py --python-version 3.11 --carry /tmp/carry311   # a local dry run here
 
 The gradio wheel is repacked without its web frontend (`templates/frontend`, `templates/node`,
-`media_assets`, 29 of its 31 MB): the benchmark imports the app and calls `generate`, it never serves
+`media_assets`, 30 of its 31 MB): the benchmark imports the app and calls `generate`, it never serves
 the page, and with PyAV (36 MB) the full wheel would not fit in the 64 MiB a device call may carry.
 """
 
