@@ -5,8 +5,9 @@ Measures, on the same text-to-image prompt and the same weights:
   (b) comfy  - ComfyUI's own `PromptExecutor` (validate + execute, as its server does), same process;
   (c) naive  - the exported-script pattern: the checkpoint loaded inside every call, nodes called directly;
   (d) cold   - a fresh process, from its start to the first image, through `ComfyWorkflow`.
-Every request uses a new seed and prompt, as users do; (a)-(c) print medians of `--repeats` warm
-requests (after one warm-up each) and the ratios a/b and c/b. No assertions: numbers only.
+Every request uses a new seed and prompt, as users do; (a) and (b) alternate (ABBA); (a)-(c) print
+medians of `--repeats` warm requests (after one warm-up each) and the ratios a/b and c/b.
+No assertions: numbers only.
 
     python bench/bench_runtime_cpu.py                          # CPU: tiny checkpoint, 64x64, 3 steps
     python bench/bench_runtime_cpu.py --layout full --device gpu --size 512 --steps 20   # issue 5 on a GPU
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -79,9 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     if options.worker:
         return _worker(options)
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-runtime-") as scratch:
         work = options.work or Path(scratch)
         results = _run_all(options, work.resolve())
+    # Other work on the machine moves every number; the load average says how much there was.
+    results["load_average"] = [load_before, os.getloadavg()[0]]
     _print_table(options, results)
     if options.json:
         options.json.write_text(json.dumps(results, indent=2))
@@ -151,6 +156,9 @@ def _print_table(options: argparse.Namespace, results: dict) -> None:
         f"checkpoint loads during the app's {options.repeats + 1} requests: {warm['app_request_checkpoint_loads']}"
     )
     print(f"recommended @spaces.GPU duration: {warm['recommended_duration']} s")
+    print(
+        f"1-minute load average before/after: {results['load_average'][0]:.1f}/{results['load_average'][1]:.1f}"
+    )
     if warm.get("gpu_peak_memory_gb") is not None:
         print(f"GPU peak memory: {warm['gpu_peak_memory_gb']:.2f} GB")
 
@@ -198,17 +206,18 @@ def _warm(app_dir: Path, options: argparse.Namespace) -> dict:
     loads = _count_checkpoint_loads(comfy.sd)
     workflow = ComfyWorkflow.load(app_dir / "workflow_api.json")
     prompt = text_to_image_prompt(options.size, options.steps)
-    loads_before_requests = loads["count"]
+    app_loads = 0  # checkpoint loads inside the app's requests (b's own loads are not its)
 
     def app_request(index: int) -> None:
+        nonlocal app_loads
         seed, text = request_values(index)
+        before = loads["count"]
         workflow.run({("3", "seed"): seed, ("6", "text"): text})
+        app_loads += loads["count"] - before
 
-    app = _timed(app_request, options.repeats, _sync)
-    app_loads = loads["count"] - loads_before_requests
     comfy_request = _comfy_executor_request(prompt)
-    comfy = _timed(comfy_request, options.repeats, _sync)
-    naive = _timed(_naive_request(options.size, options.steps), options.repeats, _sync)
+    app, comfy = _timed_alternately(app_request, comfy_request, options.repeats)
+    naive = _timed_alternately(_naive_request(options.size, options.steps), None, options.repeats)[0]
     on_gpu = torch.cuda.is_available()
     return {
         "app": app,
@@ -234,17 +243,22 @@ def _count_checkpoint_loads(comfy_sd) -> dict:
     return loads
 
 
-def _timed(request, repeats: int, sync) -> list[float]:
-    """Seconds of each of `repeats` requests after one untimed warm-up request."""
-    request(-1)
-    sync()
-    seconds = []
+def _timed_alternately(first, second, repeats: int) -> tuple[list[float], list[float]]:
+    """Seconds of `repeats` requests of each pattern after one untimed warm-up each, in ABBA order
+    (request i of both with the same seed and prompt), so drift in the machine hits both alike."""
+    patterns = [pattern for pattern in (first, second) if pattern is not None]
+    for pattern in patterns:
+        pattern(-1)
+        _sync()
+    seconds: list[list[float]] = [[] for _ in patterns]
     for index in range(repeats):
-        started = time.perf_counter()
-        request(index)
-        sync()
-        seconds.append(time.perf_counter() - started)
-    return seconds
+        order = list(enumerate(patterns)) if index % 2 == 0 else list(reversed(list(enumerate(patterns))))
+        for position, pattern in order:
+            started = time.perf_counter()
+            pattern(index)
+            _sync()
+            seconds[position].append(time.perf_counter() - started)
+    return seconds[0], (seconds[1] if len(seconds) > 1 else [])
 
 
 def _sync() -> None:

@@ -14,6 +14,11 @@ three stages:
    through reroutes, bypassed nodes and subgraph boundaries (`_Resolver`); finally link inputs whose
    origin is absent are deleted.
 
+Where the frontend would queue something ComfyUI cannot run, the converter deliberately differs and
+says so in a warning: widget values saved by an older node signature are realigned by type
+(`_Planner._realign_if_shifted`); a node type without a definition keeps its class type and links but
+no guessed values; record-form `widgets_values` are read by widget name, as the packs that write them do.
+
 [FE] cites the frontend source, [C] ComfyUI's; `shared/docs/comfyui.md` §3-6 summarises both.
 """
 
