@@ -149,10 +149,7 @@ def test_templates_with_special_constructs_match_the_real_frontend(
         conversion = convert(_load(path), node_defs, rng=_FirstOption())
         assert list(conversion.prompt) == list(sent), path.name
         deliberate = {
-            node_id
-            for node_id, flat in conversion.nodes.items()
-            if not flat.known
-            or any(f"node {node_id} (" in w and "realigned" in w for w in conversion.warnings)
+            node_id for node_id, flat in conversion.nodes.items() if not flat.known or flat.realigned
         }
         for node_id, entry in conversion.prompt.items():
             if node_id in deliberate:

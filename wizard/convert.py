@@ -178,7 +178,7 @@ def _convert_workflow(loaded: LoadedWorkflow, node_defs: NodeDefs, rng: ChoiceSo
     execs = planner.plan()
     prompt = _render(execs, planner)
     _check_acyclic(prompt)
-    nodes = {exec_id: _flat_node(execs[exec_id], prompt[exec_id]) for exec_id in prompt}
+    nodes = {exec_id: _flat_node(execs[exec_id], prompt[exec_id], planner.realigned) for exec_id in prompt}
     unknown = tuple(_unknown_node(execs[exec_id]) for exec_id in prompt if execs[exec_id].kind == "unknown")
     return Conversion(
         prompt=prompt,
@@ -834,6 +834,8 @@ class _Planner:
         # Widget values per definition node (graph key, node id) -> {widget name: value}. Nodes of a
         # subgraph definition are shared by all its instances, as the frontend's node objects are.
         self.values: dict[tuple[str, str], dict[str, Any]] = {}
+        # Definition nodes (graph key, node id) whose saved values were realigned (see `_realign_if_shifted`).
+        self.realigned: set[tuple[str, str]] = set()
         # Values PrimitiveNodes pushed into subgraph-instance widgets: (graph key, node id) -> {name: value}.
         self._pushed: dict[tuple[str, str], dict[str, Any]] = {}
         self._promoted: dict[tuple[str, str], dict[int, Any]] = {}
@@ -883,7 +885,7 @@ class _Planner:
                     f"{where}: widgets_values is neither a list nor an object; defaults are used"
                 )
             positional = _migrate_force_input_placeholders(layout, _list(saved))
-            positional = self._realign_if_shifted(node, layout, positional)
+            positional = self._realign_if_shifted(graph, node, layout, positional)
             assigned = dict(zip(layout.positions, positional))
         values = {}
         for widget in layout.widgets:
@@ -896,7 +898,9 @@ class _Planner:
         self._check_values(where, layout, values)
         self.values[(graph.key, node.id)] = values
 
-    def _realign_if_shifted(self, node: _Node, layout: _Layout, values: list[Any]) -> list[Any]:
+    def _realign_if_shifted(
+        self, graph: _Graph, node: _Node, layout: _Layout, values: list[Any]
+    ) -> list[Any]:
         """Undo a shift caused by an older node signature (`properties.ver`).
 
         The frontend assigns by position, so a widget added, removed or moved since the workflow was
@@ -918,6 +922,7 @@ class _Planner:
             f"node {node.id} ({node.type}): its saved widget values do not fit the current node definition"
             f"{saved_by}; they were realigned by type and missing ones set to their defaults"
         )
+        self.realigned.add((graph.key, node.id))
         return aligned
 
     def _check_values(self, where: str, layout: _Layout, values: dict[str, Any]) -> None:
@@ -1619,7 +1624,7 @@ def _is_array_index(key: str) -> bool:
     return key.isascii() and key.isdigit() and (key == "0" or key[0] != "0") and int(key) < 2**32 - 1
 
 
-def _flat_node(dto: _Exec, entry: dict[str, Any]) -> FlatNode:
+def _flat_node(dto: _Exec, entry: dict[str, Any], realigned: set[tuple[str, str]]) -> FlatNode:
     properties = dto.node.properties
     return FlatNode(
         id=dto.id,
@@ -1632,6 +1637,7 @@ def _flat_node(dto: _Exec, entry: dict[str, Any]) -> FlatNode:
         subgraph=dto.instance_titles,
         known=dto.kind == "node",
         properties=properties,
+        realigned=(dto.graph.key, dto.node.id) in realigned,
     )
 
 

@@ -24,6 +24,8 @@ from typing import Any, Iterator
 from wizard.errors import WizardError
 
 SNAPSHOT_PATH = Path(__file__).parent / "data" / "object_info-comfyui-0.3.64.json"
+# The English node titles of the frontend the converter follows (built by scripts/build_frontend_titles.py).
+FRONTEND_TITLES_PATH = Path(__file__).parent / "data" / "frontend-node-titles-1.27.10.json"
 
 WIDGET_TYPES = frozenset(
     {
@@ -115,6 +117,12 @@ class InputSpec:
         )
 
 
+@functools.cache
+def frontend_titles() -> dict[str, str]:
+    """{node type: title} from the frontend's bundled English locale, read once."""
+    return json.loads(FRONTEND_TITLES_PATH.read_text(encoding="utf-8"))
+
+
 @dataclass(frozen=True)
 class NodeDef:
     """One node class's definition, read from its `/object_info` entry."""
@@ -124,7 +132,11 @@ class NodeDef:
 
     @property
     def display_name(self) -> str:
-        return self.raw.get("display_name") or self.class_type
+        """The frontend's title for a new node: its English locale's name for the type, else the
+        definition's `display_name`, else the type ([FE] app.ts `translateNodeDef`: `st(key, display_name ??
+        name)`, so an empty name stays empty, as there)."""
+        title = frontend_titles().get(self.class_type, self.raw.get("display_name"))
+        return self.class_type if title is None else title
 
     @property
     def category(self) -> str:

@@ -49,6 +49,9 @@ class FlatNode:
     subgraph: tuple[str, ...] = ()  # titles of the subgraph / group-node instances containing it
     known: bool = True  # False when no node definition exists for class_type
     properties: dict[str, Any] = field(default_factory=dict)
+    # True when its saved widget values were realigned to the current definition (an older node
+    # signature, named in a warning): its inputs then differ from the frontend's, deliberately.
+    realigned: bool = False
 
 
 @dataclass(frozen=True)

@@ -178,6 +178,9 @@ def _convert(parameter: _Parameter, text: str) -> Any:
 def _run_worker(app_dir: Path, request: Path, result_path: Path) -> None:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(WIZARD_ROOT), env.get("PYTHONPATH")]))
+    # Inside the wizard's own ZeroGPU call the GPU is already held: the app runs as on a plain GPU
+    # machine, without a second `spaces` emulation of its own (unverified on ZeroGPU).
+    env.pop("SPACES_ZERO_GPU", None)
     command = [sys.executable, "-m", "wizard.testrun", str(request), str(result_path)]
     # The app's folder is the working directory and so first on sys.path: its own runtime/ is used.
     subprocess.run(

@@ -27,7 +27,7 @@ import spaces
 
 from runtime.locate import default_install_dir, find_comfyui
 from wizard.analyze import Analysis, CandidateInput, analyze
-from wizard.appspec import AppSpec, SpecInput, SpecOutput, auto_spec, python_name
+from wizard.appspec import AppSpec, SpecInput, SpecOutput, auto_spec, python_name, spec_input, spec_output
 from wizard.codegen import build_space
 from wizard.convert import convert
 from wizard.errors import WizardError
@@ -199,7 +199,7 @@ def with_input_rows(session: Session, rows: list[list[Any]]) -> Session:
         key = (str(node_id), str(input_name))
         if not _truthy(expose) or key not in candidates:
             continue
-        base = previous.get(key) or _spec_input(candidates[key])
+        base = previous.get(key) or spec_input(candidates[key], name="", order=0)  # both set below
         integer = base.value_type == "INT"
         inputs.append(
             dataclasses.replace(
@@ -245,41 +245,13 @@ def with_output_rows(session: Session, rows: list[list[Any]]) -> Session:
         node_id = str(node_id)
         if not _truthy(expose) or node_id not in candidates:
             continue
-        candidate = candidates[node_id]
-        base = previous.get(node_id) or SpecOutput(
-            node_id=node_id,
-            name="",
-            label=candidate.label,
-            kind=candidate.kind,
-            component=candidate.component,
-        )
+        base = previous.get(node_id) or spec_output(candidates[node_id], name="")  # named by `_with_spec`
         outputs.append(dataclasses.replace(base, label=str(label or "").strip() or base.label))
     return _with_spec(session, outputs=tuple(outputs))
 
 
 def with_title(session: Session, title: str, description: str) -> Session:
     return _with_spec(session, title=title.strip(), description=description.strip())
-
-
-def _spec_input(candidate: CandidateInput) -> SpecInput:
-    """A newly ticked candidate as a spec input (the same mapping `auto_spec` uses)."""
-    return SpecInput(
-        node_id=candidate.node_id,
-        input_name=candidate.input_name,
-        name="",
-        label=candidate.label,
-        component=candidate.component,
-        value_type=candidate.value_type,
-        default=None if candidate.value_type == "FILE" else candidate.value,
-        minimum=candidate.minimum,
-        maximum=candidate.maximum,
-        step=candidate.step,
-        choices=candidate.choices,
-        multiline=candidate.multiline,
-        media=candidate.media,
-        advanced=candidate.advanced,
-        randomize=candidate.seed,
-    )
 
 
 def _with_spec(session: Session, **changes: Any) -> Session:
