@@ -7,6 +7,8 @@ from pathlib import Path
 
 COMFYUI_COMMIT = "a125cd84b054a57729b5eecab930ca9408719832"  # ComfyUI 0.3.64
 COMFYUI_VERSION = "0.3.64"
+# A running app keeps its uploads, outputs and model links here, inside the app folder; never published.
+DATA_DIR_NAME = "comfy_data"
 COMFYUI_GIT_URL = os.environ.get("COMFYUI_GIT_URL", "https://github.com/Comfy-Org/ComfyUI.git")
 
 

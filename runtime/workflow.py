@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 from runtime.engine import Engine, ExecutionResult, start
 from runtime.errors import ComfyUIStartError, InputError, MissingModelError, NodeExecutionError, RunError
+from runtime.locate import DATA_DIR_NAME
 
 InputKey = tuple[str, str]  # (node id, input name) in the API prompt
 
@@ -128,7 +129,7 @@ class ComfyWorkflow:
         prompt = _read_prompt(prompt_file)
         lock_data = _read_json(base / lock) if lock is not None else {}
         ui_workflow = _read_json(base / workflow) if workflow is not None else None
-        data_root = app_root / "comfy_data"
+        data_root = app_root / DATA_DIR_NAME
         comfyui_path = _install(lock_data, data_root / "models")
         engine = start(comfyui_path, data_root, lock_data.get("custom_nodes") or [])
         loaded = cls(

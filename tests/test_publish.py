@@ -153,6 +153,18 @@ def test_publish_creates_a_zerogpu_space_with_one_commit(fake_hub, tmp_path, spa
     assert "progress 0.4 Uploading 10 files to alice/tiny-sd" in run.stderr
 
 
+def test_what_a_test_run_leaves_in_the_folder_is_not_published(fake_hub, tmp_path, space_files):
+    leftovers = ["comfy_data/output/ComfyUI_00001_.png", "comfy_data/input/upload.png", "__pycache__/app.pyc"]
+    for path in leftovers:
+        (tmp_path / "space" / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "space" / path).write_bytes(b"local only")
+
+    publish(fake_hub, tmp_path, space="tiny-sd")
+
+    (commit,) = commits(fake_hub)
+    assert committed_files(commit) == space_files
+
+
 def test_publish_without_secret_into_an_org_private(fake_hub, tmp_path, space_files):
     run = publish(fake_hub, tmp_path, space="acme/tiny-sd", private=True)
     assert run.outcomes[0]["repo_id"] == "acme/tiny-sd" and run.outcomes[0]["created"]

@@ -7,7 +7,6 @@ must equal those of ComfyUI's own executor running the same prompt in another pr
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import time
@@ -372,29 +371,3 @@ def test_text_to_image_app_loads_the_checkpoint_once_for_all_requests(text_to_im
     third_images, _ = client.predict(**values, seed=9, api_name="/generate")
     assert pixels(gallery_paths(third_images)[0]).shape == (64, 64, 3)
     assert text_to_image_server.log().count("CHECKPOINT LOADED") == 1
-
-
-def test_cpu_benchmark_runs_and_prints_its_ratios(work):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "bench/bench_runtime_cpu.py",
-            "--repeats",
-            "1",
-            "--steps",
-            "1",
-            "--work",
-            str(work / "bench"),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=subprocess_env(),
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert re.search(r"^a/b = \d+\.\d{3}   c/b = \d+\.\d{3}$", result.stdout, re.MULTILINE), result.stdout
-    assert "checkpoint loads during the app's 2 requests: 0" in result.stdout
-    assert re.search(
-        r"^\(d\) cold start, process start to first image: \d+\.\d s", result.stdout, re.MULTILINE
-    )

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
+from runtime.locate import DATA_DIR_NAME
 from wizard.errors import (
     PublishAuthError,
     PublishError,
@@ -37,8 +38,8 @@ from wizard.errors import (
 
 ZERO_GPU = "zero-a10g"  # huggingface_hub `SpaceHardware.ZERO_A10G`, the only ZeroGPU flavor
 REQUIRED_FILES = ("app.py", "README.md", "requirements.txt")
-# Never uploaded: local caches and VCS data (the generated Space has none; a user's edited folder may).
-SKIPPED_PARTS = frozenset({".git", "__pycache__", ".cache", ".ipynb_checkpoints", ".DS_Store"})
+# Never uploaded: local caches, VCS data and what a Test run leaves in the folder (the runtime's data dir).
+SKIPPED_PARTS = frozenset({".git", "__pycache__", ".cache", ".ipynb_checkpoints", ".DS_Store", DATA_DIR_NAME})
 MOCK_OAUTH_PREFIX = "mock-"  # Gradio's local stand-in: "mock-oauth-token-for-local-dev" (huggingface.md §4)
 TOKENS_PAGE = "https://huggingface.co/settings/tokens"
 # Hub rule for a repo name: letters, digits, '-', '_', '.'; at most 96; no '--'/'..'; no '-'/'.' at the ends.
