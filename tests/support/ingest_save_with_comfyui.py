@@ -19,46 +19,9 @@ import sys
 import wave
 from pathlib import Path
 
+from comfy_headless import start_comfyui
+
 OUT = Path(sys.argv[1]).resolve()
-COMFYUI = Path(os.environ["COMFYUI_PATH"]).resolve()
-sys.path.insert(0, str(COMFYUI))
-sys.argv = sys.argv[:1]
-
-import comfy.options  # noqa: E402  (ComfyUI must be on sys.path first)
-from comfy.cli_args import args  # noqa: E402
-
-args.cpu = True  # this machine has no GPU; must precede comfy.model_management
-
-import folder_paths  # noqa: E402
-import utils.extra_config  # noqa: E402,F401  (before nodes: nodes.py shadows `utils`)
-import server  # noqa: E402
-
-for name in ("input", "output", "temp"):
-    (OUT / name).mkdir(parents=True, exist_ok=True)
-folder_paths.set_input_directory(str(OUT / "input"))
-folder_paths.set_output_directory(str(OUT / "output"))
-folder_paths.set_temp_directory(str(OUT / "temp"))
-
-import execution  # noqa: E402
-import nodes  # noqa: E402
-
-
-class _Server:
-    """The parts of PromptServer the executor touches."""
-
-    client_id = None
-    last_node_id = None
-    last_prompt_id = None
-    sockets_metadata: dict = {}
-
-    def send_sync(self, event, data, sid=None):
-        pass
-
-    def send_progress_text(self, text, node_id, sid=None):
-        pass
-
-    def queue_updated(self):
-        pass
 
 
 def _write_tone(path: Path) -> None:
@@ -134,8 +97,8 @@ def _ui_workflow(prompt: dict) -> dict:
 
 
 def main() -> None:
-    server.PromptServer.instance = _Server()
-    asyncio.run(nodes.init_extra_nodes(init_custom_nodes=False, init_api_nodes=False))
+    comfy = start_comfyui(os.environ["COMFYUI_PATH"], OUT)
+    nodes, execution = comfy.nodes, comfy.execution
     with_audio = "SaveAudioOpus" in nodes.NODE_CLASS_MAPPINGS
     if with_audio:
         _write_tone(OUT / "input" / "tone.wav")
@@ -145,7 +108,7 @@ def main() -> None:
     valid, error, outputs, node_errors = asyncio.run(execution.validate_prompt("ingest", queued, None))
     if not valid:
         raise SystemExit(f"prompt rejected: {error} {node_errors}")
-    executor = execution.PromptExecutor(server.PromptServer.instance, cache_type=execution.CacheType.CLASSIC)
+    executor = execution.PromptExecutor(comfy.stub, cache_type=execution.CacheType.CLASSIC)
     executor.execute(queued, "ingest", {"extra_pnginfo": {"workflow": workflow}}, outputs)
     if not executor.success:
         raise SystemExit(f"execution failed: {executor.status_messages[-1]}")

@@ -20,25 +20,9 @@ import sys
 import uuid
 from pathlib import Path
 
+from comfy_headless import start_comfyui
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-class Server:
-    """The PromptServer stub of comfyui.md §9 step 6."""
-
-    client_id = None
-    last_node_id = None
-    last_prompt_id = None
-    sockets_metadata: dict = {}
-
-    def send_sync(self, event, data, sid=None):
-        pass
-
-    def send_progress_text(self, text, node_id, sid=None):
-        pass
-
-    def queue_updated(self):
-        pass
 
 
 def main() -> int:
@@ -51,42 +35,25 @@ def main() -> int:
     sys.path.insert(0, str(REPO_ROOT))
     from runtime.locate import find_comfyui
 
-    sys.path.insert(0, str(find_comfyui()))
-    import comfy.options  # noqa: F401
-    from comfy.cli_args import args
-
-    args.cpu = True
-    import folder_paths
-
     work = options.work_dir.resolve()
-    for name in ("input", "output", "temp", "models"):
-        (work / name).mkdir(parents=True, exist_ok=True)
-    folder_paths.set_input_directory(str(work / "input"))
-    folder_paths.set_output_directory(str(work / "output"))
-    folder_paths.set_temp_directory(str(work / "temp"))
+    (work / "input").mkdir(parents=True, exist_ok=True)
     for item in options.input:
         shutil.copyfile(item, work / "input" / item.name)
+    model_folders = {}
     for item in options.model:
         folder, _, file = item.partition("=")
-        (work / "models" / folder).mkdir(exist_ok=True)
-        os.symlink(Path(file).resolve(), work / "models" / folder / Path(file).name)
-        folder_paths.add_model_folder_path(folder, str(work / "models" / folder), is_default=True)
-
-    import utils.extra_config  # noqa: F401
-    import server
-
-    server.PromptServer.instance = Server()
-    import execution
-    import nodes
-
-    asyncio.run(nodes.init_extra_nodes(init_custom_nodes=False, init_api_nodes=False))
+        model_folders[folder] = work / "models" / folder
+        model_folders[folder].mkdir(parents=True, exist_ok=True)
+        os.symlink(Path(file).resolve(), model_folders[folder] / Path(file).name)
+    comfy = start_comfyui(find_comfyui(), work, model_folders=model_folders)
+    execution = comfy.execution
     prompt = json.loads(options.prompt.read_text())
     prompt_id = uuid.uuid4().hex
     ok, error, outputs, node_errors = asyncio.run(execution.validate_prompt(prompt_id, prompt, None))
     if not ok:
         print(json.dumps({"files": {}, "error": f"{error}: {node_errors}"}))
         return 0
-    executor = execution.PromptExecutor(Server(), cache_type=execution.CacheType.CLASSIC)
+    executor = execution.PromptExecutor(comfy.stub, cache_type=execution.CacheType.CLASSIC)
     executor.execute(prompt, prompt_id, {}, outputs)
     folders = {"output": work / "output", "temp": work / "temp"}
     files = {
