@@ -31,10 +31,12 @@ import base64
 import hashlib
 import itertools
 import json
+import os
 import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
@@ -85,6 +87,20 @@ _DEFAULT_MESSAGES = {
     503: "Service Unavailable",
 }
 _TIMESTAMP = "2026-01-01T00:00:00.000Z"
+
+
+def client_env(hub_url: str, hf_home: Path, token: str | None = None, **extra: str) -> dict[str, str]:
+    """This process's environment for a huggingface_hub process that talks to the fake Hub at `hub_url`.
+
+    No HF_* or TRANSFORMERS_* setting of the host (a token, offline mode) leaks in, and `hf_home` stands
+    for an empty HF_HOME (no saved login); `token` becomes HF_TOKEN; `extra` is set last.
+    """
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "TRANSFORMERS_"))}
+    env.update(HF_ENDPOINT=hub_url, HF_HOME=str(hf_home), HF_HUB_DISABLE_TELEMETRY="1")
+    if token is not None:
+        env["HF_TOKEN"] = token
+    env.update(extra)
+    return env
 
 
 def git_blob_oid(data: bytes) -> str:

@@ -100,7 +100,7 @@ def _randomized(key: str, value):
 def _prepare_comfy_imports(comfyui_path: Path, device: str) -> None:
     """ComfyUI's root on sys.path and its arguments set before `comfy.model_management` loads."""
     sys.path.insert(0, str(comfyui_path))
-    import comfy.options  # noqa: F401
+    import comfy.options  # noqa: F401  (side effect: args keep their defaults, argv unparsed)
     from comfy.cli_args import args
 
     args.cpu = device == "cpu"

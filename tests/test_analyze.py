@@ -1,96 +1,15 @@
-"""Candidate inputs and outputs, the auto selection and labels, on hand-built API prompts.
-
-`conversion_from_prompt` builds the `Conversion` record the converter would return for an API
-prompt (the test modules of appspec and codegen use it too), so these tests pin analysis alone.
-"""
+"""Candidate inputs and outputs, the auto selection and labels, on hand-built API prompts
+(`tests/workflows.py` builds their `Conversion` records, so these tests pin analysis alone)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.wizard_cli import run_wizard
+from tests.workflows import conversion_from_prompt, t2i_prompt
 from wizard.analyze import analyze
-from wizard.records import Conversion, FlatNode
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def conversion_from_prompt(prompt: dict, node_defs, workflow: dict | None = None) -> Conversion:
-    nodes = {}
-    for node_id, node in prompt.items():
-        node_def = node_defs.get(node["class_type"])
-        widget_names = tuple(
-            spec.name
-            for spec in (node_def.widget_inputs if node_def else ())
-            if spec.name in node["inputs"] and not isinstance(node["inputs"][spec.name], list)
-        )
-        nodes[node_id] = FlatNode(
-            id=node_id,
-            class_type=node["class_type"],
-            title=node.get("_meta", {}).get("title")
-            or (node_def.display_name if node_def else node["class_type"]),
-            inputs=node["inputs"],
-            widget_names=widget_names,
-            known=node_def is not None,
-        )
-    return Conversion(prompt=prompt, nodes=nodes, workflow=workflow)
-
-
-def t2i_prompt() -> dict:
-    """ComfyUI's default SD1.5 text-to-image workflow, as the frontend queues it."""
-    return {
-        "3": {
-            "class_type": "KSampler",
-            "inputs": {
-                "seed": 156680208700286,
-                "steps": 20,
-                "cfg": 8,
-                "sampler_name": "euler",
-                "scheduler": "normal",
-                "denoise": 1,
-                "model": ["4", 0],
-                "positive": ["6", 0],
-                "negative": ["7", 0],
-                "latent_image": ["5", 0],
-            },
-            "_meta": {"title": "KSampler"},
-        },
-        "4": {
-            "class_type": "CheckpointLoaderSimple",
-            "inputs": {"ckpt_name": "v1-5-pruned-emaonly-fp16.safetensors"},
-            "_meta": {"title": "Load Checkpoint"},
-        },
-        "5": {
-            "class_type": "EmptyLatentImage",
-            "inputs": {"width": 512, "height": 512, "batch_size": 1},
-            "_meta": {"title": "Empty Latent Image"},
-        },
-        # The negative prompt comes first in the prompt: the order must come from the links.
-        "7": {
-            "class_type": "CLIPTextEncode",
-            "inputs": {"text": "text, watermark", "clip": ["4", 1]},
-            "_meta": {"title": "CLIP Text Encode (Prompt)"},
-        },
-        "6": {
-            "class_type": "CLIPTextEncode",
-            "inputs": {"text": "a glass bottle", "clip": ["4", 1]},
-            "_meta": {"title": "CLIP Text Encode (Prompt)"},
-        },
-        "8": {
-            "class_type": "VAEDecode",
-            "inputs": {"samples": ["3", 0], "vae": ["4", 2]},
-            "_meta": {"title": "VAE Decode"},
-        },
-        "9": {
-            "class_type": "SaveImage",
-            "inputs": {"filename_prefix": "ComfyUI", "images": ["8", 0]},
-            "_meta": {"title": "Save Image"},
-        },
-    }
 
 
 def by_key(analysis):
@@ -277,13 +196,7 @@ def test_unknown_nodes_and_missing_outputs_are_warnings(node_defs):
 
 
 def test_inspect_json_cli_on_a_template(templates_dir):
-    completed = subprocess.run(
-        [sys.executable, "-m", "wizard", "inspect", str(templates_dir / "default.json"), "--json"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    completed = run_wizard("inspect", str(templates_dir / "default.json"), "--json")
     assert completed.returncode == 0, completed.stderr
     report = json.loads(completed.stdout)
     chosen = sorted((c for c in report["inputs"] if c["auto"]), key=lambda c: c["rank"])
@@ -315,13 +228,7 @@ def test_primitive_ints_are_seeds_only_when_named_so(node_defs):
 
 
 def test_inspect_text_cli_summarises(templates_dir):
-    completed = subprocess.run(
-        [sys.executable, "-m", "wizard", "inspect", str(templates_dir / "default.json")],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    completed = run_wizard("inspect", str(templates_dir / "default.json"))
     assert completed.returncode == 0, completed.stderr
     lines = completed.stdout.splitlines()
     assert lines[0] == "7 nodes, 12 candidate inputs, 1 output"

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-from test_analyze import conversion_from_prompt, t2i_prompt
+from tests.wizard_cli import run_wizard
+from tests.workflows import conversion_from_prompt, t2i_prompt
 from wizard.analyze import analyze
 from wizard.appspec import AppSpec, auto_spec, python_name, workflow_fingerprint
 from wizard.errors import SpecError
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture()
@@ -171,55 +167,19 @@ def test_python_names_are_unique_readable_identifiers():
 def test_spec_cli_writes_a_spec_build_accepts(templates_dir, tmp_path):
     spec_path = tmp_path / "spec.json"
     workflow = templates_dir / "default.json"
-    written = subprocess.run(
-        [sys.executable, "-m", "wizard", "spec", str(workflow), "--auto", "-o", str(spec_path)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    written = run_wizard("spec", str(workflow), "--auto", "-o", str(spec_path))
     assert written.returncode == 0, written.stderr
     data = json.loads(spec_path.read_text())
     data["inputs"] = data["inputs"][:3]  # the user keeps only the prompts and the seed
     spec_path.write_text(json.dumps(data))
-    built = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "wizard",
-            "build",
-            str(workflow),
-            "--spec",
-            str(spec_path),
-            "-o",
-            str(tmp_path / "app"),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    built = run_wizard("build", str(workflow), "--spec", str(spec_path), "-o", str(tmp_path / "app"))
     assert built.returncode == 0, built.stderr
     assert (
         "def generate(prompt, negative_prompt, seed, randomize_seed, progress="
         in (tmp_path / "app/app.py").read_text()
     )
-    other = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "wizard",
-            "build",
-            str(templates_dir / "lora.json"),
-            "--spec",
-            str(spec_path),
-            "-o",
-            str(tmp_path / "other"),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    other = run_wizard(
+        "build", str(templates_dir / "lora.json"), "--spec", str(spec_path), "-o", str(tmp_path / "other")
     )
     assert other.returncode == 2
     assert other.stderr.strip().splitlines()[-1].startswith("error: this spec was made for another workflow")

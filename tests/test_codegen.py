@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import ast
 import json
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,7 +14,8 @@ import yaml
 from packaging.requirements import Requirement
 from PIL import Image
 
-from test_analyze import conversion_from_prompt, t2i_prompt
+from tests.wizard_cli import run_wizard
+from tests.workflows import conversion_from_prompt, t2i_prompt
 from wizard.analyze import analyze
 from wizard.appspec import APP_NAMES, auto_spec
 from wizard.codegen import BLACK_MODE, COMFYUI_REQUIREMENTS, build_space
@@ -254,34 +253,15 @@ def test_building_into_a_foreign_folder_is_refused_and_rebuilding_works(node_def
 
 
 def test_build_cli(templates_dir, tmp_path):
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "wizard",
-            "build",
-            str(templates_dir / "image2image.json"),
-            "--auto",
-            "-o",
-            str(tmp_path / "app"),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    completed = run_wizard(
+        "build", str(templates_dir / "image2image.json"), "--auto", "-o", str(tmp_path / "app")
     )
     assert completed.returncode == 0, completed.stderr
     source = (tmp_path / "app" / "app.py").read_text()
     assert "gr.Image(" in source and 'api_name="generate"' in source
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
-    failed = subprocess.run(
-        [sys.executable, "-m", "wizard", "build", str(bad), "--auto", "-o", str(tmp_path / "bad")],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    failed = run_wizard("build", str(bad), "--auto", "-o", str(tmp_path / "bad"))
     assert failed.returncode == 2 and failed.stderr.startswith("error: ") and "Traceback" not in failed.stderr
 
 

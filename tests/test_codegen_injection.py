@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 import yaml
 
-from test_analyze import conversion_from_prompt, t2i_prompt
+from tests.workflows import conversion_from_prompt, t2i_prompt
 from wizard.analyze import analyze
 from wizard.appspec import AppSpec, SpecInput, auto_spec
 from wizard.codegen import build_space, short_description

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
+from tests.wizard_cli import run_wizard
 from wizard.convert import convert
 from wizard.errors import WizardError, WorkflowFileError, WorkflowGraphError
 from wizard.records import LoadedWorkflow
 
-REPO = Path(__file__).resolve().parent.parent
 TIME_LIMIT_S = 2.0
 
 
@@ -219,20 +216,10 @@ def test_long_chains_and_many_nodes_stay_fast(node_defs):
     assert conversion.prompt[str(count + 1)]["inputs"]["samples"] == ["1", 0]
 
 
-def _cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "wizard", "convert", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_cli_prints_the_api_prompt(tmp_path):
     path = tmp_path / "wf.json"
     path.write_text(json.dumps({"nodes": [upscale(1)], "links": []}), encoding="utf-8")
-    completed = _cli(str(path))
+    completed = run_wizard("convert", path)
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout) == {
         "1": {
@@ -246,7 +233,7 @@ def test_cli_prints_the_api_prompt(tmp_path):
 def test_cli_prints_warnings_on_stderr(tmp_path):
     path = tmp_path / "wf.json"
     path.write_text(json.dumps({"nodes": [upscale(1, link_in=9)], "links": []}), encoding="utf-8")
-    completed = _cli(str(path))
+    completed = run_wizard("convert", path)
     assert completed.returncode == 0
     assert (
         "warning: node 1 (Upscale Latent By): input 'samples' is linked but link 9 does not exist"
@@ -261,7 +248,7 @@ def test_cli_bad_input_is_one_line_with_status_2(tmp_path):
         "links": [[1, 2, 0, 1, 0, "LATENT"], [2, 1, 0, 2, 0, "LATENT"]],
     }
     path.write_text(json.dumps(cycle), encoding="utf-8")
-    completed = _cli(str(path))
+    completed = run_wizard("convert", path)
     assert completed.returncode == 2
     assert completed.stderr.startswith("error: the workflow's links form a cycle")
     assert completed.stderr.count("\n") == 1 and completed.stdout == ""

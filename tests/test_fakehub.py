@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import urllib.error
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakehub import FakeHub, git_blob_oid
+from tests.fakehub import FakeHub, client_env, git_blob_oid
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CALLS = REPO_ROOT / "tests" / "support" / "publish_hub_calls.py"
@@ -27,15 +26,9 @@ ALICE = "hf_alicetoken"
 
 def hub_calls(hub: FakeHub, tmp_path: Path, calls: list[dict], token: str | None = ALICE, **env: str) -> list:
     """Run huggingface_hub calls against `hub` in a fresh process; one {"result"} or {"error"} per call."""
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("HF_")}
-    environment.update(
-        HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf_home"), HF_HUB_DISABLE_TELEMETRY="1", **env
-    )
-    if token is not None:
-        environment["HF_TOKEN"] = token
     completed = subprocess.run(
         [sys.executable, str(CALLS), json.dumps(calls)],
-        env=environment,
+        env=client_env(hub.url, tmp_path / "hf_home", token, **env),
         capture_output=True,
         text=True,
         timeout=120,

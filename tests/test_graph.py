@@ -10,6 +10,7 @@ from typing import Any
 import networkx as nx
 import pytest
 
+from tests.workflows import conversion_of
 from wizard.graph import MAX_ROWS, build_graph, render_svg
 from wizard.records import Conversion, FlatNode
 
@@ -27,15 +28,6 @@ def flat(
         widget_names=tuple(name for name, value in inputs.items() if not isinstance(value, list)),
         **extra,
     )
-
-
-def conversion_of(*nodes: FlatNode) -> Conversion:
-    by_id = {node.id: node for node in nodes}
-    prompt = {
-        node.id: {"class_type": node.class_type, "inputs": node.inputs, "_meta": {"title": node.title}}
-        for node in nodes
-    }
-    return Conversion(prompt=prompt, nodes=by_id, workflow=None)
 
 
 def text_to_image() -> Conversion:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakehub import FakeHub
+from tests.fakehub import FakeHub, client_env
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUN = REPO_ROOT / "tests" / "support" / "publish_run.py"
@@ -36,15 +36,10 @@ def publish(
 ) -> Run:
     """Publish in a fresh process with HF_TOKEN=`env_token` and an empty HF_HOME (no saved login); `args` go
     to publish_folder."""
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("HF_")}
-    environment.update(HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf_home"), HF_HUB_DISABLE_TELEMETRY="1")
-    if env_token is not None:
-        environment["HF_TOKEN"] = env_token
-    environment.update(env or {})
     args.setdefault("folder", str(tmp_path / "space"))
     completed = subprocess.run(
         [sys.executable, str(RUN), json.dumps(args)],
-        env=environment,
+        env=client_env(hub.url, tmp_path / "hf_home", env_token, **(env or {})),
         capture_output=True,
         text=True,
         timeout=120,

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.workflows import conversion_of
 from wizard.nodedefs import NodeDefs
-from wizard.records import Conversion, FlatNode, ModelFile
+from wizard.records import FlatNode, ModelFile
 from wizard.resolve import (
     MODEL_INDEX_PATH,
     NODE_INDEX_PATH,
@@ -38,13 +39,6 @@ def node(node_id: str, class_type: str, inputs: dict | None = None, **properties
         widget_names=widget_names,
         properties=properties,
     )
-
-
-def conversion(*nodes: FlatNode, declared: tuple[dict, ...] = ()) -> Conversion:
-    prompt = {
-        n.id: {"class_type": n.class_type, "inputs": n.inputs, "_meta": {"title": n.title}} for n in nodes
-    }
-    return Conversion(prompt=prompt, nodes={n.id: n for n in nodes}, workflow=None, declared_models=declared)
 
 
 # ----------------------------------------------------------------------------- URLs
@@ -108,7 +102,7 @@ def test_search_queries_cut_the_file_stem_at_separators():
 
 
 def test_find_models_reads_model_folders_from_the_definitions(node_defs):
-    workflow = conversion(
+    workflow = conversion_of(
         node("4", "CheckpointLoaderSimple", {"ckpt_name": "sd/v1-5-pruned-emaonly-fp16.safetensors"}),
         node(
             "11",
@@ -148,7 +142,7 @@ def test_find_models_uses_the_sentinel_not_input_names():
         },
         source="test",
     )
-    workflow = conversion(
+    workflow = conversion_of(
         node("1", "FancyLoader", {"weights_file": "bbox/face.pt", "ckpt_name": "a.safetensors"})
     )
     assert [(m.folder, m.name) for m in find_models(workflow, node_defs)] == [("ultralytics", "bbox/face.pt")]
@@ -156,7 +150,7 @@ def test_find_models_uses_the_sentinel_not_input_names():
 
 def test_find_models_merges_declared_models(node_defs):
     url = "https://huggingface.co/Comfy-Org/flux1-dev/resolve/main/flux1-dev-fp8.safetensors?download=true"
-    workflow = conversion(
+    workflow = conversion_of(
         node("4", "CheckpointLoaderSimple", {"ckpt_name": "flux1-dev-fp8.safetensors"}),
         declared=(
             {"name": "flux1-dev-fp8.safetensors", "url": url, "directory": "checkpoints", "node_id": "4"},
@@ -349,7 +343,7 @@ def test_the_recorder_does_see_connections():
 
 
 def test_custom_node_from_cnr_id(node_defs):
-    workflow = conversion(
+    workflow = conversion_of(
         node("1", "GetImageSizeAndCount", cnr_id="comfyui-kjnodes", ver="1.1.7"),
         node("2", "ImageResizeKJv2", cnr_id="comfyui-kjnodes", ver="1.1.7"),
         node("3", "GetImageSizeAndCount", cnr_id="comfyui-kjnodes", ver="1.1.7"),
@@ -365,7 +359,7 @@ def test_custom_node_from_cnr_id(node_defs):
 
 
 def test_cnr_id_wins_over_aux_id(node_defs):
-    workflow = conversion(
+    workflow = conversion_of(
         node("1", "GetImageSizeAndCount", cnr_id="comfyui-kjnodes", aux_id="kijai/x", ver="1.1.7")
     )
     [pack] = find_custom_nodes(workflow, node_defs)
@@ -374,7 +368,7 @@ def test_cnr_id_wins_over_aux_id(node_defs):
 
 def test_custom_node_from_aux_id(node_defs):
     commit = "59b027e088c1c8facf7258f6e392d16d204b4d27"
-    workflow = conversion(node("7", "MyBrandNewNode", aux_id="someone/ComfyUI-brand-new", ver=commit))
+    workflow = conversion_of(node("7", "MyBrandNewNode", aux_id="someone/ComfyUI-brand-new", ver=commit))
     [pack] = find_custom_nodes(workflow, node_defs)
     assert (pack.pack, pack.repo, pack.version, pack.class_types, pack.source) == (
         "someone/ComfyUI-brand-new",
@@ -387,7 +381,7 @@ def test_custom_node_from_aux_id(node_defs):
 
 def test_custom_node_from_the_extension_map(node_defs):
     """No properties (an API-format prompt): ComfyUI-Manager's map names the pack."""
-    workflow = conversion(
+    workflow = conversion_of(
         node("1", "DownloadAndLoadSAM2Model"),
         node("2", "Sam2Segmentation"),
         node("3", "Foo Bar (BillBum)"),  # matched by the pack's nodename_pattern
@@ -412,7 +406,7 @@ def test_custom_node_from_the_extension_map(node_defs):
 
 
 def test_extension_map_and_cnr_id_of_one_repo_are_one_pack(node_defs):
-    workflow = conversion(
+    workflow = conversion_of(
         node("1", "GetImageSizeAndCount", cnr_id="comfyui-kjnodes", ver="1.1.7"),
         node("2", "ImageResizeKJv2"),  # no properties, same pack per the map
     )
@@ -422,7 +416,7 @@ def test_extension_map_and_cnr_id_of_one_repo_are_one_pack(node_defs):
 
 
 def test_unknown_custom_nodes_are_listed_for_the_user(node_defs):
-    workflow = conversion(
+    workflow = conversion_of(
         node("1", "NoPackEverDefinedThis"),
         node("2", "NorThisOne", cnr_id="comfy-core", ver="9.9.9"),  # a core node newer than this ComfyUI
         node("3", "CLIPTextEncode"),
@@ -433,7 +427,7 @@ def test_unknown_custom_nodes_are_listed_for_the_user(node_defs):
 
 
 def test_core_only_workflow_needs_no_pack(node_defs):
-    assert find_custom_nodes(conversion(node("1", "KSampler"), node("2", "SaveImage")), node_defs) == []
+    assert find_custom_nodes(conversion_of(node("1", "KSampler"), node("2", "SaveImage")), node_defs) == []
 
 
 # ----------------------------------------------------------------------------- the committed indexes

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.fakehub import FakeHub
+from tests.fakehub import FakeHub, client_env
 from wizard.records import ModelFile
 
 SCRIPT = Path(__file__).resolve().parent / "support" / "resolve_online.py"
@@ -42,15 +41,11 @@ def run_resolve(hub, tmp_path):
     """`resolve_models` in a fresh process pointed at the fake Hub (and an empty HF_HOME: no stored login)."""
 
     def run(models: list[ModelFile], *, token=None, extra_env=None) -> list[ModelFile]:
-        env = {
-            key: value for key, value in os.environ.items() if not key.startswith(("HF_", "TRANSFORMERS_"))
-        }
-        env.update({"HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf-home"), **(extra_env or {})})
         request = {"models": [dataclasses.asdict(model) for model in models], "online": True, "token": token}
         completed = subprocess.run(
             [sys.executable, str(SCRIPT)],
             input=json.dumps(request),
-            env=env,
+            env=client_env(hub.url, tmp_path / "hf-home", **(extra_env or {})),
             capture_output=True,
             text=True,
             timeout=60,

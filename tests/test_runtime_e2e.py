@@ -10,7 +10,6 @@ import json
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,6 @@ import pytest
 
 from support.runtime_procs import (
     REPO_ROOT,
-    free_port,
     noise_image,
     pixels,
     run_direct_comfy,
@@ -27,6 +25,8 @@ from support.runtime_procs import (
     ui_workflow,
     build_tiny_checkpoint,
 )
+from tests.processes import free_port, stop_process, wait_until_serving
+from tests.wizard_cli import run_wizard
 
 pytestmark = pytest.mark.tier2
 
@@ -140,13 +140,7 @@ TEXT_TO_IMAGE_WORKFLOW = ui_workflow(
 def build_app(workflow: dict, folder: Path) -> Path:
     source = folder.parent / f"{folder.name}.json"
     source.write_text(json.dumps(workflow))
-    result = subprocess.run(
-        [sys.executable, "-m", "wizard", "build", str(source), "--auto", "-o", str(folder)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_wizard("build", str(source), "--auto", "-o", str(folder))
     assert result.returncode == 0, result.stderr
     return folder
 
@@ -167,35 +161,18 @@ class AppServer:
         self.process = subprocess.Popen(
             command, cwd=app_dir, env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
-        self._wait_until_serving()
+        try:
+            wait_until_serving(self.url, self.process, self.log_path, SERVER_START_TIMEOUT_S, "the app")
+        except AssertionError:
+            self.stop()
+            raise
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         self._log.close()
-
-    def _wait_until_serving(self) -> None:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the app exited ({self.process.returncode}):\n{self.log()[-4000:]}")
-            try:
-                with urllib.request.urlopen(self.url, timeout=5) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(1)
-        self.stop()
-        raise AssertionError(
-            f"the app did not serve within {SERVER_START_TIMEOUT_S} s:\n{self.log()[-4000:]}"
-        )
 
 
 def gallery_paths(value) -> list[str]:
@@ -276,13 +253,8 @@ def test_generated_app_survives_a_text_file_named_png_and_serves_the_next_reques
 
 def test_wizard_run_writes_comfyui_pixels(effect_app, photo, effect_reference, work):
     out = work / "cli_out"
-    result = subprocess.run(
-        [sys.executable, "-m", "wizard", "run", str(effect_app), "--input", f"photo={photo}", "-o", str(out)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=subprocess_env(),
+    result = run_wizard(
+        "run", str(effect_app), "--input", f"photo={photo}", "-o", str(out), timeout=600, env=subprocess_env()
     )
     assert result.returncode == 0, result.stderr[-4000:]
     [written] = result.stdout.split()
@@ -293,23 +265,7 @@ def test_wizard_run_writes_comfyui_pixels(effect_app, photo, effect_reference, w
 
 def test_wizard_run_refuses_an_unknown_input_at_once(effect_app, work):
     started = time.monotonic()
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "wizard",
-            "run",
-            str(effect_app),
-            "--input",
-            "colour=red",
-            "-o",
-            str(work / "x"),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_wizard("run", str(effect_app), "--input", "colour=red", "-o", str(work / "x"), timeout=60)
     assert time.monotonic() - started < 2
     assert result.returncode == 2
     assert result.stderr.strip() == "error: this app has no input 'colour'; its inputs are: photo"
@@ -318,21 +274,13 @@ def test_wizard_run_refuses_an_unknown_input_at_once(effect_app, work):
 def test_wizard_run_reports_the_apps_message_for_a_bad_file(effect_app, work):
     fake = work / "notes.png"
     fake.write_text("not an image")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "wizard",
-            "run",
-            str(effect_app),
-            "--input",
-            f"photo={fake}",
-            "-o",
-            str(work / "y"),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
+    result = run_wizard(
+        "run",
+        str(effect_app),
+        "--input",
+        f"photo={fake}",
+        "-o",
+        str(work / "y"),
         timeout=600,
         env=subprocess_env(),
     )

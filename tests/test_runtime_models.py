@@ -18,6 +18,7 @@ import pytest
 
 from runtime.errors import ModelDownloadError
 from runtime.models import ensure_models, model_target
+from tests.fakehub import client_env
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS = b"not really a checkpoint, but bytes all the same " * 2000  # ~98 kB
@@ -39,14 +40,10 @@ def _hub_model(
 def _ensure(
     models: list[dict], models_root: Path, hf_home: Path, endpoint: str, token: str | None = None
 ) -> dict:
-    env = {key: value for key, value in os.environ.items() if key not in ("HF_TOKEN", "HF_HUB_OFFLINE")}
-    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(hf_home), HF_HUB_DISABLE_XET="1")
-    if token:
-        env["HF_TOKEN"] = token
     completed = subprocess.run(
         [sys.executable, "-m", "tests.support.models_ensure", str(models_root), json.dumps(models)],
         cwd=REPO_ROOT,
-        env=env,
+        env=client_env(endpoint, hf_home, token, HF_HUB_DISABLE_XET="1"),
         capture_output=True,
         text=True,
         timeout=120,

@@ -8,23 +8,16 @@ page is built outside Spaces, so the app runs in its own process with `HF_ENDPOI
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from tests.processes import free_port, stop_process, wait_until_serving
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 90
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager
@@ -54,30 +47,7 @@ def wizard_app(hub_url: str, token: str, home: Path) -> Iterator[str]:
             [sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
         try:
-            _wait_until_up(url, process, log_path)
+            wait_until_serving(url, process, log_path, START_TIMEOUT_S, "the wizard")
             yield url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_until_up(url: str, process: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"the wizard exited with {process.returncode}:\n{log_path.read_text()[-4000:]}"
-            )
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(
-        f"the wizard did not start within {START_TIMEOUT_S} s:\n{log_path.read_text()[-4000:]}"
-    )
+            stop_process(process, timeout_s=15)

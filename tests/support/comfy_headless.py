@@ -38,13 +38,12 @@ def start_comfyui(
     *,
     custom_nodes_dir: str | Path | None = None,
     api_nodes: bool = False,
-    model_folders: dict[str, Path] | None = None,
 ) -> types.SimpleNamespace:
     """Starts ComfyUI with its input/output/temp folders under `work_dir`.
 
     `custom_nodes_dir` loads custom nodes from that folder (none without it); `api_nodes` loads the API
-    nodes; `model_folders` ({folder: dir}) are searched first for models. Returns the started modules
-    (`nodes`, `execution`, `server`, `folder_paths`) and the `stub` server as a namespace.
+    nodes. Returns the started modules (`nodes`, `execution`, `server`, `folder_paths`) and the `stub`
+    server as a namespace.
     """
     sys.path.insert(0, str(comfyui_path))
     sys.argv = sys.argv[:1]  # ComfyUI's modules see none of this script's arguments
@@ -62,8 +61,6 @@ def start_comfyui(
     folder_paths.set_temp_directory(str(work / "temp"))
     if custom_nodes_dir is not None:
         folder_paths.folder_names_and_paths["custom_nodes"] = ([str(custom_nodes_dir)], set())
-    for folder, directory in (model_folders or {}).items():
-        folder_paths.add_model_folder_path(folder, str(directory), is_default=True)
     import utils.extra_config  # noqa: F401  (before `nodes`: nodes.py puts comfy/ first on sys.path)
     import server
 

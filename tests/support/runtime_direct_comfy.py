@@ -2,11 +2,9 @@
 comfyui.md §9, without `runtime/`, so tests can compare the runtime's pixels against ComfyUI's.
 
     python tests/support/runtime_direct_comfy.py PROMPT.json WORK_DIR [--input FILE ...]
-        [--model FOLDER=FILE ...]
 
-Each `--input` file is copied into WORK_DIR/input under its own name (the prompt names it);
-each `--model` file is linked into WORK_DIR/models/FOLDER. Prints one JSON line on stdout:
-`{"files": {node_id: [path, ...]}, "error": null | str}`.
+Each `--input` file is copied into WORK_DIR/input under its own name (the prompt names it).
+Prints one JSON line on stdout: `{"files": {node_id: [path, ...]}, "error": null | str}`.
 """
 
 from __future__ import annotations
@@ -14,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
 import sys
 import uuid
@@ -30,7 +27,6 @@ def main() -> int:
     parser.add_argument("prompt", type=Path)
     parser.add_argument("work_dir", type=Path)
     parser.add_argument("--input", type=Path, action="append", default=[])
-    parser.add_argument("--model", action="append", default=[], metavar="FOLDER=FILE")
     options = parser.parse_args()
     sys.path.insert(0, str(REPO_ROOT))
     from runtime.locate import find_comfyui
@@ -39,13 +35,7 @@ def main() -> int:
     (work / "input").mkdir(parents=True, exist_ok=True)
     for item in options.input:
         shutil.copyfile(item, work / "input" / item.name)
-    model_folders = {}
-    for item in options.model:
-        folder, _, file = item.partition("=")
-        model_folders[folder] = work / "models" / folder
-        model_folders[folder].mkdir(parents=True, exist_ok=True)
-        os.symlink(Path(file).resolve(), model_folders[folder] / Path(file).name)
-    comfy = start_comfyui(find_comfyui(), work, model_folders=model_folders)
+    comfy = start_comfyui(find_comfyui(), work)
     execution = comfy.execution
     prompt = json.loads(options.prompt.read_text())
     prompt_id = uuid.uuid4().hex

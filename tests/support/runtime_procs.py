@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -89,9 +88,7 @@ class RuntimeSession:
         return json.loads(line)
 
 
-def run_direct_comfy(
-    prompt: dict, work_dir: Path, inputs: list[Path] = (), models: dict[str, Path] | None = None
-) -> dict[str, list[str]]:
+def run_direct_comfy(prompt: dict, work_dir: Path, inputs: list[Path] = ()) -> dict[str, list[str]]:
     """Runs `prompt` with ComfyUI's own executor in a subprocess; returns {node id: [image paths]}."""
     work_dir.mkdir(parents=True, exist_ok=True)
     prompt_path = work_dir / "prompt.json"
@@ -99,8 +96,6 @@ def run_direct_comfy(
     command = [sys.executable, str(SUPPORT / "runtime_direct_comfy.py"), str(prompt_path), str(work_dir)]
     for path in inputs:
         command += ["--input", str(path)]
-    for folder, path in (models or {}).items():
-        command += ["--model", f"{folder}={path}"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, cwd=REPO_ROOT)
     assert result.returncode == 0, result.stderr[-4000:]
     answer = json.loads(result.stdout.strip().splitlines()[-1])
@@ -128,12 +123,6 @@ def noise_image(path: Path, size: tuple[int, int] = (48, 40), seed: int = 0) -> 
     rng = np.random.default_rng(seed)
     Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(path)
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
