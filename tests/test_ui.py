@@ -320,3 +320,16 @@ def test_api_sessions_are_isolated_and_errors_are_one_line(app_url, templates_di
     finally:
         first.close()
         second.close()
+
+
+def test_the_wizard_starts_without_a_hugging_face_login_and_says_how_to_log_in(tmp_path):
+    import urllib.request
+
+    from tests.wizard_server import wizard_app
+
+    # No token anywhere: Gradio's LoginButton would stop the app at start; the wizard explains instead.
+    with wizard_app("http://127.0.0.1:9", "", tmp_path) as url:
+        with urllib.request.urlopen(f"{url}/config", timeout=30) as response:
+            config = response.read().decode()
+    assert "Publishing needs a Hugging Face login: no Hugging Face token" in config
+    assert "Sign in with Hugging Face" not in config  # no LoginButton without a login to stand in for OAuth

@@ -14,6 +14,7 @@ import dataclasses
 import html
 import json
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -34,7 +35,15 @@ from wizard.errors import WizardError
 from wizard.graph import build_graph, render_svg
 from wizard.ingest import load_workflow
 from wizard.nodedefs import NodeDefs
-from wizard.publish import Account, PublishResult, publish_folder, space_repo_id, user_token
+from wizard.publish import (
+    Account,
+    PublishResult,
+    publish_folder,
+    resolve_token,
+    space_repo_id,
+    user_token,
+    whoami,
+)
 from wizard.records import Conversion
 from wizard.testrun import run_app
 
@@ -574,6 +583,21 @@ def _one_line(text: str) -> str:
     return " ".join(text.split()) or "unknown error"
 
 
+def _local_login_problem() -> str | None:
+    """Why this machine cannot log in, or None when it can.
+
+    On Spaces the visitor signs in with OAuth. Elsewhere Gradio's LoginButton logs in as this machine's
+    saved login (`HF_TOKEN` or `hf auth login`) and stops the app from starting without one, so the
+    wizard shows the button only when that login works, and otherwise says how to log in."""
+    if os.environ.get("SYSTEM") == "spaces":
+        return None
+    try:
+        whoami(resolve_token())
+    except WizardError as error:
+        return _one_line(str(error))
+    return None
+
+
 def launch_options() -> dict[str, Any]:
     """Keyword arguments for `demo.launch()`: the look (Gradio 6 takes theme and CSS there)."""
     return {
@@ -770,7 +794,15 @@ def _publish_step(page: _Page) -> None:
                 )
                 gr.Markdown(HARDWARE_NOTE, elem_classes="hardware-note")
             with gr.Column(scale=2, elem_classes="publish-actions"):
-                gr.LoginButton()
+                login_problem = _local_login_problem()
+                if login_problem is None:
+                    gr.LoginButton()
+                else:
+                    gr.Markdown(
+                        f"Publishing needs a Hugging Face login: {login_problem}. "
+                        "Then start the wizard again.",
+                        elem_id="login-needed",
+                    )
                 page.publish = gr.Button("Publish", variant="primary", elem_id="publish")
                 page.published = gr.Markdown("", elem_classes="publish-link", elem_id="published")
         page.nav(("← Test run", 6), None)
