@@ -46,9 +46,14 @@ def test_t2i_app_follows_the_runtime_api(node_defs, tmp_path):
     body = tree.body
     assert isinstance(body[1], ast.Import) and body[1].names[0].name == "spaces"  # first, before torch
     imports = [ast.unparse(node) for node in body if isinstance(node, (ast.Import, ast.ImportFrom))]
-    assert imports == ["import spaces", "import gradio as gr", "from runtime import ComfyWorkflow, RunError"]
+    assert imports == [
+        "import spaces",
+        "from pathlib import Path",
+        "import gradio as gr",
+        "from runtime import ComfyWorkflow, RunError",
+    ]
     (load,) = calls(tree, "load")
-    assert ast.literal_eval(load.args[0]) == "workflow_api.json"
+    assert ast.unparse(load.args[0]) == "Path(__file__).with_name('workflow_api.json')"  # any working dir
     keywords = {k.arg: ast.literal_eval(k.value) for k in load.keywords}
     assert keywords["lock"] == "comfy.lock.json" and keywords["workflow"] == "workflow.json"
     assert keywords["labels"][("6", "text")] == "Prompt" and keywords["labels"][("3", "seed")] == "Seed"
