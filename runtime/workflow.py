@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 from runtime.engine import Engine, ExecutionResult, start
 from runtime.errors import ComfyUIStartError, InputError, MissingModelError, NodeExecutionError, RunError
+from runtime.links import is_link
 from runtime.locate import DATA_DIR_NAME
 
 InputKey = tuple[str, str]  # (node id, input name) in the API prompt
@@ -229,7 +230,7 @@ class ComfyWorkflow:
         ):
             return False
         for name, value in node["inputs"].items():
-            if _is_link(value) and value[0] not in loaders:
+            if is_link(value) and value[0] not in loaders:
                 return False
             if (node_id, name) in self.labels:
                 return False
@@ -452,10 +453,6 @@ def _read_prompt(path: Path) -> dict[str, dict[str, Any]]:
     ):
         raise ComfyUIStartError(f"{path.name} is not a ComfyUI API prompt")
     return {str(node_id): node for node_id, node in prompt.items()}
-
-
-def _is_link(value: Any) -> bool:
-    return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
 
 
 def _input_options(input_config: Any) -> dict[str, Any]:

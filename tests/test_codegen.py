@@ -17,7 +17,8 @@ from PIL import Image
 from tests.wizard_cli import run_wizard
 from tests.workflows import conversion_from_prompt, t2i_prompt
 from wizard.analyze import analyze
-from wizard.appspec import APP_NAMES, auto_spec
+from wizard.app_contract import APP_NAMES
+from wizard.appspec import auto_spec
 from wizard.codegen import BLACK_MODE, COMFYUI_REQUIREMENTS, build_space
 from wizard.errors import BuildError
 

@@ -16,7 +16,7 @@ import yaml
 
 from tests.workflows import conversion_from_prompt, t2i_prompt
 from wizard.analyze import analyze
-from wizard.appspec import AppSpec, SpecInput, auto_spec
+from wizard.appspec import AppInput, AppSpec, auto_spec
 from wizard.codegen import build_space, short_description
 
 PAYLOAD = "'''\"\"\" \\ \\' '); __import__('os').system('touch /tmp/pwned') # {x} {0!r:>{1}} %s \x00 \u2028 </script>"
@@ -41,7 +41,7 @@ def built(node_defs, tmp_path):
     }
     conversion = conversion_from_prompt(prompt, node_defs, workflow=ui_workflow)
     spec = auto_spec(conversion, analyze(conversion, node_defs))
-    prefix_input = SpecInput(
+    prefix_input = AppInput(
         node_id="9",
         input_name="filename_prefix",
         name="prefix",

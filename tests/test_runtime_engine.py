@@ -7,8 +7,8 @@ ComfyUI's own executor, and SD1.5 text to image on a tiny random-weight checkpoi
 
 from __future__ import annotations
 
-import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ import pytest
 
 from runtime import ComfyWorkflow, RunOutputs
 from support.runtime_procs import RuntimeSession, noise_image, pixels, run_direct_comfy
+from wizard.appspec import AppInput, AppSpec
 from wizard.errors import WizardError
 from wizard.testrun import run_app
 
@@ -116,27 +117,52 @@ def test_recommended_duration_is_the_slowest_run_with_headroom_within_limits(mea
 def spec_only_app(tmp_path) -> Path:
     """An app folder whose inputs are checked before any process starts (its app.py never runs)."""
     (tmp_path / "app.py").write_text("raise SystemExit('must not run')\n")
-    inputs = [
-        {"name": "prompt", "value_type": "STRING", "component": "Textbox", "default": "a cat", "order": 0},
-        {
-            "name": "seed",
-            "value_type": "INT",
-            "component": "Number",
-            "default": 1,
-            "order": 1,
-            "randomize": True,
-        },
-        {
-            "name": "sampler",
-            "value_type": "COMBO",
-            "component": "Dropdown",
-            "default": "euler",
-            "order": 2,
-            "choices": ["euler", "ddim"],
-        },
-        {"name": "photo", "value_type": "FILE", "component": "Image", "default": None, "order": 3},
-    ]
-    (tmp_path / "appspec.json").write_text(json.dumps({"inputs": inputs, "outputs": []}))
+    common = {"node_id": "1", "order": 0}
+    inputs = (
+        AppInput(
+            **common,
+            input_name="text",
+            label="Prompt",
+            name="prompt",
+            value_type="STRING",
+            component="Textbox",
+            default="a cat",
+        ),
+        AppInput(
+            **common,
+            input_name="seed",
+            label="Seed",
+            name="seed",
+            value_type="INT",
+            component="Number",
+            default=1,
+            randomize=True,
+        ),
+        AppInput(
+            **common,
+            input_name="sampler_name",
+            label="Sampler",
+            name="sampler",
+            value_type="COMBO",
+            component="Dropdown",
+            default="euler",
+            choices=("euler", "ddim"),
+        ),
+        AppInput(
+            **common,
+            input_name="image",
+            label="Photo",
+            name="photo",
+            value_type="FILE",
+            component="Image",
+            media="image",
+        ),
+    )
+    inputs = tuple(replace(item, order=order) for order, item in enumerate(inputs))
+    spec = AppSpec(
+        fingerprint="sha256:0", title="Checks", description="", emoji="🧪", inputs=inputs, outputs=()
+    )
+    (tmp_path / "appspec.json").write_text(spec.to_json())
     return tmp_path
 
 

@@ -1,4 +1,4 @@
-"""The wizard's steps without a browser: the step functions of `wizard.ui` in-process, then the launched
+"""The wizard's steps without a browser: `wizard.session` and the page's tables in-process, then the launched
 app (`python app.py`, against a local fake Hub) through `gradio_client`, as the Space's API users see it."""
 
 from __future__ import annotations
@@ -12,15 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from wizard import ui
+from wizard import session as sessions
+from wizard.ui import tables, views
 from wizard.errors import WizardError
 
-EXAMPLES = sorted(ui.example_paths().values())
+EXAMPLES = sorted(sessions.example_paths().values())
 
 
 @pytest.fixture(scope="module")
-def default_session(templates_dir) -> ui.Session:
-    return ui.open_workflow((templates_dir / "default.json").read_bytes(), "default.json")
+def default_session(templates_dir) -> sessions.Session:
+    return sessions.open_workflow((templates_dir / "default.json").read_bytes(), "default.json")
 
 
 def row_for(rows: list[list], node_id: str, input_name: str) -> list:
@@ -29,44 +30,45 @@ def row_for(rows: list[list], node_id: str, input_name: str) -> list:
 
 
 def test_upload_gives_the_automatic_choice_ticked(default_session):
-    rows = ui.input_rows(default_session)
+    rows = tables.input_rows(default_session)
     ticked = {(row[2], row[3]) for row in rows if row[0]}
     assert ticked == {(item.node_id, item.input_name) for item in default_session.spec.inputs}
     assert ("6", "text") in ticked and ("3", "seed") in ticked
     assert rows[0][0] is True, "the automatic choice comes first"
     assert all(row[1] and row[6] for row in rows), "every row has a node title and a label"
-    outputs = ui.output_rows(default_session)
+    outputs = tables.output_rows(default_session)
     assert [row[:4] for row in outputs] == [[True, outputs[0][1], "9", "images"]]
 
 
 def test_ticking_an_input_reaches_the_generated_app_and_the_graph(default_session, tmp_path):
-    rows = ui.input_rows(default_session)
+    rows = tables.input_rows(default_session)
     row = row_for(rows, "3", "sampler_name")
     assert row[0] is False
     row[0] = True
-    session = ui.with_input_rows(default_session, rows)
+    session = tables.with_input_rows(default_session, rows)
     chosen = [
         item for item in session.spec.inputs if (item.node_id, item.input_name) == ("3", "sampler_name")
     ]
     assert chosen and chosen[0].component == "Dropdown" and chosen[0].order == len(session.spec.inputs) - 1
-    preview = ui.build_preview(session, tmp_path)
+    preview = sessions.build_preview(session, tmp_path)
     assert '("3", "sampler_name")' in preview.files["app.py"]
     assert (
-        '("3", "sampler_name")' not in ui.build_preview(default_session, tmp_path / "before").files["app.py"]
+        '("3", "sampler_name")'
+        not in sessions.build_preview(default_session, tmp_path / "before").files["app.py"]
     )
     with zipfile.ZipFile(preview.zip_path) as archive:
         assert {"app.py", "README.md", "requirements.txt", "comfy.lock.json"} <= set(archive.namelist())
-    assert set(ui.PREVIEW_FILES) <= set(preview.files)
+    assert set(sessions.PREVIEW_FILES) <= set(preview.files)
 
 
 def test_graph_highlights_the_exposed_nodes(default_session):
-    rows = ui.input_rows(default_session)
+    rows = tables.input_rows(default_session)
     for row in rows:
         row[0] = row[2] == "5"  # only the latent size node
-    session = ui.with_input_rows(default_session, rows)
-    assert ui.exposed_node_ids(session.spec) == {"5"}
-    assert ui.graph_html(session) != ui.graph_html(default_session)
-    assert "<svg" in ui.graph_html(session) and "--graph-width" in ui.graph_html(session)
+    session = tables.with_input_rows(default_session, rows)
+    assert sessions.exposed_node_ids(session.spec) == {"5"}
+    assert views.graph_html(session) != views.graph_html(default_session)
+    assert "<svg" in views.graph_html(session) and "--graph-width" in views.graph_html(session)
 
 
 def test_a_workflow_of_250_nodes_opens_quickly_and_draws_zoomable(tmp_path):
@@ -104,8 +106,8 @@ def test_a_workflow_of_250_nodes_opens_quickly_and_draws_zoomable(tmp_path):
     links = [[index, index, 0, index + 1, 0, "IMAGE"] for index in range(1, 250)]
     workflow = {"nodes": nodes, "links": links, "version": 0.4, "last_node_id": 250, "last_link_id": 249}
     started = time.perf_counter()
-    session = ui.open_workflow(json.dumps(workflow).encode(), "chain.json")
-    html = ui.graph_html(session)
+    session = sessions.open_workflow(json.dumps(workflow).encode(), "chain.json")
+    html = views.graph_html(session)
     assert time.perf_counter() - started < 2
     assert len(session.conversion.nodes) == 250
     width = float(re.search(r"--graph-width: (\d+)px", html).group(1))
@@ -114,10 +116,10 @@ def test_a_workflow_of_250_nodes_opens_quickly_and_draws_zoomable(tmp_path):
 
 
 def test_editing_labels_ranges_and_advanced(default_session):
-    rows = ui.input_rows(default_session)
+    rows = tables.input_rows(default_session)
     steps = row_for(rows, "3", "steps")
     steps[0], steps[6], steps[8], steps[9], steps[11] = True, "Sampling steps", 4, 40.0, True
-    session = ui.with_input_rows(default_session, rows)
+    session = tables.with_input_rows(default_session, rows)
     (item,) = [item for item in session.spec.inputs if item.input_name == "steps"]
     assert (item.label, item.name, item.minimum, item.maximum, item.advanced) == (
         "Sampling steps",
@@ -130,31 +132,33 @@ def test_editing_labels_ranges_and_advanced(default_session):
 
 
 def test_bad_edits_are_refused_with_one_line(default_session):
-    rows = ui.input_rows(default_session)
+    rows = tables.input_rows(default_session)
     prompt_label = row_for(rows, "6", "text")[6]
     row_for(rows, "7", "text")[6] = prompt_label  # two inputs with one label
     with pytest.raises(WizardError, match="used twice"):
-        ui.with_input_rows(default_session, rows)
-    rows = ui.input_rows(default_session)
+        tables.with_input_rows(default_session, rows)
+    rows = tables.input_rows(default_session)
     row_for(rows, "3", "steps")[:8] = [True, *row_for(rows, "3", "steps")[1:7], "Checkbox"]
     with pytest.raises(WizardError, match="cannot be a Checkbox"):
-        ui.with_input_rows(default_session, rows)
-    rows = ui.input_rows(default_session)
+        tables.with_input_rows(default_session, rows)
+    rows = tables.input_rows(default_session)
     row_for(rows, "3", "steps")[0] = True
     row_for(rows, "3", "steps")[8] = "many"
     with pytest.raises(WizardError, match="not a number"):
-        ui.with_input_rows(default_session, rows)
+        tables.with_input_rows(default_session, rows)
 
 
 def test_outputs_and_title(default_session):
-    rows = ui.output_rows(default_session)
+    rows = tables.output_rows(default_session)
     rows[0][4] = "Pictures"
-    session = ui.with_title(ui.with_output_rows(default_session, rows), "  My app ", "Pretty pictures")
+    session = sessions.with_title(
+        tables.with_output_rows(default_session, rows), "  My app ", "Pretty pictures"
+    )
     assert [(o.label, o.name) for o in session.spec.outputs] == [("Pictures", "pictures")]
     assert (session.spec.title, session.spec.description) == ("My app", "Pretty pictures")
-    assert ui.suggested_space_name(session) == "my-app"
+    assert sessions.suggested_space_name(session) == "my-app"
     with pytest.raises(WizardError, match="title"):
-        ui.with_title(default_session, " ", "")
+        sessions.with_title(default_session, " ", "")
 
 
 @pytest.mark.parametrize(
@@ -169,27 +173,27 @@ def test_outputs_and_title(default_session):
 def test_bad_files_give_one_line_quickly(data, filename, message):
     started = time.perf_counter()
     with pytest.raises(WizardError) as caught:
-        ui.open_workflow(data, filename)
+        sessions.open_workflow(data, filename)
     assert time.perf_counter() - started < 2
     text = str(caught.value)
     assert "\n" not in text and message in text.lower()
 
 
 def test_choices_survive_a_reload_and_travel_as_json(default_session, templates_dir):
-    rows = ui.input_rows(default_session)
+    rows = tables.input_rows(default_session)
     row_for(rows, "3", "cfg")[0] = True
-    session = ui.with_title(ui.with_input_rows(default_session, rows), "Kept", "")
+    session = sessions.with_title(tables.with_input_rows(default_session, rows), "Kept", "")
     saved = json.loads(json.dumps(session.saved_workflow()))  # what the browser's localStorage holds
-    restored = ui.restore_session(saved, session.spec.to_json())
+    restored = sessions.restore_session(saved, session.spec.to_json())
     assert restored.spec == session.spec and restored.filename == "default.json"
-    other = ui.open_workflow(EXAMPLES[0].read_bytes(), EXAMPLES[0].name)
+    other = sessions.open_workflow(EXAMPLES[0].read_bytes(), EXAMPLES[0].name)
     with pytest.raises(WizardError, match="another workflow"):
-        ui.with_imported_spec(other, session.spec.to_json())
-    assert ui.with_imported_spec(default_session, session.spec.to_json()).spec == session.spec
+        sessions.with_imported_spec(other, session.spec.to_json())
+    assert sessions.with_imported_spec(default_session, session.spec.to_json()).spec == session.spec
 
 
 def test_model_files_can_be_pointed_at_the_hub(default_session):
-    rows = ui.model_rows(default_session)
+    rows = tables.model_rows(default_session)
     assert rows[0][:4] == [
         "v1-5-pruned-emaonly-fp16.safetensors",
         "checkpoints",
@@ -197,7 +201,7 @@ def test_model_files_can_be_pointed_at_the_hub(default_session):
         "v1-5-pruned-emaonly-fp16.safetensors",
     ]
     rows[0][2:5] = ["me/my-checkpoints", "sd15/model.safetensors", ""]
-    session = ui.with_model_rows(default_session, rows)
+    session = tables.with_model_rows(default_session, rows)
     (model,) = session.spec.models
     assert (model.repo_id, model.path, model.source, model.resolved) == (
         "me/my-checkpoints",
@@ -207,33 +211,33 @@ def test_model_files_can_be_pointed_at_the_hub(default_session):
     )
     rows[0][2:5] = ["me/my-checkpoints", "", ""]
     with pytest.raises(WizardError, match="both"):
-        ui.with_model_rows(default_session, rows)
-    assert "1 model file, all found" in ui.models_markdown(default_session)
-    assert "1 of 1 model files not found" in ui.models_markdown(
-        ui.with_model_rows(default_session, [rows[0][:2] + ["", "", ""] + rows[0][5:]])
+        tables.with_model_rows(default_session, rows)
+    assert "1 model file, all found" in views.models_markdown(default_session)
+    assert "1 of 1 model files not found" in views.models_markdown(
+        tables.with_model_rows(default_session, [rows[0][:2] + ["", "", ""] + rows[0][5:]])
     )
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
 def test_examples_open_and_build(path, tmp_path):
-    session = ui.open_workflow(path.read_bytes(), path.name)
+    session = sessions.open_workflow(path.read_bytes(), path.name)
     assert session.spec.inputs and session.spec.outputs
-    app_py = ui.build_preview(session, tmp_path).files["app.py"]
+    app_py = sessions.build_preview(session, tmp_path).files["app.py"]
     ast.parse(app_py)
     for item in session.spec.inputs:
         assert f"({item.node_id!r}, {item.input_name!r})".replace("'", '"') in app_py
 
 
 def test_space_names_are_checked_before_publishing():
-    assert ui.space_name_problem("my-app") is None
-    assert ui.space_name_problem("ada/my.app_2") is None
+    assert sessions.space_name_problem("my-app") is None
+    assert sessions.space_name_problem("ada/my.app_2") is None
     for bad in ("", "my app", "-app", "a--b", "x/y/z", "é"):
-        assert ui.space_name_problem(bad), bad
+        assert sessions.space_name_problem(bad), bad
 
 
 def test_test_run_says_how_to_get_comfyui(monkeypatch, tmp_path):
     monkeypatch.setenv("COMFYUI_PATH", str(tmp_path))  # an empty folder: no ComfyUI there
-    assert "python -m runtime.install" in ui.comfyui_status()
+    assert "python -m runtime.install" in sessions.comfyui_status()
 
 
 # --- the launched app, through gradio_client -------------------------------------------------------

@@ -18,41 +18,43 @@ from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from runtime.links import is_link
+from runtime.urlpolicy import url_problem
+from wizard.app_contract import MEDIA_COMPONENTS, OUTPUT_COMPONENTS
 from wizard.nodedefs import InputSpec, NodeDef, NodeDefs
-from wizard.records import Conversion, FlatNode, ModelFile, NodePack
+from wizard.records import (
+    Conversion,
+    FlatNode,
+    InputSettings,
+    ModelFile,
+    NodePack,
+    OutputKind,
+    OutputSettings,
+)
 from wizard.resolve import find_custom_nodes, find_models, resolve_models
 
-# Output nodes the app can show, by class type: (kind, Gradio component, saver?). Savers write the
-# workflow's results; previews are often intermediate looks (a Canny map), so auto takes a preview
-# only when no saver produces its kind.
-OUTPUT_KINDS: dict[str, tuple[str, str, bool]] = {
-    "SaveImage": ("images", "Gallery", True),
-    "SaveAnimatedWEBP": ("images", "Gallery", True),
-    "SaveAnimatedPNG": ("images", "Gallery", True),
-    "SaveSVGNode": ("images", "Gallery", True),
-    "PreviewImage": ("images", "Gallery", False),
-    "MaskPreview": ("images", "Gallery", False),
-    "SaveVideo": ("video", "Video", True),
-    "SaveWEBM": ("video", "Video", True),
-    "SaveAudio": ("audio", "Audio", True),
-    "SaveAudioMP3": ("audio", "Audio", True),
-    "SaveAudioOpus": ("audio", "Audio", True),
-    "PreviewAudio": ("audio", "Audio", False),
-    "SaveGLB": ("mesh", "Model3D", True),
-    "Preview3D": ("mesh", "Model3D", False),
-    "Preview3DAnimation": ("mesh", "Model3D", False),
-    "PreviewAny": ("text", "Textbox", False),
+# Output nodes the app can show, by class type: (kind, saver?). Savers write the workflow's results;
+# previews are often intermediate looks (a Canny map), so auto takes a preview only when no saver
+# produces its kind.
+OUTPUT_NODES: dict[str, tuple[OutputKind, bool]] = {
+    "SaveImage": ("images", True),
+    "SaveAnimatedWEBP": ("images", True),
+    "SaveAnimatedPNG": ("images", True),
+    "SaveSVGNode": ("images", True),
+    "PreviewImage": ("images", False),
+    "MaskPreview": ("images", False),
+    "SaveVideo": ("video", True),
+    "SaveWEBM": ("video", True),
+    "SaveAudio": ("audio", True),
+    "SaveAudioMP3": ("audio", True),
+    "SaveAudioOpus": ("audio", True),
+    "PreviewAudio": ("audio", False),
+    "SaveGLB": ("mesh", True),
+    "Preview3D": ("mesh", False),
+    "Preview3DAnimation": ("mesh", False),
+    "PreviewAny": ("text", False),
 }
 OUTPUT_LABELS = {"images": "Images", "video": "Video", "audio": "Audio", "mesh": "3D model", "text": "Text"}
-
-MEDIA_COMPONENTS = {
-    "image": "Image",
-    "mask": "Image",
-    "image+mask": "ImageEditor",
-    "video": "Video",
-    "audio": "Audio",
-    "file": "File",
-}
 
 # Rank groups of the auto selection, in the order the app shows them.
 _POSITIVE, _PROMPT, _NEGATIVE, _MEDIA, _SEED, _SIZE, _STEPS, _GUIDANCE, _DENOISE, _STRENGTH, _OTHER = range(
@@ -63,46 +65,54 @@ _SLIDER_MAX_STEPS = 1000  # more positions than this and a slider cannot hit a v
 _SAFE_JS_INT = 2**53  # larger numbers lose precision in the browser, so they are never sent as bounds
 
 
-@dataclass(frozen=True)
-class CandidateInput:
-    """One widget value that could become an input of the app."""
+@dataclass(frozen=True, kw_only=True)
+class CandidateInput(InputSettings):
+    """One widget value that could become an input of the app, with the settings the analysis proposes.
 
-    node_id: str
-    input_name: str
+    Attributes:
+        class_type, node_title: the node it belongs to.
+        value: the workflow's own value.
+        seed: it has a control_after_generate widget and is a seed: the app can randomize it.
+        role: "prompt", "negative_prompt", "media", "seed", "size", "steps", ... or None.
+        auto: part of the automatic selection.
+        rank: its position among the inputs in the automatic order.
+    """
+
     class_type: str
     node_title: str
-    label: str
-    value_type: str  # "INT", "FLOAT", "STRING", "BOOLEAN", "COMBO", or "FILE" (an uploaded file)
-    component: str  # Gradio class: Slider, Number, Textbox, Checkbox, Dropdown, Image, ImageEditor, ...
-    value: Any  # the workflow's own value
-    minimum: int | float | None = None
-    maximum: int | float | None = None
-    step: int | float | None = None
-    choices: tuple[Any, ...] | None = None
-    multiline: bool = False
-    media: str | None = None  # "image", "mask", "image+mask" (image with a paintable mask), "video", ...
-    seed: bool = False  # has a control_after_generate widget: the app can randomize it
-    role: str | None = None  # "prompt", "negative_prompt", "media", "seed", "size", "steps", ...
+    value: Any
+    seed: bool = False
+    role: str | None = None
     auto: bool = False
     advanced: bool = True
-    rank: int = 0  # position among the inputs in the auto order
+    rank: int = 0
 
 
-@dataclass(frozen=True)
-class CandidateOutput:
-    """One output node whose files or text the app can show."""
+@dataclass(frozen=True, kw_only=True)
+class CandidateOutput(OutputSettings):
+    """One output node whose files or text the app can show.
 
-    node_id: str
+    Attributes:
+        class_type, node_title: the node.
+        auto: part of the automatic selection.
+    """
+
     class_type: str
     node_title: str
-    kind: str  # "images", "video", "audio", "mesh", "text"
-    component: str  # Gallery, Video, Audio, Model3D, Textbox
-    label: str
     auto: bool
 
 
 @dataclass(frozen=True)
 class Analysis:
+    """What of a converted workflow can become an app.
+
+    Attributes:
+        nodes: the flattened workflow's nodes, in prompt order.
+        inputs, outputs: the candidates, with the automatic selection marked.
+        models, custom_nodes: what the app needs installed.
+        warnings: one line each, for the user.
+    """
+
     nodes: tuple[FlatNode, ...]
     inputs: tuple[CandidateInput, ...]
     outputs: tuple[CandidateOutput, ...]
@@ -119,8 +129,8 @@ class Analysis:
             ],
             "inputs": [_jsonable(asdict(candidate)) for candidate in self.inputs],
             "outputs": [asdict(candidate) for candidate in self.outputs],
-            "models": [model_report(model) for model in self.models],
-            "custom_nodes": [pack_report(pack) for pack in self.custom_nodes],
+            "models": [model.to_dict() for model in self.models],
+            "custom_nodes": [pack.to_dict() for pack in self.custom_nodes],
             "warnings": list(self.warnings),
         }
 
@@ -160,21 +170,6 @@ class Analysis:
         return "\n".join(lines)
 
 
-def model_report(model: ModelFile) -> dict[str, Any]:
-    keys = ("name", "folder", "repo_id", "path", "revision", "url", "gated", "size", "source")
-    return {key: getattr(model, key) for key in keys}
-
-
-def pack_report(pack: NodePack) -> dict[str, Any]:
-    return {
-        "pack": pack.pack,
-        "repo": pack.repo,
-        "version": pack.version,
-        "class_types": list(pack.class_types),
-        "source": pack.source,
-    }
-
-
 def analyze(conversion: Conversion, node_defs: NodeDefs, *, online: bool = False) -> Analysis:
     """Candidate inputs and outputs with the auto selection, the model files (resolved to downloads,
     searching the Hub only when `online`) and the custom-node packs of a converted workflow."""
@@ -192,7 +187,9 @@ def analyze(conversion: Conversion, node_defs: NodeDefs, *, online: bool = False
             warnings.append(
                 f"node {node.title!r} ({node.class_type}) has no definition here: its values stay fixed"
             )
-    models = tuple(resolve_models(find_models(conversion, node_defs), online=online))
+    models = tuple(
+        _allowed_downloads(resolve_models(find_models(conversion, node_defs), online=online), warnings)
+    )
     for model in models:
         if not model.resolved:
             warnings.append(
@@ -206,6 +203,20 @@ def analyze(conversion: Conversion, node_defs: NodeDefs, *, online: bool = False
         custom_nodes=tuple(find_custom_nodes(conversion, node_defs)),
         warnings=tuple(warnings),
     )
+
+
+def _allowed_downloads(models: list[ModelFile], warnings: list[str]) -> list[ModelFile]:
+    """The models, a download URL the URL policy refuses dropped (the file is then unresolved)."""
+    allowed = []
+    for model in models:
+        problem = url_problem(model.url) if model.url else None
+        if problem is not None:
+            warnings.append(
+                f"model file {model.name!r}: its download URL {model.url!r} is refused ({problem})"
+            )
+            model = replace(model, url=None, source=None)
+        allowed.append(model)
+    return allowed
 
 
 def _candidate_inputs(conversion: Conversion, node_defs: NodeDefs) -> list[CandidateInput]:
@@ -273,7 +284,7 @@ def _media_kind(node: FlatNode, node_def: NodeDef, spec: InputSpec, conversion: 
 def _mask_output_used(node: FlatNode, node_def: NodeDef, conversion: Conversion) -> bool:
     mask_slots = {slot for slot, kind in enumerate(node_def.output_types) if kind == "MASK"}
     return any(
-        _is_link(value) and value[0] == node.id and int(value[1]) in mask_slots
+        is_link(value) and value[0] == node.id and int(value[1]) in mask_slots
         for other in conversion.prompt.values()
         for value in other.get("inputs", {}).values()
     )
@@ -344,10 +355,6 @@ def _finite(number: Any) -> int | float | None:
 
 def _browser_safe(number: int | float | None) -> int | float | None:
     return number if number is None or abs(number) <= _SAFE_JS_INT else None
-
-
-def _is_link(value: Any) -> bool:
-    return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
 
 
 # --- the auto selection -------------------------------------------------------------------------
@@ -429,7 +436,7 @@ def _prompt_polarity(conversion: Conversion, node_defs: NodeDefs) -> dict[tuple[
                 is_guider = (
                     node_def is not None and "GUIDER" in node_def.output_types and name == "conditioning"
                 )
-                if _is_link(value) and (name == sign or (sign == "positive" and is_guider)):
+                if is_link(value) and (name == sign or (sign == "positive" and is_guider)):
                     starts.append(value)
         for key in _texts_upstream(starts, conversion, node_defs):
             polarity[key] = sign
@@ -457,7 +464,7 @@ def _texts_upstream(starts: list, conversion: Conversion, node_defs: NodeDefs) -
         same_name = output_names[slot] if slot < len(output_names) else None
         for name, value in node.inputs.items():
             spec = node_def.input(name)
-            if not _is_link(value) or spec is None or spec.type not in ("CONDITIONING", "STRING"):
+            if not is_link(value) or spec is None or spec.type not in ("CONDITIONING", "STRING"):
                 continue
             if same_name in node.inputs and name != same_name and spec.type == "CONDITIONING":
                 continue  # a node passing `positive` through follows its own `positive` only
@@ -530,26 +537,26 @@ def unique_labels(labels: list[str]) -> list[str]:
 
 
 def _candidate_outputs(conversion: Conversion, node_defs: NodeDefs) -> tuple[CandidateOutput, ...]:
-    found = [node for node in conversion.nodes.values() if node.class_type in OUTPUT_KINDS]
-    saved_kinds = {OUTPUT_KINDS[node.class_type][0] for node in found if OUTPUT_KINDS[node.class_type][2]}
+    found = [node for node in conversion.nodes.values() if node.class_type in OUTPUT_NODES]
+    saved_kinds = {OUTPUT_NODES[node.class_type][0] for node in found if OUTPUT_NODES[node.class_type][1]}
     labels = [
         (
             node.title.strip()
             if _has_custom_title(node.title, node.class_type, node_defs)
-            else OUTPUT_LABELS[OUTPUT_KINDS[node.class_type][0]]
+            else OUTPUT_LABELS[OUTPUT_NODES[node.class_type][0]]
         )
         for node in found
     ]
     outputs = []
     for node, label in zip(found, unique_labels(labels)):
-        kind, component, saver = OUTPUT_KINDS[node.class_type]
+        kind, saver = OUTPUT_NODES[node.class_type]
         outputs.append(
             CandidateOutput(
                 node_id=node.id,
                 class_type=node.class_type,
                 node_title=node.title,
                 kind=kind,
-                component=component,
+                component=OUTPUT_COMPONENTS[kind],
                 label=label,
                 auto=saver or kind not in saved_kinds,
             )

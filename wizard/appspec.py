@@ -9,10 +9,8 @@ whose ranges make no sense, each with a one-line message.
 
 from __future__ import annotations
 
-import builtins
 import hashlib
 import json
-import keyword
 import math
 import re
 import unicodedata
@@ -21,96 +19,94 @@ from pathlib import Path
 from typing import Any
 
 from runtime.locate import COMFYUI_COMMIT, COMFYUI_GIT_URL
+from runtime.urlpolicy import UrlPolicyError, check_url
 from wizard.analyze import Analysis, CandidateInput, CandidateOutput
+from wizard.app_contract import INPUT_COMPONENTS, MEDIA_COMPONENTS, OUTPUT_COMPONENTS, RESERVED_NAMES
 from wizard.errors import SpecError
-from wizard.records import Conversion, ModelFile, NodePack
+from wizard.records import (
+    MODEL_SOURCES,
+    OUTPUT_KINDS,
+    PACK_SOURCES,
+    VALUE_TYPES,
+    Conversion,
+    InputSettings,
+    ModelFile,
+    NodePack,
+    OutputSettings,
+)
 
 SPEC_VERSION = 1
-
-# Gradio components each kind of widget value may use.
-COMPONENTS_BY_TYPE = {
-    "INT": ("Slider", "Number"),
-    "FLOAT": ("Slider", "Number"),
-    "STRING": ("Textbox",),
-    "BOOLEAN": ("Checkbox",),
-    "COMBO": ("Dropdown", "Radio", "Textbox"),
-    "FILE": ("Image", "ImageEditor", "Video", "Audio", "File"),
-}
-OUTPUT_COMPONENTS = {
-    "images": "Gallery",
-    "video": "Video",
-    "audio": "Audio",
-    "mesh": "Model3D",
-    "text": "Textbox",
-}
-
-# Names the generated app.py defines or uses itself; an input or output may not take them.
-APP_NAMES = frozenset(
-    {
-        "spaces",
-        "gr",
-        "ImageChops",
-        "ComfyWorkflow",
-        "RunError",
-        "workflow",
-        "generate",
-        "image_with_mask",
-        "demo",
-        "run_button",
-        "progress",
-        "randomize_seed",
-        "outputs",
-        "error",
-    }
-)
-RESERVED_NAMES = (
-    APP_NAMES | frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
-)
 MAX_NAME_LENGTH = 32  # a parameter name is read in every API call: keep it short
 MAX_DURATION = 900  # seconds; ZeroGPU refuses long requests, and a quota is minutes per day
+HUB_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
 
-@dataclass(frozen=True)
-class SpecInput:
-    """One exposed widget value: a parameter of `generate` and a component of the app."""
+@dataclass(frozen=True, kw_only=True)
+class AppInput(InputSettings):
+    """One exposed widget value: a parameter of `generate` and a component of the app.
 
-    node_id: str
-    input_name: str
-    name: str  # the Python parameter (and component variable) name
-    label: str
-    component: str
-    value_type: str  # "INT", "FLOAT", "STRING", "BOOLEAN", "COMBO", "FILE"
-    default: Any = None
-    minimum: int | float | None = None
-    maximum: int | float | None = None
-    step: int | float | None = None
-    choices: tuple[Any, ...] | None = None
-    multiline: bool = False
-    media: str | None = None  # for FILE: "image", "mask", "image+mask", "video", "audio", "file"
-    advanced: bool = False
-    order: int = 0
-    randomize: bool = False  # a seed the "Randomize seed" checkbox replaces with a random one
+    Attributes:
+        name: the Python parameter (and component variable) name.
+        default: the component's value at start (None for a FILE: no file ships with the app).
+        order: its position among the inputs.
+        randomize: a seed the "Randomize seed" checkbox replaces with a random one.
+    """
 
-
-@dataclass(frozen=True)
-class SpecOutput:
-    """One shown output: a node's images, video, audio, 3D model or text."""
-
-    node_id: str
     name: str
-    label: str
-    kind: str  # "images", "video", "audio", "mesh", "text"
-    component: str
+    default: Any = None
+    order: int = 0
+    randomize: bool = False
+
+    @classmethod
+    def from_candidate(cls, candidate: CandidateInput, *, name: str, order: int) -> AppInput:
+        """A candidate input, exposed with its analysed settings."""
+        settings = {
+            spec_field.name: getattr(candidate, spec_field.name) for spec_field in fields(InputSettings)
+        }
+        default = None if candidate.value_type == "FILE" else candidate.value
+        return cls(**settings, name=name, default=default, order=order, randomize=candidate.seed)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppOutput(OutputSettings):
+    """One shown output: a node's images, video, audio, 3D model or text.
+
+    Attributes:
+        name: the component variable name.
+    """
+
+    name: str
+
+    @classmethod
+    def from_candidate(cls, candidate: CandidateOutput, *, name: str, label: str | None = None) -> AppOutput:
+        """A candidate output, as the app shows it."""
+        settings = {
+            spec_field.name: getattr(candidate, spec_field.name) for spec_field in fields(OutputSettings)
+        }
+        return cls(**{**settings, "label": candidate.label if label is None else label}, name=name)
 
 
 @dataclass(frozen=True)
 class AppSpec:
+    """What the user chose for their app; `appspec.json` in a built Space.
+
+    Attributes:
+        fingerprint: the workflow it belongs to (`workflow_fingerprint`).
+        title, description, emoji, tags: the Space card.
+        inputs, outputs: the app's components.
+        duration: seconds of GPU each request asks ZeroGPU for.
+        measured_seconds: the wizard's Test run, when one was made.
+        models, custom_nodes: what the Space installs.
+        comfyui: the pinned ComfyUI {"repo", "commit"}.
+        spec_version: the format's version.
+    """
+
     fingerprint: str
     title: str
     description: str
     emoji: str
-    inputs: tuple[SpecInput, ...]
-    outputs: tuple[SpecOutput, ...]
+    inputs: tuple[AppInput, ...]
+    outputs: tuple[AppOutput, ...]
     duration: int = 60  # seconds for @spaces.GPU
     measured_seconds: float | None = None  # the wizard's test run, when one was made
     tags: tuple[str, ...] = ("comfyui",)
@@ -122,7 +118,7 @@ class AppSpec:
     spec_version: int = SPEC_VERSION
 
     @property
-    def ordered_inputs(self) -> tuple[SpecInput, ...]:
+    def ordered_inputs(self) -> tuple[AppInput, ...]:
         return tuple(sorted(self.inputs, key=lambda item: item.order))
 
     def to_json(self) -> str:
@@ -138,8 +134,8 @@ class AppSpec:
             "measured_seconds": self.measured_seconds,
             "inputs": [asdict(item) for item in self.inputs],
             "outputs": [asdict(item) for item in self.outputs],
-            "models": [_model_dict(model) for model in self.models],
-            "custom_nodes": [_pack_dict(pack) for pack in self.custom_nodes],
+            "models": [model.to_dict() for model in self.models],
+            "custom_nodes": [pack.to_dict() for pack in self.custom_nodes],
             "comfyui": dict(self.comfyui),
         }
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
@@ -211,6 +207,12 @@ class AppSpec:
         for output in self.outputs:
             _check_output(output)
             _claim(output.name, output.label, names, labels)
+        for model in self.models:
+            _check_model(model)
+        for pack in self.custom_nodes:
+            _check_pack(pack)
+        if self.comfyui["repo"] != COMFYUI_GIT_URL:  # the wizard's own setting is the user's choice
+            _check_url(self.comfyui["repo"], "the spec's ComfyUI repository")
 
 
 # --- building a spec ----------------------------------------------------------------------------
@@ -221,7 +223,7 @@ def auto_spec(conversion: Conversion, analysis: Analysis) -> AppSpec:
     chosen = sorted((c for c in analysis.inputs if c.auto), key=lambda c: c.rank)
     taken: set[str] = set()
     inputs = [
-        spec_input(candidate, name=python_name(candidate.label, taken), order=order)
+        AppInput.from_candidate(candidate, name=python_name(candidate.label, taken), order=order)
         for order, candidate in enumerate(chosen)
     ]
     labels_taken = {item.label.casefold() for item in inputs}
@@ -235,7 +237,7 @@ def auto_spec(conversion: Conversion, analysis: Analysis) -> AppSpec:
             number += 1
             label = f"{candidate.label} result" + (f" {number - 1}" if number > 2 else "")
         labels_taken.add(label.casefold())
-        outputs.append(spec_output(candidate, name=python_name(label, taken), label=label))
+        outputs.append(AppOutput.from_candidate(candidate, name=python_name(label, taken), label=label))
     task = _task(inputs, outputs)
     main_model = _main_model(analysis.models)
     title = f"{task} ({main_model})" if main_model and len(task) + len(main_model) <= 57 else task
@@ -249,39 +251,6 @@ def auto_spec(conversion: Conversion, analysis: Analysis) -> AppSpec:
         tags=tuple(dict.fromkeys(["comfyui", *_task_tags(inputs, outputs)])),
         models=tuple(replace(model, node_ids=()) for model in analysis.models),  # the spec keeps no ids
         custom_nodes=tuple(analysis.custom_nodes),
-    )
-
-
-def spec_input(candidate: CandidateInput, *, name: str, order: int) -> SpecInput:
-    """A candidate input, exposed with its analysed settings."""
-    return SpecInput(
-        node_id=candidate.node_id,
-        input_name=candidate.input_name,
-        name=name,
-        label=candidate.label,
-        component=candidate.component,
-        value_type=candidate.value_type,
-        default=None if candidate.value_type == "FILE" else candidate.value,  # no file ships with the app
-        minimum=candidate.minimum,
-        maximum=candidate.maximum,
-        step=candidate.step,
-        choices=candidate.choices,
-        multiline=candidate.multiline,
-        media=candidate.media,
-        advanced=candidate.advanced,
-        order=order,
-        randomize=candidate.seed,
-    )
-
-
-def spec_output(candidate: CandidateOutput, *, name: str, label: str | None = None) -> SpecOutput:
-    """A candidate output, as the app shows it."""
-    return SpecOutput(
-        node_id=candidate.node_id,
-        name=name,
-        label=candidate.label if label is None else label,
-        kind=candidate.kind,
-        component=candidate.component,
     )
 
 
@@ -318,7 +287,7 @@ _EMOJI = {"images": "🎨", "video": "🎬", "audio": "🎵", "mesh": "🧊", "t
 _NOUNS = {"images": "image", "video": "video", "audio": "audio", "mesh": "3D", "text": "text"}
 
 
-def _task(inputs: list[SpecInput], outputs: list[SpecOutput]) -> str:
+def _task(inputs: list[AppInput], outputs: list[AppOutput]) -> str:
     """ "Text to image", "Image to video", "Text and image to video"... from the chosen media."""
     sources = []
     if any(item.value_type == "STRING" and item.multiline for item in inputs):
@@ -349,7 +318,7 @@ def _join(words: list[str]) -> str:
     return " and ".join(words) if len(words) < 3 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
-def _task_tags(inputs: list[SpecInput], outputs: list[SpecOutput]) -> list[str]:
+def _task_tags(inputs: list[AppInput], outputs: list[AppOutput]) -> list[str]:
     task = _task(inputs, outputs).lower()
     known = {
         "text to image": "text-to-image",
@@ -415,13 +384,11 @@ def _check_field_types(record: Any) -> None:
             )
 
 
-def _check_input(item: SpecInput) -> None:
+def _check_input(item: AppInput) -> None:
     where = f"input {item.label!r}"
-    allowed = COMPONENTS_BY_TYPE.get(item.value_type)
+    allowed = INPUT_COMPONENTS.get(item.value_type)
     if allowed is None:
-        raise SpecError(
-            f"{where} has value_type {item.value_type!r}: use one of {', '.join(COMPONENTS_BY_TYPE)}"
-        )
+        raise SpecError(f"{where} has value_type {item.value_type!r}: use one of {', '.join(VALUE_TYPES)}")
     if item.component not in allowed:
         raise SpecError(
             f"{where}: a {item.value_type} value cannot be a {item.component}; use {' or '.join(allowed)}"
@@ -431,6 +398,8 @@ def _check_input(item: SpecInput) -> None:
     if item.value_type == "FILE":
         if item.default is not None and not isinstance(item.default, str):
             raise SpecError(f"{where}: a file input's default must be null or a file path")
+        if item.media not in MEDIA_COMPONENTS:
+            raise SpecError(f"{where}: a file input needs media, one of {', '.join(MEDIA_COMPONENTS)}")
         return
     _check_value_type(where, item.value_type, item.default)
     for bound in (item.minimum, item.maximum, item.step):
@@ -466,7 +435,7 @@ def _check_value_type(where: str, value_type: str, value: Any) -> None:
         raise SpecError(f"{where}: {value!r} is not a {value_type} value")
 
 
-def _check_input_against(item: SpecInput, conversion: Conversion) -> None:
+def _check_input_against(item: AppInput, conversion: Conversion) -> None:
     node = conversion.nodes.get(item.node_id)
     if node is None or item.node_id not in conversion.prompt:
         raise SpecError(f"input {item.label!r} refers to node {item.node_id}, which the workflow lacks")
@@ -487,11 +456,11 @@ def _check_input_against(item: SpecInput, conversion: Conversion) -> None:
         ) from None
 
 
-def _check_output(output: SpecOutput) -> None:
+def _check_output(output: AppOutput) -> None:
     expected = OUTPUT_COMPONENTS.get(output.kind)
     if expected is None:
         raise SpecError(
-            f"output {output.label!r} has kind {output.kind!r}: use one of {', '.join(OUTPUT_COMPONENTS)}"
+            f"output {output.label!r} has kind {output.kind!r}: use one of {', '.join(OUTPUT_KINDS)}"
         )
     if output.component != expected:
         raise SpecError(
@@ -499,24 +468,41 @@ def _check_output(output: SpecOutput) -> None:
         )
 
 
+def _check_model(model: ModelFile) -> None:
+    if bool(model.repo_id) != bool(model.path):
+        raise SpecError(f"model {model.name}: give both the Hub repo (user/name) and the file's path in it")
+    if model.repo_id and not HUB_REPO_ID.fullmatch(model.repo_id):
+        raise SpecError(f"model {model.name}: {model.repo_id!r} is not a Hub repo id (user/name)")
+    if model.url:
+        _check_url(model.url, f"model {model.name}'s download URL")
+    if model.source is not None and model.source not in MODEL_SOURCES:
+        raise SpecError(
+            f"model {model.name}: source {model.source!r} is not one of {', '.join(MODEL_SOURCES)}"
+        )
+
+
+def _check_pack(pack: NodePack) -> None:
+    name = pack.pack or ", ".join(pack.class_types)
+    if pack.repo:
+        _check_url(pack.repo, f"custom-node pack {name}'s repository")
+    if pack.source is not None and pack.source not in PACK_SOURCES:
+        raise SpecError(
+            f"custom-node pack {name}: source {pack.source!r} is not one of {', '.join(PACK_SOURCES)}"
+        )
+
+
+def _check_url(url: str, what: str) -> None:
+    try:
+        check_url(url, what)
+    except UrlPolicyError as error:
+        raise SpecError(str(error)) from None
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 # --- JSON parsing -------------------------------------------------------------------------------
-
-_MODEL_KEYS = ("name", "folder", "repo_id", "path", "revision", "url", "gated", "size", "source")
-_PACK_KEYS = ("pack", "repo", "version", "class_types", "source")
-
-
-def _model_dict(model: ModelFile) -> dict[str, Any]:
-    return {key: getattr(model, key) for key in _MODEL_KEYS}
-
-
-def _pack_dict(pack: NodePack) -> dict[str, Any]:
-    record = {key: getattr(pack, key) for key in _PACK_KEYS}
-    record["class_types"] = list(pack.class_types)
-    return record
 
 
 def _parse_spec(data: Any) -> AppSpec:
@@ -526,10 +512,10 @@ def _parse_spec(data: Any) -> AppSpec:
         version == SPEC_VERSION,
         f"spec_version {version!r} is not supported (this wizard reads {SPEC_VERSION})",
     )
-    inputs = tuple(_record(SpecInput, item, "inputs") for item in _list(data, "inputs"))
-    outputs = tuple(_record(SpecOutput, item, "outputs") for item in _list(data, "outputs"))
-    models = tuple(_record(ModelFile, item, "models", _MODEL_KEYS) for item in _list(data, "models"))
-    packs = tuple(_record(NodePack, item, "custom_nodes", _PACK_KEYS) for item in _list(data, "custom_nodes"))
+    inputs = tuple(_record(AppInput, item, "inputs") for item in _list(data, "inputs"))
+    outputs = tuple(_record(AppOutput, item, "outputs") for item in _list(data, "outputs"))
+    models = tuple(_from_dict(ModelFile, item, "models") for item in _list(data, "models"))
+    packs = tuple(_from_dict(NodePack, item, "custom_nodes") for item in _list(data, "custom_nodes"))
     comfyui = data.get("comfyui")
     _require(
         isinstance(comfyui, dict) and all(isinstance(comfyui.get(key), str) for key in ("repo", "commit")),
@@ -571,24 +557,23 @@ def _list(data: dict[str, Any], key: str) -> list:
     return value
 
 
-def _record(cls, item: Any, where: str, keys: tuple[str, ...] | None = None):
-    """A record from a JSON object: known keys only, required ones present, lists made tuples."""
+def _record(cls, item: Any, where: str):
+    """An input or output from a JSON object: known keys only, required ones present, lists made tuples."""
     _require(isinstance(item, dict), f'each entry of "{where}" must be an object')
-    allowed = {f.name: f for f in fields(cls)} if keys is None else {key: None for key in keys}
-    unknown = sorted(set(item) - set(allowed))
+    allowed = {f.name for f in fields(cls)}
+    unknown = sorted(set(item) - allowed)
     _require(not unknown, f'"{where}" entry has unknown key(s) {", ".join(unknown)}')
-    required = [f.name for f in fields(cls) if f.name in allowed and _is_required(f)]
-    missing = [key for key in required if key not in item]
+    missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in item]
     _require(not missing, f'"{where}" entry lacks {", ".join(missing)}')
     values = {key: tuple(value) if isinstance(value, list) else value for key, value in item.items()}
+    return cls(**values)
+
+
+def _from_dict(cls, item: Any, where: str):
     try:
-        return cls(**values)
-    except TypeError as error:
+        return cls.from_dict(item)
+    except ValueError as error:
         raise SpecError(f'bad "{where}" entry: {error}') from None
-
-
-def _is_required(spec_field) -> bool:
-    return spec_field.default is MISSING and spec_field.default_factory is MISSING
 
 
 def _require(condition: bool, message: str) -> None:

@@ -13,7 +13,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from wizard.errors import WizardError
+from wizard.errors import SpecError, WizardError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,17 +100,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(args: argparse.Namespace):
-    """Read and convert the workflow file named on the command line."""
-    from wizard.convert import convert
+def _read(args: argparse.Namespace):
+    """The workflow file named on the command line, and the node definitions to convert it with."""
     from wizard.ingest import load_path
     from wizard.nodedefs import NodeDefs
 
-    node_defs = NodeDefs.live() if args.live else NodeDefs.snapshot()
-    conversion = convert(load_path(args.file), node_defs)
+    return load_path(args.file), NodeDefs.live() if args.live else NodeDefs.snapshot()
+
+
+def _load(args: argparse.Namespace):
+    """Read and convert the workflow file named on the command line."""
+    from wizard.convert import convert
+
+    loaded, node_defs = _read(args)
+    conversion = convert(loaded, node_defs)
+    _print_warnings(conversion)
+    return conversion, node_defs
+
+
+def _print_warnings(conversion) -> None:
     for warning in conversion.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    return conversion, node_defs
 
 
 def _print_json(value) -> None:
@@ -137,27 +147,27 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _spec(args: argparse.Namespace) -> int:
-    from wizard.analyze import analyze
-    from wizard.appspec import auto_spec
+    from wizard import session as sessions
 
-    conversion, node_defs = _load(args)
-    spec = auto_spec(conversion, analyze(conversion, node_defs))
-    spec.save(args.output)
+    session = sessions.open_loaded(*_read(args))
+    _print_warnings(session.conversion)
+    session.spec.save(args.output)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
 
 def _build(args: argparse.Namespace) -> int:
-    from wizard.analyze import analyze
-    from wizard.appspec import AppSpec, auto_spec
-    from wizard.codegen import build_space
+    from wizard import session as sessions
 
-    conversion, node_defs = _load(args)
+    session = sessions.open_loaded(*_read(args))
+    _print_warnings(session.conversion)
     if args.spec:
-        spec = AppSpec.load(args.spec, conversion)
-    else:
-        spec = auto_spec(conversion, analyze(conversion, node_defs))
-    build_space(conversion, spec, args.output)
+        try:
+            spec_json = args.spec.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise SpecError(f"cannot read the spec {str(args.spec)!r}: {error}") from None
+        session = sessions.with_imported_spec(session, spec_json)
+    sessions.build(session, args.output)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
 

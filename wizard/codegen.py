@@ -27,8 +27,9 @@ import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 
 from runtime.locate import COMFYUI_VERSION
-from wizard.appspec import AppSpec, SpecInput, SpecOutput
-from wizard.errors import BuildError
+from wizard import app_contract
+from wizard.appspec import AppInput, AppOutput, AppSpec
+from wizard.errors import BuildError, one_line
 from wizard.records import Conversion, ModelFile, NodePack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -68,13 +69,6 @@ _OUTPUT_WORDS = {
     "audio": "audio",
     "mesh": "a 3D model",
     "text": "text",
-}
-_OUTPUT_CALLS = {
-    "images": "outputs.images({})",
-    "video": "outputs.videos({})[0]",
-    "audio": "outputs.audio({})[0]",
-    "mesh": "outputs.meshes({})[0]",
-    "text": "outputs.text({})",
 }
 
 
@@ -273,106 +267,57 @@ def _render(template: str, context: dict[str, Any]) -> str:
 
 def _app_context(conversion: Conversion, spec: AppSpec) -> dict[str, Any]:
     inputs = spec.ordered_inputs
-    randomized = [item for item in inputs if item.randomize]
-    parameters = []
-    components = []
-    for item in inputs:
-        parameters.append(item.name)
-        components.append(
-            {"name": item.name, "constructor": _input_constructor(item), "advanced": item.advanced}
-        )
-        if randomized and item is randomized[0]:
-            parameters.append("randomize_seed")
-            label = "Randomize seed" if len(randomized) == 1 else "Randomize seeds"
-            components.append(
-                {
-                    "name": "randomize_seed",
-                    "constructor": _call("Checkbox", label=label, value=True),
-                    "advanced": item.advanced,
-                }
-            )
-    returns = [_OUTPUT_CALLS[output.kind].format(literal(output.node_id)) for output in spec.outputs]
-    returns += [_ident(item.name) for item in randomized]
+    parameters = app_contract.parameters(spec)
+    components = [
+        {"name": parameter.name, "constructor": _constructor(parameter), "advanced": parameter.advanced}
+        for parameter in parameters
+    ]
+    returns = app_contract.return_values(spec)
     return {
-        "docstring": f"{_one_line(spec.title)}: a Gradio app made from a ComfyUI workflow.",
+        "docstring": f"{one_line(spec.title)}: a Gradio app made from a ComfyUI workflow.",
         "mask_editor": any(item.component == "ImageEditor" for item in inputs),
         "has_ui_workflow": conversion.workflow is not None,
         "labels": [((item.node_id, item.input_name), item.label) for item in inputs],
         "duration": spec.duration,
         "duration_note": _duration_note(spec),
-        "parameters": parameters,
-        "randomized": randomized,
+        "parameters": [parameter.name for parameter in parameters],
+        "randomized": app_contract.randomized_seeds(spec),
+        "randomize_seed": app_contract.RANDOMIZE_SEED,
         "inputs": [
             {"key": (item.node_id, item.input_name), "value_expression": _value_expression(item)}
             for item in inputs
         ],
-        "returns": Code(", ".join(returns)),
+        "returns": Code(", ".join(_return_expression(value) for value in returns)),
         "title": spec.title,
         "heading": f"# {markdown_text(spec.title)}\n{markdown_text(spec.description.rstrip('.'))}.",
         "main_components": [c for c in components if not c["advanced"]],
         "advanced_components": [c for c in components if c["advanced"]],
-        "output_components": [{"name": o.name, "constructor": _output_constructor(o)} for o in spec.outputs],
+        "output_components": [{"name": o.name, "constructor": _constructor(o)} for o in spec.outputs],
         "examples": _examples(inputs),
-        "click_outputs": [output.name for output in spec.outputs] + [item.name for item in randomized],
+        "click_outputs": [value.name for value in returns],
     }
 
 
-def _call(component: str, **kwargs: Any) -> Code:
+def _constructor(item: app_contract.Parameter | AppOutput) -> Code:
+    """`gr.Class(keyword=literal, ...)`, as `app_contract.component` describes the component."""
+    name, kwargs = app_contract.component(item)
     arguments = ", ".join(f"{key}={literal(value)}" for key, value in kwargs.items())
-    return Code(f"gr.{_ident(component)}({arguments})")
+    return Code(f"gr.{_ident(name)}({arguments})")
 
 
-def _input_constructor(item: SpecInput) -> Code:
-    component, label = item.component, item.label
-    if component == "Textbox":
-        lines = {"lines": 3} if item.multiline else {}
-        return _call(component, label=label, **lines, value=item.default)
-    if component == "Number":
-        bounds = {
-            key: value
-            for key, value in (("minimum", item.minimum), ("maximum", item.maximum))
-            if value is not None
-        }
-        precision = {"precision": 0} if item.value_type == "INT" else {}
-        return _call(component, label=label, value=item.default, **precision, **bounds)
-    if component == "Slider":
-        return _call(
-            component,
-            label=label,
-            minimum=item.minimum,
-            maximum=item.maximum,
-            step=item.step,
-            value=item.default,
-        )
-    if component in ("Dropdown", "Radio"):
-        return _call(component, label=label, choices=list(item.choices or ()), value=item.default)
-    if component == "Checkbox":
-        return _call(component, label=label, value=item.default)
-    if component == "Image":
-        mode = {"image_mode": "RGBA"} if item.media == "mask" else {}
-        return _call(component, label=label, type="filepath", **mode)
-    if component == "ImageEditor":
-        return _call(component, label=label, type="pil")
-    if component == "Audio":
-        return _call(component, label=label, type="filepath")
-    if component == "File":
-        return _call(component, label=label, type="filepath")
-    return _call(component, label=label)  # Video: its value is a file path
+def _return_expression(value: app_contract.ReturnValue) -> Code:
+    if value.output is None:
+        return _ident(value.name)  # the seed the run used
+    return Code(app_contract.OUTPUT_READERS[value.output.kind].format(node=literal(value.output.node_id)))
 
 
-def _value_expression(item: SpecInput) -> Code:
+def _value_expression(item: AppInput) -> Code:
     if item.component == "ImageEditor":
         return Code(f"image_with_mask({_ident(item.name)})")
     return _ident(item.name)
 
 
-def _output_constructor(output: SpecOutput) -> Code:
-    if output.component == "Textbox":
-        return _call("Textbox", label=output.label, lines=4)
-    return _call(output.component, label=output.label)
-
-
-def _examples(inputs: tuple[SpecInput, ...]) -> dict[str, Any] | None:
+def _examples(inputs: tuple[AppInput, ...]) -> dict[str, Any] | None:
     """One examples row with the workflow's own values, or None.
 
     A generated Space holds no example media, so when the app takes a file an examples row would
@@ -391,12 +336,6 @@ def _duration_note(spec: AppSpec) -> str:
     if spec.measured_seconds is None:
         return "ZeroGPU's default; the wizard's Test run measures this workflow"
     return f"measured by the wizard's test run: {math.ceil(spec.measured_seconds)} s, with headroom"
-
-
-def _one_line(text: str) -> str:
-    """Whitespace-collapsed, printable text (black strips docstrings; control characters stay out)."""
-    printable = "".join(char if char.isprintable() else " " for char in text)
-    return " ".join(printable.split())
 
 
 # --- README.md ----------------------------------------------------------------------------------
@@ -447,7 +386,7 @@ def front_matter(spec: AppSpec) -> dict[str, Any]:
 
 def short_description(description: str) -> str:
     """The card's one-liner: at most 60 characters, cut at a word with "…" when longer."""
-    text = _one_line(description)
+    text = one_line(description)
     if len(text) <= SHORT_DESCRIPTION_MAX:
         return text
     cut = text[: SHORT_DESCRIPTION_MAX - 1].rsplit(" ", 1)[0] or text[: SHORT_DESCRIPTION_MAX - 1]
@@ -504,7 +443,7 @@ def _pack_words(pack: NodePack) -> str:
     return f"{name}{version}{repo}: {', '.join(pack.class_types)}"
 
 
-def _input_words(item: SpecInput) -> str:
+def _input_words(item: AppInput) -> str:
     if item.value_type == "FILE":
         return _MEDIA_WORDS.get(item.media or "file", "a file")
     if item.randomize:

@@ -5,6 +5,12 @@ and, where there is one, the fix. The CLI prints it and exits with status 2; the
 """
 
 
+def one_line(text: str) -> str:
+    """`text` as one line for a message or a card: printable characters, whitespace collapsed."""
+    printable = "".join(char if char.isprintable() else " " for char in str(text))
+    return " ".join(printable.split())
+
+
 class WizardError(Exception):
     """Base class: a problem with the user's input or environment, explained in one line."""
 

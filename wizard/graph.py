@@ -20,6 +20,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import networkx as nx
 
+from runtime.links import is_link
 from wizard.nodedefs import NodeDef, NodeDefs
 from wizard.records import Conversion, FlatNode
 
@@ -72,7 +73,7 @@ def build_graph(conversion: Conversion, node_defs: NodeDefs) -> nx.DiGraph:
         )
     for node_id, node in conversion.nodes.items():
         for input_name, value in node.inputs.items():
-            if not _is_link(value) or value[0] not in conversion.nodes:
+            if not is_link(value) or value[0] not in conversion.nodes:
                 continue  # a widget value (the converter already dropped links to absent nodes)
             origin, slot = value[0], int(value[1])
             if graph.has_edge(origin, node_id):
@@ -102,14 +103,6 @@ def node_role(node: FlatNode, node_def: NodeDef | None) -> str:
 def _output_type(node_def: NodeDef | None, slot: int) -> str:
     types = node_def.output_types if node_def else ()
     return types[slot] if 0 <= slot < len(types) else "*"
-
-
-def _is_link(value: Any) -> bool:
-    return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str) and _is_number(value[1])
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 # --- layout ------------------------------------------------------------------------------------

@@ -7,8 +7,34 @@ never change what an earlier one produced. Field names follow ComfyUI's own voca
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, Literal, get_args
+
+# The fixed vocabularies of the records (and of appspec.json): `get_args(ValueType)` lists them.
+ValueType = Literal["INT", "FLOAT", "STRING", "BOOLEAN", "COMBO", "FILE"]  # FILE: an uploaded file
+OutputKind = Literal["images", "video", "audio", "mesh", "text"]
+Media = Literal["image", "mask", "image+mask", "video", "audio", "file"]  # what a FILE input takes
+InputComponent = Literal[
+    "Slider",
+    "Number",
+    "Textbox",
+    "Checkbox",
+    "Dropdown",
+    "Radio",
+    "Image",
+    "ImageEditor",
+    "Video",
+    "Audio",
+    "File",
+]
+OutputComponent = Literal["Gallery", "Video", "Audio", "Model3D", "Textbox"]
+ModelSource = Literal["workflow", "index", "hub-search", "user"]
+PackSource = Literal["cnr_id", "aux_id", "extension-map", "user"]
+
+VALUE_TYPES: tuple[str, ...] = get_args(ValueType)
+OUTPUT_KINDS: tuple[str, ...] = get_args(OutputKind)
+MODEL_SOURCES: tuple[str, ...] = get_args(ModelSource)
+PACK_SOURCES: tuple[str, ...] = get_args(PackSource)
 
 
 @dataclass(frozen=True)
@@ -88,10 +114,13 @@ class Conversion:
 class ModelFile:
     """One model file a workflow needs, and where it comes from.
 
-    `name` is exactly as the workflow writes it (may hold a subfolder: "sd/x.safetensors").
-    `folder` is the ComfyUI model folder key ("checkpoints", "loras", "text_encoders", ...).
-    Hub files have `repo_id`, `path`, `revision`; other downloads only `url`; unresolved ones neither.
-    `source` says how it was resolved: "workflow", "index", "hub-search", "user", or None.
+    Attributes:
+        name: exactly as the workflow writes it (may hold a subfolder: "sd/x.safetensors").
+        folder: the ComfyUI model folder key ("checkpoints", "loras", "text_encoders", ...).
+        repo_id, path, revision: where on the Hub (Hub files); `url` for other downloads; neither when unresolved.
+        gated, size: what the Hub says of the file, when known.
+        source: how it was resolved (a `ModelSource`), or None.
+        node_ids: the nodes that load it (the analysis keeps them; a spec does not).
     """
 
     name: str
@@ -102,25 +131,109 @@ class ModelFile:
     url: str | None = None
     gated: bool | None = None
     size: int | None = None
-    source: str | None = None
+    source: ModelSource | None = None
     node_ids: tuple[str, ...] = ()
 
     @property
     def resolved(self) -> bool:
         return bool(self.repo_id and self.path) or bool(self.url)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (appspec.json, `inspect --json`): every field but the analysis' `node_ids`."""
+        return {key: getattr(self, key) for key in MODEL_KEYS}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelFile:
+        return cls(**_known_keys(cls, data, MODEL_KEYS))
+
 
 @dataclass(frozen=True)
 class NodePack:
     """A custom-node pack a workflow needs.
 
-    `pack` is the registry id (cnr_id) or "user/repo" (aux_id); `repo` a git URL when known;
-    `version` a registry version or a git commit; `source`: "cnr_id", "aux_id", "extension-map",
-    or None when the pack is unknown (then `pack` is None and `class_types` says what is missing).
+    Attributes:
+        pack: the registry id (cnr_id) or "user/repo" (aux_id); None when the pack is unknown.
+        repo: its git URL when known.
+        version: a registry version or a git commit.
+        class_types: the node types of the workflow it provides (or, when unknown, that are missing).
+        source: how it was found (a `PackSource`), or None when unknown.
     """
 
     pack: str | None
     repo: str | None
     version: str | None
     class_types: tuple[str, ...]
-    source: str | None
+    source: PackSource | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{key: getattr(self, key) for key in PACK_KEYS}, "class_types": list(self.class_types)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NodePack:
+        return cls(**_known_keys(cls, data, PACK_KEYS))
+
+
+MODEL_KEYS = ("name", "folder", "repo_id", "path", "revision", "url", "gated", "size", "source")
+PACK_KEYS = ("pack", "repo", "version", "class_types", "source")
+
+
+def _known_keys(cls: type, data: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    """`data`'s entries for `cls(**...)`, lists made tuples; ValueError names unknown or missing keys."""
+    if not isinstance(data, dict):
+        raise ValueError(f"a {cls.__name__} must be a JSON object, got {type(data).__name__}")
+    unknown = sorted(set(data) - set(keys))
+    if unknown:
+        raise ValueError(f"{cls.__name__} has unknown key(s) {', '.join(map(str, unknown))}")
+    required = [f.name for f in fields(cls) if f.name in keys and f.default is MISSING]
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise ValueError(f"{cls.__name__} lacks {', '.join(missing)}")
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class InputSettings:
+    """How one widget value of the workflow is offered as an app input: what the analysis proposes
+    (`wizard.analyze.CandidateInput`) and what the user chose (`wizard.appspec.AppInput`) share these.
+
+    Attributes:
+        node_id, input_name: the widget value in the API prompt.
+        label: the component's label.
+        value_type: what kind of value it holds (FILE: an uploaded file the node loads).
+        component: the Gradio component that edits it (`wizard.app_contract.INPUT_COMPONENTS`).
+        minimum, maximum, step: a number's range, when it has one.
+        choices: a Dropdown's or Radio's values.
+        multiline: a Textbox of several lines.
+        media: what a FILE input takes.
+        advanced: shown in the collapsed "Advanced" section.
+    """
+
+    node_id: str
+    input_name: str
+    label: str
+    value_type: ValueType
+    component: InputComponent
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+    step: int | float | None = None
+    choices: tuple[Any, ...] | None = None
+    multiline: bool = False
+    media: Media | None = None
+    advanced: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutputSettings:
+    """How one output node's results are shown: shared by `CandidateOutput` and `AppOutput`.
+
+    Attributes:
+        node_id: the output node in the API prompt.
+        label: the component's label.
+        kind: what the node produces.
+        component: the Gradio component that shows it (one per kind: `wizard.app_contract.OUTPUT_COMPONENTS`).
+    """
+
+    node_id: str
+    label: str
+    kind: OutputKind
+    component: OutputComponent

@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wizard.errors import WizardError
+from wizard import app_contract
+from wizard.app_contract import Parameter
+from wizard.appspec import AppSpec
+from wizard.errors import SpecError, WizardError, one_line
 
 WIZARD_ROOT = Path(__file__).resolve().parent.parent
 TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 FALSE_WORDS = frozenset({"false", "no", "off", "0"})
-RANDOMIZE_SEED = "randomize_seed"  # the checkbox parameter generated apps add next to their seeds
 APP_MODULE_NAME = "comfy_space_app"  # not "app": ComfyUI has a top-level package of that name
 
 
@@ -49,16 +51,6 @@ class TestRunResult:
     recommended_duration: int
 
 
-@dataclass(frozen=True)
-class _Parameter:
-    name: str
-    value_type: str  # "INT", "FLOAT", "STRING", "BOOLEAN", "COMBO", "FILE", or "RANDOMIZE"
-    component: str
-    default: Any
-    choices: tuple[Any, ...] | None
-    randomized: bool = False  # a seed the "randomize seed" checkbox replaces
-
-
 def run_app(app_dir: str | Path, inputs: dict[str, str], out_dir: str | Path) -> TestRunResult:
     """Runs `generate` of the app in `app_dir` with `inputs` (parameter name -> text) once."""
     app_dir = Path(app_dir).resolve()
@@ -67,7 +59,7 @@ def run_app(app_dir: str | Path, inputs: dict[str, str], out_dir: str | Path) ->
             f"{app_dir} is not a folder written by `python -m wizard build` (no app.py/appspec.json)"
         )
     spec = _read_spec(app_dir)
-    values = _convert_inputs(_parameters(spec), inputs)
+    values = _convert_inputs(app_contract.parameters(spec), inputs)
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="wizard-testrun-") as scratch:
@@ -90,36 +82,19 @@ def run_app(app_dir: str | Path, inputs: dict[str, str], out_dir: str | Path) ->
 # --- inputs (in the wizard's process) ------------------------------------------------------------
 
 
-def _read_spec(app_dir: Path) -> dict[str, Any]:
+def _read_spec(app_dir: Path) -> AppSpec:
+    path = app_dir / "appspec.json"
     try:
-        spec = json.loads((app_dir / "appspec.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise WizardError(f"cannot read {app_dir / 'appspec.json'}: {error}") from None
-    if not isinstance(spec, dict) or not isinstance(spec.get("inputs"), list):
-        raise WizardError(f"{app_dir / 'appspec.json'} is not an AppSpec")
-    return spec
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise WizardError(f"cannot read {path}: {error}") from None
+    try:
+        return AppSpec.from_json(text)
+    except SpecError as error:
+        raise WizardError(f"{path} is not a valid AppSpec: {error}") from None
 
 
-def _parameters(spec: dict[str, Any]) -> list[_Parameter]:
-    """The parameters of `generate`, in order, as the code generator writes them: the inputs by
-    `order`, and the "randomize seed" checkbox right after the first randomized seed."""
-    parameters = []
-    ordered = sorted(spec["inputs"], key=lambda item: item.get("order", 0))
-    randomized = [item for item in ordered if item.get("randomize")]
-    for item in ordered:
-        choices = tuple(item["choices"]) if item.get("choices") is not None else None
-        randomize = bool(item.get("randomize"))
-        parameters.append(
-            _Parameter(
-                item["name"], item["value_type"], item["component"], item.get("default"), choices, randomize
-            )
-        )
-        if randomized and item is randomized[0]:
-            parameters.append(_Parameter(RANDOMIZE_SEED, "RANDOMIZE", "Checkbox", True, None))
-    return parameters
-
-
-def _convert_inputs(parameters: list[_Parameter], inputs: dict[str, str]) -> dict[str, Any]:
+def _convert_inputs(parameters: tuple[Parameter, ...], inputs: dict[str, str]) -> dict[str, Any]:
     """JSON values for `generate`: given texts converted by type, the spec's defaults for the rest."""
     by_name = {parameter.name: parameter for parameter in parameters}
     unknown = sorted(set(inputs) - set(by_name))
@@ -128,22 +103,25 @@ def _convert_inputs(parameters: list[_Parameter], inputs: dict[str, str]) -> dic
         raise WizardError(f"this app has no input {unknown[0]!r}; its inputs are: {known}")
     values: dict[str, Any] = {}
     for parameter in parameters:
+        item = parameter.input
         if parameter.name in inputs:
             values[parameter.name] = _convert(parameter, inputs[parameter.name])
-        elif parameter.value_type == "FILE":
-            raise WizardError(f"input {parameter.name!r} needs a file: add --input {parameter.name}=PATH")
-        elif parameter.value_type == "RANDOMIZE":
+        elif item is None:
             # A seed given on the command line is meant to be used, so it is not randomized then.
             values[parameter.name] = not any(
-                other.randomized and name in inputs for name, other in by_name.items()
+                other.input is not None and other.input.randomize and name in inputs
+                for name, other in by_name.items()
             )
+        elif item.value_type == "FILE":
+            raise WizardError(f"input {parameter.name!r} needs a file: add --input {parameter.name}=PATH")
         else:
-            values[parameter.name] = parameter.default
+            values[parameter.name] = item.default
     return values
 
 
-def _convert(parameter: _Parameter, text: str) -> Any:
-    name, kind = parameter.name, parameter.value_type
+def _convert(parameter: Parameter, text: str) -> Any:
+    name, item = parameter.name, parameter.input
+    kind = "BOOLEAN" if item is None else item.value_type  # the seed randomizer is a checkbox
     if kind == "INT":
         try:
             return int(text)
@@ -154,21 +132,21 @@ def _convert(parameter: _Parameter, text: str) -> Any:
             return float(text)
         except ValueError:
             raise WizardError(f"input {name!r} needs a number, got {text!r}") from None
-    if kind in ("BOOLEAN", "RANDOMIZE"):
+    if kind == "BOOLEAN":
         if text.strip().lower() in TRUE_WORDS | FALSE_WORDS:
             return text.strip().lower() in TRUE_WORDS
         raise WizardError(f"input {name!r} needs true or false, got {text!r}")
-    if kind == "COMBO" and parameter.choices is not None:
-        for choice in parameter.choices:
+    if kind == "COMBO" and item.choices is not None:
+        for choice in item.choices:
             if str(choice) == text:
                 return choice
-        shown = ", ".join(map(str, parameter.choices[:10]))
+        shown = ", ".join(map(str, item.choices[:10]))
         raise WizardError(f"input {name!r} must be one of: {shown}; got {text!r}")
     if kind == "FILE":
         path = Path(text).expanduser().resolve()
         if not path.is_file():
             raise WizardError(f"input {name!r}: no file at {text!r}")
-        return {"file": str(path), "editor": parameter.component == "ImageEditor"}
+        return {"file": str(path), "editor": item.component == "ImageEditor"}
     return text
 
 
@@ -234,15 +212,17 @@ def _print_progress(step, desc: str | None = None, **_ignored) -> None:
         print(f"{desc or 'running'}: {step[0]}/{step[1]}", file=sys.stderr, flush=True)
 
 
-def _save_outputs(spec: dict[str, Any], returned: Any, out_dir: Path) -> list[str]:
+def _save_outputs(spec: AppSpec, returned: Any, out_dir: Path) -> list[str]:
     """Copies each output's files into `out_dir` (texts as `<name>.txt`); returns the new paths."""
-    outputs = spec.get("outputs", [])
-    randomized = [item for item in spec["inputs"] if item.get("randomize")]
-    values = returned if len(outputs) + len(randomized) > 1 else (returned,)
+    returns = app_contract.return_values(spec)
+    values = returned if len(returns) > 1 else (returned,)
     saved: list[str] = []
-    for output, value in zip(outputs, values):
-        if output["kind"] == "text":
-            target = out_dir / f"{output['name']}.txt"
+    for value, returned_value in zip(values, returns):
+        output = returned_value.output
+        if output is None:
+            continue  # a seed the run used
+        if output.kind == "text":
+            target = out_dir / f"{output.name}.txt"
             target.write_text(str(value), encoding="utf-8")
             saved.append(str(target))
             continue
@@ -265,7 +245,7 @@ def _copy_unique(source: Path, out_dir: Path) -> Path:
 def _one_line_reason(error: Exception) -> str:
     """The user-facing text: a RunError's own message (gr.Error wraps it in the app), else the type too."""
     cause = error.__cause__ if type(error).__name__ == "Error" and error.__cause__ is not None else error
-    message = " ".join(str(cause).split()) or type(cause).__name__
+    message = one_line(str(cause)) or type(cause).__name__
     if type(cause).__module__.startswith("runtime."):
         return message
     return f"the app failed: {type(cause).__name__}: {message}"

@@ -1,0 +1,191 @@
+"""The one description of a generated app: what `generate` takes and returns, and each component.
+
+Codegen writes app.py from it, Test run calls the built app through it, and the wizard's preview
+draws its controls from it, so the three cannot disagree. A new component type is added here once:
+in `INPUT_COMPONENTS` (which value types may use it) and in `component`.
+
+    parameters(spec)     the parameters of `generate`, in order: the inputs, with the "Randomize seed"
+                         checkbox right after the first randomized seed
+    return_values(spec)  what `generate` returns, in order: the outputs, then each randomized seed
+    component(item)      (Gradio class name, keyword arguments) of an input, output or parameter
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from wizard.records import InputSettings, OutputSettings
+
+if TYPE_CHECKING:
+    from wizard.appspec import AppInput, AppOutput, AppSpec
+
+RANDOMIZE_SEED = "randomize_seed"  # the checkbox parameter next to the seeds it replaces
+
+# The Gradio components each value type may use; the first is the one the analysis proposes.
+INPUT_COMPONENTS: dict[str, tuple[str, ...]] = {
+    "INT": ("Slider", "Number"),
+    "FLOAT": ("Slider", "Number"),
+    "STRING": ("Textbox",),
+    "BOOLEAN": ("Checkbox",),
+    "COMBO": ("Dropdown", "Radio", "Textbox"),
+    "FILE": ("Image", "ImageEditor", "Video", "Audio", "File"),
+}
+# The component of a FILE input, by the media it takes.
+MEDIA_COMPONENTS: dict[str, str] = {
+    "image": "Image",
+    "mask": "Image",
+    "image+mask": "ImageEditor",
+    "video": "Video",
+    "audio": "Audio",
+    "file": "File",
+}
+# The one component that shows each output kind.
+OUTPUT_COMPONENTS: dict[str, str] = {
+    "images": "Gallery",
+    "video": "Video",
+    "audio": "Audio",
+    "mesh": "Model3D",
+    "text": "Textbox",
+}
+# How `generate` reads each output kind from a run's outputs (runtime.RunOutputs), by node id.
+OUTPUT_READERS: dict[str, str] = {
+    "images": "outputs.images({node})",
+    "video": "outputs.videos({node})[0]",
+    "audio": "outputs.audio({node})[0]",
+    "mesh": "outputs.meshes({node})[0]",
+    "text": "outputs.text({node})",
+}
+
+# Names the generated app.py defines or uses itself; an input or output may not take them.
+APP_NAMES = frozenset(
+    {
+        "spaces",
+        "gr",
+        "Path",
+        "ImageChops",
+        "ComfyWorkflow",
+        "Input",
+        "RunError",
+        "workflow",
+        "generate",
+        "image_with_mask",
+        "demo",
+        "run_button",
+        "progress",
+        RANDOMIZE_SEED,
+        "outputs",
+        "error",
+    }
+)
+RESERVED_NAMES = (
+    APP_NAMES | frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
+)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of `generate`, and the component that feeds it.
+
+    Attributes:
+        name: the Python parameter (and component variable) name.
+        input: the app input it stands for; None for the "Randomize seed" checkbox.
+        label: the component's label.
+        advanced: shown in the collapsed "Advanced" section.
+    """
+
+    name: str
+    input: AppInput | None
+    label: str
+    advanced: bool
+
+
+@dataclass(frozen=True)
+class ReturnValue:
+    """One value `generate` returns, and the component that shows it.
+
+    Attributes:
+        name: the component variable name.
+        output: the app output it shows; None for a randomized seed written back to its input.
+        seed: the randomized seed input, when `output` is None.
+    """
+
+    name: str
+    output: AppOutput | None
+    seed: AppInput | None = None
+
+
+def parameters(spec: AppSpec) -> tuple[Parameter, ...]:
+    """`generate`'s parameters in order: the inputs by `order`, the seed randomizer after the first seed."""
+    inputs = spec.ordered_inputs
+    randomized = randomized_seeds(spec)
+    result = []
+    for item in inputs:
+        result.append(Parameter(item.name, item, item.label, item.advanced))
+        if randomized and item is randomized[0]:
+            label = "Randomize seed" if len(randomized) == 1 else "Randomize seeds"
+            result.append(Parameter(RANDOMIZE_SEED, None, label, item.advanced))
+    return tuple(result)
+
+
+def return_values(spec: AppSpec) -> tuple[ReturnValue, ...]:
+    """What `generate` returns in order: each output, then each randomized seed (the value it used)."""
+    outputs = [ReturnValue(output.name, output) for output in spec.outputs]
+    seeds = [ReturnValue(item.name, None, item) for item in randomized_seeds(spec)]
+    return tuple(outputs + seeds)
+
+
+def randomized_seeds(spec: AppSpec) -> tuple[AppInput, ...]:
+    """The seeds the "Randomize seed" checkbox replaces, in the app's order."""
+    return tuple(item for item in spec.ordered_inputs if item.randomize)
+
+
+def component(item: InputSettings | OutputSettings | Parameter) -> tuple[str, dict[str, Any]]:
+    """The Gradio class name and keyword arguments of an input, an output or a parameter of `generate`."""
+    if isinstance(item, Parameter):
+        if item.input is None:
+            return "Checkbox", {"label": item.label, "value": True}
+        return component(item.input)
+    if isinstance(item, OutputSettings):
+        if item.component == "Textbox":
+            return "Textbox", {"label": item.label, "lines": 4}
+        return item.component, {"label": item.label}
+    return item.component, _input_arguments(item)
+
+
+def _input_arguments(item: InputSettings) -> dict[str, Any]:
+    name, label = item.component, item.label
+    default = getattr(item, "default", None)
+    if name == "Textbox":
+        lines = {"lines": 3} if item.multiline else {}
+        return {"label": label, **lines, "value": default}
+    if name == "Number":
+        bounds = {
+            key: value
+            for key, value in (("minimum", item.minimum), ("maximum", item.maximum))
+            if value is not None
+        }
+        precision = {"precision": 0} if item.value_type == "INT" else {}
+        return {"label": label, "value": default, **precision, **bounds}
+    if name == "Slider":
+        return {
+            "label": label,
+            "minimum": item.minimum,
+            "maximum": item.maximum,
+            "step": item.step,
+            "value": default,
+        }
+    if name in ("Dropdown", "Radio"):
+        return {"label": label, "choices": list(item.choices or ()), "value": default}
+    if name == "Checkbox":
+        return {"label": label, "value": default}
+    if name == "Image":
+        mode = {"image_mode": "RGBA"} if item.media == "mask" else {}  # the mask is the alpha channel
+        return {"label": label, "type": "filepath", **mode}
+    if name == "ImageEditor":
+        return {"label": label, "type": "pil"}  # `image_with_mask` reads its layers
+    if name in ("Audio", "File"):
+        return {"label": label, "type": "filepath"}
+    return {"label": label}  # Video: its value is a file path

@@ -1,0 +1,453 @@
+"""One user's way from a workflow file to a published Space, without Gradio: the page (`wizard.ui`)
+and the CLI call these.
+
+A `Session` is frozen: open / restore / import give one, every edit returns a new one whose spec
+has checked itself (`AppSpec.check`: names, ranges, repo ids, the URL policy), so no rule lives in
+the page. Build, Test run and publish work in a folder the caller owns (one per browser tab).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from runtime.locate import default_install_dir, find_comfyui
+from wizard.analyze import Analysis, CandidateInput, analyze
+from wizard.appspec import AppInput, AppOutput, AppSpec, auto_spec, python_name
+from wizard.codegen import build_space
+from wizard.convert import convert
+from wizard.errors import WizardError
+from wizard.ingest import load_workflow
+from wizard.nodedefs import NodeDefs
+from wizard.publish import Account, PublishResult, publish_folder, space_repo_id
+from wizard.records import Conversion, LoadedWorkflow
+from wizard.testrun import run_app
+
+EXAMPLES_DIR = Path(__file__).parent / "examples"
+EXAMPLES = {  # file in wizard/examples -> its name on the page
+    "sd15_text_to_image.json": "Text to image (SD1.5)",
+    "sd15_image_to_image.json": "Image to image (SD1.5)",
+    "blur_and_invert.json": "Blur and invert (no model)",
+    "poster_effect.json": "Poster effect (no model)",
+}
+PREVIEW_FILES = ("app.py", "README.md", "requirements.txt", "comfy.lock.json")
+
+
+@dataclass(frozen=True)
+class Session:
+    """One user's workflow and choices. Frozen: every step returns a new one.
+
+    Attributes:
+        filename: the opened file's name.
+        ui_graph_json: the saved UI workflow (or the API prompt) as JSON: what a page reload restores from.
+        conversion: the workflow as it runs.
+        analysis: its candidate inputs and outputs, models and custom nodes.
+        spec: the user's choices, always valid for `conversion`.
+    """
+
+    filename: str
+    ui_graph_json: str
+    conversion: Conversion
+    analysis: Analysis
+    spec: AppSpec
+
+    def saved_workflow(self) -> dict[str, str]:
+        """What the browser keeps of the workflow (stored once per upload: it can be large)."""
+        return {"filename": self.filename, "workflow": self.ui_graph_json}
+
+
+def node_defs() -> NodeDefs:
+    """The bundled ComfyUI 0.3.64 node definitions (read once, never changed)."""
+    return NodeDefs.snapshot()
+
+
+def open_workflow(data: bytes, filename: str) -> Session:
+    """Read, convert and analyse a workflow file; the automatic choice of inputs."""
+    return open_loaded(load_workflow(data, filename), node_defs())
+
+
+def open_loaded(loaded: LoadedWorkflow, defs: NodeDefs) -> Session:
+    """Convert and analyse a read workflow with these node definitions; the automatic choice of inputs."""
+    conversion = convert(loaded, defs)
+    analysis = analyze(conversion, defs)
+    document = loaded.workflow if loaded.workflow is not None else loaded.prompt
+    return Session(
+        filename=loaded.filename,
+        ui_graph_json=json.dumps(document, ensure_ascii=False, separators=(",", ":")),
+        conversion=conversion,
+        analysis=analysis,
+        spec=auto_spec(conversion, analysis),
+    )
+
+
+def restore_session(saved_workflow: dict[str, str], spec_json: str) -> Session:
+    """A session from what the browser kept: `Session.saved_workflow()` and the spec's JSON."""
+    session = open_workflow(saved_workflow["workflow"].encode("utf-8"), saved_workflow["filename"])
+    return with_imported_spec(session, spec_json)
+
+
+def with_imported_spec(session: Session, spec_json: str) -> Session:
+    """Continue with choices exported earlier; a spec for another workflow, or one the spec's own
+    rules refuse (a URL, a range), is refused with a SpecError."""
+    spec = AppSpec.from_json(spec_json)
+    spec.check(session.conversion)
+    return dataclasses.replace(session, spec=spec)
+
+
+def example_paths() -> dict[str, Path]:
+    """The examples one click away, by their name on the page."""
+    return {label: EXAMPLES_DIR / name for name, label in EXAMPLES.items()}
+
+
+# --- edits --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputChoice:
+    """One candidate input the user exposes, with the settings they typed.
+
+    Attributes:
+        node_id, input_name: the candidate.
+        label, component: None keeps the current (or proposed) one.
+        minimum, maximum, step: the range; None for none.
+        advanced: shown in the collapsed section.
+    """
+
+    node_id: str
+    input_name: str
+    label: str | None
+    component: str | None
+    minimum: int | float | None
+    maximum: int | float | None
+    step: int | float | None
+    advanced: bool
+
+
+@dataclass(frozen=True)
+class OutputChoice:
+    """One candidate output the user shows. Attributes: node_id: the output node; label: None keeps it."""
+
+    node_id: str
+    label: str | None
+
+
+@dataclass(frozen=True)
+class ModelDownload:
+    """Where the user says one model file comes from.
+
+    Attributes:
+        name, folder: the model file (as the spec lists it).
+        repo_id, path: a Hub file; url: another download; all None: unknown.
+    """
+
+    name: str
+    folder: str
+    repo_id: str | None
+    path: str | None
+    url: str | None
+
+
+@dataclass(frozen=True)
+class PackSource:
+    """Where the user says one custom-node pack comes from.
+
+    Attributes:
+        class_types: the node types it provides (which pack of the spec it is).
+        pack, repo, version: its registry id or name, git repository and version (None: unknown).
+    """
+
+    class_types: tuple[str, ...]
+    pack: str | None
+    repo: str | None
+    version: str | None
+
+
+def candidate_order(analysis: Analysis) -> list[CandidateInput]:
+    """The candidates as the inputs table lists them: the automatic choice first, in the app's order."""
+    return sorted(analysis.inputs, key=lambda candidate: (not candidate.auto, candidate.rank))
+
+
+def exposed_node_ids(spec: AppSpec) -> set[str]:
+    """The nodes whose values are inputs of the app: the graph draws them as chosen inputs."""
+    return {item.node_id for item in spec.inputs}
+
+
+def with_inputs(session: Session, choices: Sequence[InputChoice]) -> Session:
+    """The spec exposing exactly `choices` (unknown candidates ignored); kept inputs keep their order."""
+    candidates = {(c.node_id, c.input_name): c for c in session.analysis.inputs}
+    previous = {(item.node_id, item.input_name): item for item in session.spec.inputs}
+    order = {key: item.order for key, item in previous.items()}
+    inputs = []
+    for choice in choices:
+        key = (choice.node_id, choice.input_name)
+        if key not in candidates:
+            continue
+        base = previous.get(key) or AppInput.from_candidate(candidates[key], name="", order=0)  # set below
+        inputs.append(
+            dataclasses.replace(
+                base,
+                label=choice.label or base.label,
+                component=choice.component or base.component,
+                minimum=choice.minimum,
+                maximum=choice.maximum,
+                step=choice.step,
+                advanced=choice.advanced,
+                order=order.get(key, len(order) + len(inputs)),
+            )
+        )
+    inputs.sort(key=lambda item: item.order)
+    inputs = [dataclasses.replace(item, order=position) for position, item in enumerate(inputs)]
+    return _with_spec(session, inputs=tuple(inputs))
+
+
+def with_outputs(session: Session, choices: Sequence[OutputChoice]) -> Session:
+    candidates = {candidate.node_id: candidate for candidate in session.analysis.outputs}
+    previous = {output.node_id: output for output in session.spec.outputs}
+    outputs = []
+    for choice in choices:
+        if choice.node_id not in candidates:
+            continue
+        base = previous.get(choice.node_id) or AppOutput.from_candidate(candidates[choice.node_id], name="")
+        outputs.append(dataclasses.replace(base, label=choice.label or base.label))
+    return _with_spec(session, outputs=tuple(outputs))
+
+
+def with_title(session: Session, title: str, description: str) -> Session:
+    return _with_spec(session, title=title.strip(), description=description.strip())
+
+
+def with_model_downloads(session: Session, downloads: Sequence[ModelDownload]) -> Session:
+    """The models with the downloads the user gave (matched by file and folder); the spec checks them."""
+    given = {(download.name, download.folder): download for download in downloads}
+    models = []
+    for model in session.spec.models:
+        download = given.get((model.name, model.folder))
+        if download is None or (download.repo_id, download.path, download.url) == (
+            model.repo_id,
+            model.path,
+            model.url,
+        ):
+            models.append(model)
+            continue
+        models.append(
+            dataclasses.replace(
+                model,
+                repo_id=download.repo_id,
+                path=download.path,
+                url=download.url,
+                revision=None,
+                size=None,
+                gated=None,
+                source="user" if download.repo_id or download.url else None,
+            )
+        )
+    return _with_spec(session, models=tuple(models))
+
+
+def with_pack_sources(session: Session, sources: Sequence[PackSource]) -> Session:
+    """The packs with the ids, repositories and versions the user gave; the spec checks them."""
+    given = {source.class_types: source for source in sources}
+    packs = []
+    for pack in session.spec.custom_nodes:
+        source = given.get(pack.class_types)
+        if source is None or (source.pack, source.repo, source.version) == (
+            pack.pack,
+            pack.repo,
+            pack.version,
+        ):
+            packs.append(pack)
+            continue
+        repo_name = source.repo.rstrip("/").removesuffix(".git").rsplit("/", 1)[-1] if source.repo else None
+        packs.append(
+            dataclasses.replace(
+                pack, pack=source.pack or repo_name, repo=source.repo, version=source.version, source="user"
+            )
+        )
+    return _with_spec(session, custom_nodes=tuple(packs))
+
+
+def _with_spec(session: Session, **changes: Any) -> Session:
+    """A new spec with parameter names derived again from the labels, checked before it is kept."""
+    spec = dataclasses.replace(session.spec, **changes)
+    taken: set[str] = set()
+    inputs = tuple(
+        dataclasses.replace(item, name=python_name(item.label, taken)) for item in spec.ordered_inputs
+    )
+    outputs = tuple(dataclasses.replace(item, name=python_name(item.label, taken)) for item in spec.outputs)
+    spec = dataclasses.replace(spec, inputs=inputs, outputs=outputs)
+    spec.check(session.conversion)
+    return dataclasses.replace(session, spec=spec)
+
+
+# --- work folders -------------------------------------------------------------------------------
+
+
+def new_workdir() -> str:
+    """A build folder for one browser tab (or one CLI call); `remove_workdir` deletes it."""
+    return tempfile.mkdtemp(prefix="comfy-wizard-")
+
+
+def remove_workdir(folder: str | None) -> None:
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- build --------------------------------------------------------------------------------------
+
+
+def build(session: Session, folder: Path) -> Path:
+    """Write the Space folder of the current choices (an empty folder, or one built before)."""
+    return build_space(session.conversion, session.spec, folder)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A built Space. Attributes: folder: the generated Space; files: PREVIEW_FILES' texts by name;
+    zip_path: the folder as a ZIP."""
+
+    folder: Path
+    files: dict[str, str]
+    zip_path: Path
+
+
+def build_preview(session: Session, workdir: Path) -> Preview:
+    """Generate the Space folder from the current choices, and its ZIP."""
+    folder = workdir / "space"
+    if folder.exists():
+        shutil.rmtree(folder)
+    build(session, folder)
+    files = {
+        name: (folder / name).read_text(encoding="utf-8")
+        for name in PREVIEW_FILES
+        if (folder / name).is_file()
+    }
+    zip_path = workdir / f"{suggested_space_name(session)}.zip"
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                archive.write(path, path.relative_to(folder).as_posix())
+    return Preview(folder=folder, files=files, zip_path=zip_path)
+
+
+# --- test run -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TestRun:
+    """A Test run's result.
+
+    Attributes:
+        session: with the measured time and the suggested GPU duration in its spec.
+        files: the output files.
+        message: what to tell the user (Markdown).
+    """
+
+    __test__ = False  # not a pytest test class
+
+    session: Session
+    files: tuple[Path, ...]
+    message: str
+
+
+def comfyui_status() -> str:
+    """What the Test run step needs, and how to get it when it is missing (Markdown)."""
+    found = find_comfyui()
+    if found is None:
+        return (
+            "**ComfyUI is not installed here**, so the workflow cannot run in the wizard. Install the pinned "
+            f"ComfyUI 0.3.64 with `python -m runtime.install` (into `{default_install_dir()}`), or set "
+            "`COMFYUI_PATH` to a checkout, then restart the wizard. You can still download or publish the app."
+        )
+    return f"ComfyUI found at `{found}`. The run uses the values you chose as defaults and downloads missing model files."
+
+
+def file_inputs(spec: AppSpec) -> list[AppInput]:
+    """The inputs a test run needs a file for (images, masks, videos, audio), in the app's order."""
+    return [item for item in spec.ordered_inputs if item.value_type == "FILE"]
+
+
+def test_run(session: Session, workdir: Path, media: list[str]) -> TestRun:
+    """Build the app and run its `generate` once through `runtime/`; the measured time becomes the
+    spec's GPU duration. `media` holds one file per `file_inputs`, in order."""
+    if find_comfyui() is None:
+        raise WizardError(
+            "ComfyUI is not installed here: run `python -m runtime.install` (or set COMFYUI_PATH), then restart"
+        )
+    needed = file_inputs(session.spec)
+    if len(media) < len(needed):
+        names = ", ".join(item.label for item in needed)
+        raise WizardError(f"add one file for each of: {names} (in that order)")
+    folder = build_preview(session, workdir).folder
+    inputs = {item.name: str(path) for item, path in zip(needed, media)}
+    output_dir = workdir / "test-run"
+    if output_dir.exists():
+        shutil.rmtree(output_dir)
+    result = run_app(folder, inputs, output_dir)
+    measured = _with_spec(
+        session, duration=result.recommended_duration, measured_seconds=round(result.seconds, 2)
+    )
+    message = (
+        f"**Ran in {result.seconds:.2f} s.** The Space will ask ZeroGPU for "
+        f"**{result.recommended_duration} s** per request (`@spaces.GPU(duration={result.recommended_duration})`); "
+        "rebuild the preview to see it in app.py."
+    )
+    return TestRun(session=measured, files=tuple(Path(path) for path in result.files), message=message)
+
+
+test_run.__test__ = False  # a step of the wizard, not a pytest test
+
+
+# --- publish ------------------------------------------------------------------------------------
+
+
+def space_name_problem(name: str) -> str | None:
+    """Why `name` ("my-app" or "user/my-app") cannot name a Space, or None when it can (the Hub's rules,
+    as `wizard.publish` applies them; whether the namespace is yours is checked when publishing)."""
+    if not name.strip():
+        return "give the Space a name, for example my-comfy-app"
+    namespace = name.strip().split("/")[0] if "/" in name else "you"
+    try:
+        space_repo_id(name, Account(name=namespace, orgs=()))
+    except WizardError as error:
+        return str(error)
+    return None
+
+
+def suggested_space_name(session: Session) -> str:
+    """A valid Space name made from the app's title ("Text to image (SD1.5)" -> "text-to-image-sd1-5")."""
+    slug = re.sub(r"[^a-z0-9]+", "-", session.spec.title.lower()).strip("-")[:60].strip("-")
+    return slug or "comfyui-app"
+
+
+def publish_space(
+    session: Session,
+    workdir: Path,
+    *,
+    name: str,
+    private: bool,
+    hf_token_secret: str | None,
+    token: str | None,
+    progress: Callable[..., object] | None = None,
+) -> PublishResult:
+    """The folder built from the current choices, as a ZeroGPU Space in the token's account."""
+    problem = space_name_problem(name)
+    if problem:
+        raise WizardError(problem)
+    if token is None:
+        raise WizardError("sign in with Hugging Face first (the button above)")
+    folder = build_preview(session, workdir).folder
+    return publish_folder(
+        folder,
+        space=name.strip(),
+        private=private,
+        token=token,
+        hf_token_secret=hf_token_secret,
+        progress=progress,
+    )

@@ -1,0 +1,301 @@
+"""The page's events: each handler calls `wizard.session` and returns `{component: new value}`.
+
+Every failure reaches the user as one line (`_shown_to_user`); a handler that changes nothing
+returns `{}`. API names are the endpoints a `gradio_client` user calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+import gradio as gr
+import spaces
+
+from wizard import session as sessions
+from wizard.errors import WizardError, one_line
+from wizard.publish import user_token
+from wizard.session import PREVIEW_FILES, Session
+from wizard.ui import tables, views
+from wizard.ui.layout import Page
+
+log = logging.getLogger(__name__)
+
+# On ZeroGPU the run gets a GPU for at most this long; elsewhere the decorator changes nothing.
+test_run_on_gpu = spaces.GPU(duration=240)(sessions.test_run)
+
+
+def wire(page: Page, demo: gr.Blocks) -> None:
+    """All the page's events, in the order of the steps."""
+    _wire_workflow_events(page, demo)
+    _wire_choice_events(page)
+    _wire_build_events(page)
+    for button, step in page.navigation:
+        # Moving between steps needs no server: the page switches at once.
+        button.click(None, None, page.steps, js=f"() => ({{__type__: 'update', selected: {step}}})")
+
+
+# --- opening a workflow -------------------------------------------------------------------------
+
+
+def _workflow_views(page: Page) -> list[gr.components.Component]:
+    """Everything that shows a workflow: opening one (or its saved choices) refreshes them all."""
+    return [
+        page.session,
+        page.saved_workflow,
+        page.saved_spec,
+        page.badge,
+        page.graph_summary,
+        page.graph,
+        page.app_title,
+        page.app_description,
+        page.inputs_table,
+        page.outputs_table,
+        page.models_summary,
+        page.models_table,
+        page.packs_table,
+        page.space_name,
+        page.steps,
+    ]
+
+
+def _opened(page: Page, new: Session, step: int) -> dict:
+    return {
+        page.session: new,
+        page.saved_workflow: new.saved_workflow(),
+        page.saved_spec: new.spec.to_json(),
+        page.badge: views.workflow_badge(new),
+        page.graph_summary: views.graph_summary_markdown(new),
+        page.graph: views.graph_html(new),
+        page.app_title: new.spec.title,
+        page.app_description: new.spec.description,
+        page.inputs_table: _rows(tables.input_rows(new)),
+        page.outputs_table: _rows(tables.output_rows(new)),
+        page.models_summary: views.models_markdown(new),
+        page.models_table: _rows(tables.model_rows(new)),
+        page.packs_table: _rows(tables.pack_rows(new)),
+        page.space_name: sessions.suggested_space_name(new),
+        page.steps: gr.Walkthrough(selected=step),
+    }
+
+
+def _wire_workflow_events(page: Page, demo: gr.Blocks) -> None:
+    shown = _workflow_views(page)
+
+    def on_upload(path: str | None) -> dict:
+        if not path:
+            return {}
+        with _shown_to_user():
+            return _opened(page, sessions.open_workflow(Path(path).read_bytes(), Path(path).name), 2)
+
+    def on_paste(text: str | None) -> dict:
+        with _shown_to_user():
+            if not (text or "").strip():
+                raise WizardError("paste a workflow's JSON first (ComfyUI: Workflow → Export)")
+            return _opened(page, sessions.open_workflow(text.encode("utf-8"), "pasted.json"), 2)
+
+    def example_opener(path: Path) -> Callable[[], dict]:
+        def on_example() -> dict:
+            with _shown_to_user():
+                return _opened(page, sessions.open_workflow(path.read_bytes(), path.name), 2)
+
+        return on_example
+
+    def on_import_spec(current: Session | None, data: bytes) -> dict:
+        with _shown_to_user():
+            spec_json = data.decode("utf-8", "replace")
+            return _opened(page, sessions.with_imported_spec(_require(current), spec_json), 3)
+
+    def on_restore(stored_workflow: dict | None, stored_spec: str | None) -> dict:
+        if not stored_workflow or not stored_spec:
+            return {}
+        try:
+            return _opened(page, sessions.restore_session(stored_workflow, stored_spec), 3)
+        except Exception as error:  # stale or foreign data in the browser: start afresh
+            log.info("saved session not restored: %s", error)
+            return {}
+
+    page.upload.upload(on_upload, page.upload, shown, api_name="open_file")
+    page.use_pasted.click(on_paste, page.pasted, shown, api_name="open_json")
+    for button, path in page.examples:
+        button.click(example_opener(path), None, shown, api_visibility="private")
+    page.import_spec.upload(on_import_spec, [page.session, page.import_spec], shown, api_name="import_spec")
+    demo.load(on_restore, [page.saved_workflow, page.saved_spec], shown, api_visibility="private")
+
+
+# --- editing the choices ------------------------------------------------------------------------
+
+
+def _wire_choice_events(page: Page) -> None:
+    """Edits of the tables and the title: a new spec, the graph and the badge follow it."""
+    shown = [page.session, page.saved_spec, page.graph, page.badge]
+
+    def edited(change: Callable[..., Session]) -> Callable[..., dict]:
+        def on_edit(current: Session | None, *values: Any) -> dict:
+            with _shown_to_user():
+                new = change(_require(current), *values)
+                return {
+                    page.session: new,
+                    page.saved_spec: new.spec.to_json(),
+                    page.graph: views.graph_html(new),
+                    page.badge: views.workflow_badge(new),
+                }
+
+        return on_edit
+
+    def on_export(current: Session | None, folder: str | None) -> dict:
+        with _shown_to_user():
+            folder = folder or sessions.new_workdir()
+            path = Path(folder) / "appspec.json"
+            path.write_text(_require(current).spec.to_json(), encoding="utf-8")
+            return {page.export_spec: str(path), page.workdir: folder}
+
+    def on_space_name(name: str) -> dict:
+        problem = sessions.space_name_problem(name)
+        return {page.name_check: f"⚠️ {problem}" if problem and name.strip() else ""}
+
+    title = [page.app_title, page.app_description]
+    edits = (
+        (page.inputs_table, tables.with_input_rows, [page.inputs_table], "edit_inputs"),
+        (page.outputs_table, tables.with_output_rows, [page.outputs_table], "edit_outputs"),
+        (page.app_title, sessions.with_title, title, "edit_title"),
+        (page.app_description, sessions.with_title, title, None),
+        (page.models_table, tables.with_model_rows, [page.models_table], "edit_models"),
+        (page.packs_table, tables.with_pack_rows, [page.packs_table], "edit_packs"),
+    )
+    for component, change, values, api_name in edits:
+        visibility = "public" if api_name else "private"
+        component.input(
+            edited(change), [page.session, *values], shown, api_name=api_name, api_visibility=visibility
+        )
+    page.export_spec.click(
+        on_export, [page.session, page.workdir], [page.export_spec, page.workdir], api_name="export_spec"
+    )
+    page.space_name.input(on_space_name, page.space_name, page.name_check, api_visibility="private")
+
+
+# --- build, test run, publish -------------------------------------------------------------------
+
+
+def _wire_build_events(page: Page) -> None:
+    """Building the preview, the test run and publishing: each works in the tab's build folder."""
+
+    def on_build(current: Session | None, folder: str | None) -> dict:
+        with _shown_to_user():
+            folder = folder or sessions.new_workdir()
+            preview = sessions.build_preview(_require(current), Path(folder))
+            needed = [item.label for item in sessions.file_inputs(current.spec)]
+            media_label = f"Files for the run, in this order: {', '.join(needed)}"
+            return {
+                page.workdir: folder,
+                page.built: current.spec.to_json(),
+                **{view: preview.files.get(name, "") for view, name in zip(page.code_views, PREVIEW_FILES)},
+                page.download_zip: str(preview.zip_path),
+                page.test_media: gr.File(label=media_label, visible=bool(needed)),
+                page.steps: gr.Walkthrough(selected=5),
+            }
+
+    def on_test_run(
+        current: Session | None,
+        folder: str | None,
+        media: list[str] | None,
+        progress=gr.Progress(track_tqdm=True),
+    ) -> dict:
+        with _shown_to_user():
+            folder = folder or sessions.new_workdir()
+            progress(0, desc="Starting ComfyUI")
+            result = test_run_on_gpu(_require(current), Path(folder), list(media or []))
+            images = [str(path) for path in result.files if Path(path).suffix.lower() in _IMAGE_SUFFIXES]
+            return {
+                page.workdir: folder,
+                page.session: result.session,
+                page.saved_spec: result.session.spec.to_json(),
+                page.test_status: result.message,
+                page.test_outputs: gr.Gallery(value=images, visible=bool(images)),
+                page.test_files: gr.File(
+                    value=[str(path) for path in result.files], visible=bool(result.files)
+                ),
+            }
+
+    def on_publish(
+        current: Session | None,
+        folder: str | None,
+        name: str,
+        private: str,
+        secret: str,
+        oauth_token: gr.OAuthToken | None,
+        progress=gr.Progress(),
+    ) -> dict:
+        with _shown_to_user():
+            folder = folder or sessions.new_workdir()
+            result = sessions.publish_space(
+                _require(current),
+                Path(folder),
+                name=name,
+                private=private == "private",
+                hf_token_secret=secret.strip() or None,
+                token=user_token(oauth_token.token if oauth_token else None),
+                progress=progress,
+            )
+            verb = "Created" if result.created else "Updated"
+            return {
+                page.workdir: folder,
+                page.published: f"{verb} **[{result.repo_id}]({result.url})**: it builds now and runs in a few minutes.",
+            }
+
+    page.build.click(
+        on_build,
+        [page.session, page.workdir],
+        [page.workdir, page.built, *page.code_views, page.download_zip, page.test_media, page.steps],
+        api_name="build",
+    )
+    page.run_test.click(
+        on_test_run,
+        [page.session, page.workdir, page.test_media],
+        [page.workdir, page.session, page.saved_spec, page.test_status, page.test_outputs, page.test_files],
+        api_name="test_run",
+    )
+    page.publish.click(
+        on_publish,
+        [page.session, page.workdir, page.space_name, page.visibility, page.hf_token_secret],
+        [page.workdir, page.published],
+        api_name="publish",
+    )
+
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif")
+
+
+def _rows(rows: list[list[Any]]) -> gr.Dataframe:
+    """New table content; an empty table is hidden (rows the user adds are ignored: each row stands
+    for something of the workflow)."""
+    return gr.Dataframe(value=rows, visible=bool(rows))
+
+
+def _require(current: Session | None) -> Session:
+    if current is None:
+        raise WizardError("no workflow yet: upload one in step 1")
+    return current
+
+
+@contextlib.contextmanager
+def _shown_to_user():
+    """Turn any failure into one line in the page: a WizardError's own message, else a short note."""
+    try:
+        yield
+    except gr.Error:
+        raise
+    except WizardError as error:
+        raise gr.Error(
+            one_line(str(error)) or "unknown error", duration=None, print_exception=False
+        ) from None
+    except Exception as error:  # a bug: the user still gets one line, the log gets the traceback
+        log.exception("unexpected error in the wizard UI")
+        raise gr.Error(
+            f"Unexpected error ({type(error).__name__}: {one_line(str(error))[:200]}). "
+            "Please report it with the workflow that caused it.",
+            duration=None,
+            print_exception=False,
+        ) from None

@@ -1,0 +1,77 @@
+"""What the page shows of a session besides the tables: the badge, the graph, and short Markdown notes."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from wizard.errors import WizardError, one_line
+from wizard.graph import build_graph, render_svg
+from wizard.session import Session, exposed_node_ids, node_defs
+
+
+def workflow_badge(session: Session) -> str:
+    spec = session.spec
+    return (
+        f"**{html.escape(session.filename)}** · {len(session.conversion.nodes)} nodes · "
+        f"{len(spec.inputs)} inputs → {len(spec.outputs)} outputs"
+    )
+
+
+def graph_summary_markdown(session: Session) -> str:
+    """The facts of the graph step worth reading: what the colours mean, and the warnings."""
+    warnings = list(dict.fromkeys([*session.conversion.warnings, *session.analysis.warnings]))
+    if not warnings:
+        return ""
+    shown = "\n".join(f"- {html.escape(one_line(warning))}" for warning in warnings[:8])
+    more = f"\n- …and {len(warnings) - 8} more" if len(warnings) > 8 else ""
+    return f"**Check these before you go on:**\n{shown}{more}"
+
+
+def models_markdown(session: Session) -> str:
+    models, packs = session.spec.models, session.spec.custom_nodes
+    missing = [model.name for model in models if not model.resolved]
+    unknown = [pack for pack in packs if pack.pack is None]
+    if not models:
+        lines = ["**No model files.**"]
+    elif missing:
+        lines = [
+            f"**{len(missing)} of {len(models)} model files not found:** fill in where to download them."
+        ]
+    else:
+        lines = [f"**{len(models)} model file{'s' * (len(models) != 1)}, all found on the Hub or the web.**"]
+    if not packs:
+        lines.append("Only ComfyUI's own nodes are used.")
+    elif unknown:
+        lines.append(f"**{len(unknown)} custom-node pack(s) unknown:** give each one's git repository.")
+    else:
+        lines.append(
+            f"{len(packs)} custom-node pack{'s' * (len(packs) != 1)}, pinned to the workflow's versions."
+        )
+    if any(model.gated for model in models):
+        lines.append("Some files are gated: give the Space an `HF_TOKEN` secret when you publish.")
+    return " ".join(lines)
+
+
+_SVG_SIZE_ATTRIBUTE = re.compile(r'\s(width|height)="[^"]*"')
+_SVG_VIEWBOX = re.compile(r'viewBox="\s*[-\d.]+[\s,]+[-\d.]+[\s,]+([\d.]+)[\s,]+([\d.]+)\s*"')
+
+
+def graph_html(session: Session) -> str:
+    """The flattened workflow as an SVG, the exposed inputs' and outputs' nodes highlighted.
+
+    The SVG's own size attributes are dropped so CSS can scale it: `--graph-width` is its natural
+    width, multiplied in the page by the zoom the visitor picks."""
+    graph = build_graph(session.conversion, node_defs())
+    svg = render_svg(graph, highlight=exposed_node_ids(session.spec))
+    start = svg.find("<svg")
+    if start < 0:
+        raise WizardError("the workflow graph could not be drawn")
+    tag_end = svg.find(">", start)
+    tag = _SVG_SIZE_ATTRIBUTE.sub("", svg[start:tag_end])
+    size = _SVG_VIEWBOX.search(tag)
+    width = float(size.group(1)) if size else 800.0
+    return (
+        f'<div class="graph-canvas" data-workflow="{session.spec.fingerprint}" style="--graph-width: {width:.0f}px">'
+        f"{svg[:start]}{tag}{svg[tag_end:]}</div>"
+    )
