@@ -5,10 +5,11 @@ and, where there is one, the fix. The CLI prints it and exits with status 2; the
 """
 
 
-def one_line(text: str) -> str:
-    """`text` as one line for a message or a card: printable characters, whitespace collapsed."""
+def one_line(text: str, limit: int | None = None) -> str:
+    """`text` as one line for a message or a card: printable characters, whitespace collapsed, at most
+    `limit` characters when given."""
     printable = "".join(char if char.isprintable() else " " for char in str(text))
-    return " ".join(printable.split())
+    return " ".join(printable.split())[:limit]
 
 
 class WizardError(Exception):

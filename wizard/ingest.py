@@ -20,7 +20,7 @@ import zlib
 from pathlib import Path
 from typing import Any, Callable
 
-from wizard.errors import WorkflowFileError
+from wizard.errors import WorkflowFileError, one_line
 from wizard.records import LoadedWorkflow
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -153,7 +153,7 @@ def _parse_json(data: bytes, name: str) -> Any:
     except RecursionError:
         raise WorkflowFileError(f"{name} nests JSON too deeply; no workflow does") from None
     except ValueError as error:  # e.g. an integer literal beyond Python's digit limit
-        raise WorkflowFileError(f"{name} is not valid JSON: {_one_line(str(error))}") from None
+        raise WorkflowFileError(f"{name} is not valid JSON: {one_line(str(error), 200)}") from None
 
 
 def _nesting_depth(data: bytes) -> int:
@@ -361,7 +361,7 @@ def _container_metadata(data: bytes, name: str) -> dict[str, str]:
                 for key, value in stream.metadata.items():
                     metadata.setdefault(key, value)
     except (av.FFmpegError, ValueError, OSError) as error:
-        raise WorkflowFileError(f"{name} is a damaged media file: {_one_line(str(error))}") from None
+        raise WorkflowFileError(f"{name} is a damaged media file: {one_line(str(error), 200)}") from None
     return metadata
 
 
@@ -372,10 +372,6 @@ def _shown(filename: str) -> str:
     """A file name safe to put in a one-line message (no control characters, bounded length)."""
     clean = "".join(char if char.isprintable() else "?" for char in filename) or "the file"
     return clean if len(clean) <= 80 else clean[:77] + "..."
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())[:200]
 
 
 def _too_big(name: str, size: int) -> str:

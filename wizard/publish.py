@@ -34,6 +34,7 @@ from wizard.errors import (
     PublishPermissionError,
     PublishRateLimitError,
     PublishRetryableError,
+    one_line,
 )
 
 ZERO_GPU = "zero-a10g"  # huggingface_hub `SpaceHardware.ZERO_A10G`, the only ZeroGPU flavor
@@ -297,7 +298,7 @@ def _writing_to(repo_id: str, action: str, *, created: bool) -> Iterator[None]:
         if "README.md" not in str(error):
             raise
         raise PublishFolderError(
-            f"the Hub rejects the front matter of README.md: {_one_line(str(error))}; fix it and publish again"
+            f"the Hub rejects the front matter of README.md: {one_line(str(error), 300)}; fix it and publish again"
         ) from error
     except _transport_errors() as error:
         raise _explain(error, action, repo_id) from error
@@ -375,8 +376,4 @@ def _retry_after(headers) -> int:
 
 def _hub_reason(error) -> str:
     """The Hub's short reason (`X-Error-Message`), if any."""
-    return _one_line(error.response.headers.get("X-Error-Message") or "no reason given")
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())[:300]
+    return one_line(error.response.headers.get("X-Error-Message") or "no reason given", 300)

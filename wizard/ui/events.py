@@ -294,7 +294,7 @@ def _shown_to_user():
     except Exception as error:  # a bug: the user still gets one line, the log gets the traceback
         log.exception("unexpected error in the wizard UI")
         raise gr.Error(
-            f"Unexpected error ({type(error).__name__}: {one_line(str(error))[:200]}). "
+            f"Unexpected error ({type(error).__name__}: {one_line(str(error), 200)}). "
             "Please report it with the workflow that caused it.",
             duration=None,
             print_exception=False,
