@@ -27,7 +27,7 @@ from wizard.errors import WizardError
 from wizard.ingest import load_workflow
 from wizard.nodedefs import NodeDefs
 from wizard.publish import Account, PublishResult, publish_folder, space_repo_id
-from wizard.records import Conversion, LoadedWorkflow
+from wizard.records import Conversion, LoadedWorkflow, ModelFile, NodePack
 from wizard.testrun import run_app
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
@@ -225,52 +225,46 @@ def with_title(session: Session, title: str, description: str) -> Session:
 
 def with_model_downloads(session: Session, downloads: Sequence[ModelDownload]) -> Session:
     """The models with the downloads the user gave (matched by file and folder); the spec checks them."""
-    given = {(download.name, download.folder): download for download in downloads}
-    models = []
-    for model in session.spec.models:
-        download = given.get((model.name, model.folder))
-        if download is None or (download.repo_id, download.path, download.url) == (
-            model.repo_id,
-            model.path,
-            model.url,
-        ):
-            models.append(model)
-            continue
-        models.append(
-            dataclasses.replace(
-                model,
-                repo_id=download.repo_id,
-                path=download.path,
-                url=download.url,
-                revision=None,
-                size=None,
-                gated=None,
-                source="user" if download.repo_id or download.url else None,
-            )
-        )
-    return _with_spec(session, models=tuple(models))
+
+    def downloaded(model: ModelFile, download: ModelDownload) -> ModelFile:
+        source = "user" if download.repo_id or download.url else None
+        where = {"repo_id": download.repo_id, "path": download.path, "url": download.url}
+        return dataclasses.replace(model, **where, revision=None, size=None, gated=None, source=source)
+
+    models = _edited(
+        session.spec.models, downloads, ("name", "folder"), ("repo_id", "path", "url"), downloaded
+    )
+    return _with_spec(session, models=models)
 
 
 def with_pack_sources(session: Session, sources: Sequence[PackSource]) -> Session:
     """The packs with the ids, repositories and versions the user gave; the spec checks them."""
-    given = {source.class_types: source for source in sources}
-    packs = []
-    for pack in session.spec.custom_nodes:
-        source = given.get(pack.class_types)
-        if source is None or (source.pack, source.repo, source.version) == (
-            pack.pack,
-            pack.repo,
-            pack.version,
-        ):
-            packs.append(pack)
-            continue
+
+    def sourced(pack: NodePack, source: PackSource) -> NodePack:
         repo_name = source.repo.rstrip("/").removesuffix(".git").rsplit("/", 1)[-1] if source.repo else None
-        packs.append(
-            dataclasses.replace(
-                pack, pack=source.pack or repo_name, repo=source.repo, version=source.version, source="user"
-            )
-        )
-    return _with_spec(session, custom_nodes=tuple(packs))
+        name = source.pack or repo_name
+        return dataclasses.replace(pack, pack=name, repo=source.repo, version=source.version, source="user")
+
+    packs = _edited(
+        session.spec.custom_nodes, sources, ("class_types",), ("pack", "repo", "version"), sourced
+    )
+    return _with_spec(session, custom_nodes=packs)
+
+
+def _edited(records: tuple, edits: Sequence, keys: tuple[str, ...], values: tuple[str, ...], apply: Callable):
+    """`records`, each one whose edit (matched by the `keys` fields) changes one of its `values` fields
+    replaced by `apply(record, edit)`."""
+
+    def key(item: Any) -> tuple:
+        return tuple(getattr(item, name) for name in keys)
+
+    by_key = {key(edit): edit for edit in edits}
+    result = []
+    for record in records:
+        edit = by_key.get(key(record))
+        unchanged = edit is None or all(getattr(edit, name) == getattr(record, name) for name in values)
+        result.append(record if unchanged else apply(record, edit))
+    return tuple(result)
 
 
 def _with_spec(session: Session, **changes: Any) -> Session:
