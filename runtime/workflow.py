@@ -19,7 +19,7 @@ import re
 import secrets
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -71,12 +71,56 @@ MAX_SEED = 2**32 - 1  # every core seed input accepts it, and so do numpy-seeded
 
 
 @dataclass(frozen=True)
+class Input:
+    """One input of an app: a widget value of the API prompt that each request sets.
+
+    Attributes:
+        node_id, input_name: the value in the API prompt.
+        label: what the app calls it; error messages name the input by it (None: by node and name).
+    """
+
+    node_id: str
+    input_name: str
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Output:
+    """One output of an app: what an output node produced.
+
+    Attributes:
+        node_id: the output node in the API prompt.
+        kind: "images" (a list of files), "video", "audio", "mesh" (one file, or None) or "text".
+    """
+
+    node_id: str
+    kind: str
+
+
+@dataclass(frozen=True)
 class RunOutputs:
-    """The files and texts one run produced, by node id (expanded nodes also under their display node)."""
+    """The files and texts one run produced, by node id (expanded nodes also under their display node),
+    and by the app's output names: `outputs["result"]`."""
 
     files_by_node: dict[str, tuple[str, ...]]
     texts_by_node: dict[str, tuple[str, ...]]
     seconds: float
+    named: dict[str, Output] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Any:
+        """The app's output `name`, as its component shows it (see `Output.kind`)."""
+        output = self.named[name]
+        if output.kind == "text":
+            return self.text(output.node_id)
+        files = {
+            "images": self.images,
+            "video": self.videos,
+            "audio": self.audio,
+            "mesh": self.meshes,
+        }[
+            output.kind
+        ](output.node_id)
+        return files if output.kind == "images" else next(iter(files), None)
 
     def files(self, node_id: str) -> list[str]:
         return list(self.files_by_node.get(str(node_id), ()))
@@ -107,7 +151,8 @@ class ComfyWorkflow:
     engine: Engine
     prompt: dict[str, dict[str, Any]]
     ui_workflow: dict[str, Any] | None = None
-    labels: dict[InputKey, str] = field(default_factory=dict)
+    inputs: dict[str, Input] = field(default_factory=dict)  # the app's inputs by name
+    outputs: dict[str, Output] = field(default_factory=dict)  # the app's outputs by name
     model_folders: dict[str, str] = field(default_factory=dict)  # model file name -> folder, from the lock
     durations: list[float] = field(default_factory=list)
 
@@ -118,12 +163,13 @@ class ComfyWorkflow:
         *,
         lock: str | os.PathLike | None = None,
         workflow: str | os.PathLike | None = None,
-        labels: dict[InputKey, str] | None = None,
+        inputs: dict[str, Input] | None = None,
+        outputs: dict[str, Output] | None = None,
         app_dir: str | os.PathLike | None = None,
     ) -> "ComfyWorkflow":
         """Reads the prompt (relative paths of `lock`/`workflow` are next to it), installs what the lock
         pins, starts ComfyUI with its folders in `<app_dir>/comfy_data` (app_dir: the prompt's folder)
-        and preloads the models."""
+        and preloads the models (the nodes no input of `inputs` changes)."""
         prompt_file = Path(prompt_path).resolve()
         base = prompt_file.parent
         app_root = Path(app_dir).resolve() if app_dir is not None else base
@@ -137,7 +183,10 @@ class ComfyWorkflow:
             engine=engine,
             prompt=prompt,
             ui_workflow=ui_workflow,
-            labels={(str(node_id), name): label for (node_id, name), label in (labels or {}).items()},
+            inputs={name: replace(item, node_id=str(item.node_id)) for name, item in (inputs or {}).items()},
+            outputs={
+                name: replace(item, node_id=str(item.node_id)) for name, item in (outputs or {}).items()
+            },
             model_folders={model["name"]: model["folder"] for model in lock_data.get("models", [])},
         )
         loaded._check_node_types()
@@ -154,8 +203,19 @@ class ComfyWorkflow:
         seconds = math.ceil(max(self.durations) * 1.5 + DURATION_HEADROOM_S)
         return min(max(seconds, DURATION_MIN_S), DURATION_MAX_S)
 
-    def run(self, overrides: dict[InputKey, Any], progress: Callable | None = None) -> RunOutputs:
-        """Runs the prompt with `overrides` applied; raises `RunError` with a message for the user."""
+    def run(self, *, progress: Callable | None = None, **values: Any) -> RunOutputs:
+        """Runs the prompt with the app's inputs set to `values` (by input name); raises `RunError`
+        with a message for the user."""
+        unknown = sorted(set(values) - set(self.inputs))
+        if unknown:
+            raise TypeError(f"the app has no input {unknown[0]!r}; its inputs are {', '.join(self.inputs)}")
+        overrides = {
+            (self.inputs[name].node_id, self.inputs[name].input_name): value for name, value in values.items()
+        }
+        return self.run_overrides(overrides, progress)
+
+    def run_overrides(self, overrides: dict[InputKey, Any], progress: Callable | None = None) -> RunOutputs:
+        """Runs the prompt with `overrides` (any widget values, by node id and input name) applied."""
         started = time.perf_counter()
         prompt = copy.deepcopy(self.prompt)
         for (node_id, name), value in overrides.items():
@@ -232,7 +292,7 @@ class ComfyWorkflow:
         for name, value in node["inputs"].items():
             if is_link(value) and value[0] not in loaders:
                 return False
-            if (node_id, name) in self.labels:
+            if (node_id, name) in self._labels:
                 return False
         return True
 
@@ -300,9 +360,14 @@ class ComfyWorkflow:
             _write_atomically(target, data)
         return name
 
+    @property
+    def _labels(self) -> dict[InputKey, str]:
+        """The inputs' labels (their names where they have none), by node id and input name."""
+        return {(item.node_id, item.input_name): item.label or name for name, item in self.inputs.items()}
+
     def _label(self, node_id: str, name: str | None) -> str:
-        if name is not None and (node_id, name) in self.labels:
-            return self.labels[(node_id, name)]
+        if name is not None and (node_id, name) in self._labels:
+            return self._labels[(node_id, name)]
         title = self._title(node_id)
         return f'"{name}" of "{title}"' if name else f'"{title}"'
 
@@ -415,6 +480,7 @@ class ComfyWorkflow:
             files_by_node={node_id: tuple(paths) for node_id, paths in files.items()},
             texts_by_node={node_id: tuple(values) for node_id, values in texts.items()},
             seconds=seconds,
+            named=self.outputs,
         )
 
 

@@ -77,7 +77,7 @@ def test_generate_returns_the_outputs_then_the_randomized_seeds(spec, conversion
         ("images", True),
         ("seed", False),
     ]
-    assert 'return outputs.images("9"), seed' in render_app(conversion, spec)
+    assert 'return outputs["images"], seed' in render_app(conversion, spec)
 
 
 def test_every_component_of_the_app_is_written_as_the_contract_says(spec, conversion):

@@ -168,7 +168,7 @@ def test_walks_every_step_from_upload_to_published_space(page, hub, templates_di
     with zipfile.ZipFile(archive) as space:
         names = set(space.namelist())
         assert {"app.py", "README.md", "requirements.txt", "comfy.lock.json"} <= names
-        assert '("3", "sampler_name")' in space.read("app.py").decode()
+        assert 'Input("3", "sampler_name"' in space.read("app.py").decode()
 
     page.locator("#next-test").click()
     page.locator("#test-status").wait_for()
@@ -184,7 +184,7 @@ def test_walks_every_step_from_upload_to_published_space(page, hub, templates_di
 
     repo = hub.repos[("space", f"{USER}/sd15-text-to-image")]
     uploaded = repo.files
-    assert '("3", "sampler_name")' in uploaded["app.py"].decode()
+    assert 'Input("3", "sampler_name"' in uploaded["app.py"].decode()
     created = [r for r in hub.requests if r.method == "POST" and r.path == "/api/repos/create"]
     assert created and created[-1].json()["hardware"] == "zero-a10g"
 

@@ -51,13 +51,20 @@ def test_t2i_app_follows_the_runtime_api(node_defs, tmp_path):
         "import spaces",
         "from pathlib import Path",
         "import gradio as gr",
-        "from runtime import ComfyWorkflow, RunError",
+        "from runtime import ComfyWorkflow, Input, Output, RunError",
     ]
     (load,) = calls(tree, "load")
     assert ast.unparse(load.args[0]) == "Path(__file__).with_name('workflow_api.json')"  # any working dir
-    keywords = {k.arg: ast.literal_eval(k.value) for k in load.keywords}
-    assert keywords["lock"] == "comfy.lock.json" and keywords["workflow"] == "workflow.json"
-    assert keywords["labels"][("6", "text")] == "Prompt" and keywords["labels"][("3", "seed")] == "Seed"
+    keywords = {k.arg: k.value for k in load.keywords}
+    assert ast.literal_eval(keywords["lock"]) == "comfy.lock.json"
+    assert ast.literal_eval(keywords["workflow"]) == "workflow.json"
+    declared = {
+        kind: {ast.literal_eval(key): ast.unparse(value) for key, value in zip(node.keys, node.values)}
+        for kind, node in ((kind, keywords[kind]) for kind in ("inputs", "outputs"))
+    }
+    assert declared["inputs"]["prompt"] == "Input('6', 'text', label='Prompt')"
+    assert declared["inputs"]["seed"] == "Input('3', 'seed', label='Seed')"
+    assert declared["outputs"] == {"images": "Output('9', 'images')"}
     generate = next(node for node in body if isinstance(node, ast.FunctionDef) and node.name == "generate")
     assert ast.unparse(generate.decorator_list[0]) == "spaces.GPU(duration=60)"
     parameters = [a.arg for a in generate.args.args]
@@ -75,11 +82,12 @@ def test_t2i_app_follows_the_runtime_api(node_defs, tmp_path):
     ]
     assert ast.unparse(generate.args.defaults[-1]) == "gr.Progress(track_tqdm=True)"
     (run,) = calls(generate, "run")
-    assert ast.literal_eval(run.args[0].keys[0]) == ("6", "text")
-    assert [ast.unparse(v) for v in run.args[0].values][:3] == ["prompt", "negative_prompt", "seed"]
+    run_keywords = [(k.arg, ast.unparse(k.value)) for k in run.keywords]
+    assert run_keywords[:3] == [("prompt", "prompt"), ("negative_prompt", "negative_prompt"), ("seed", "seed")]
+    assert run_keywords[-1] == ("progress", "progress") and not run.args
     assert "seed = workflow.random_seed()" in ast.unparse(generate)
     assert "raise gr.Error(str(error)) from error" in ast.unparse(generate)
-    assert ast.unparse(generate.body[-1]) == "return (outputs.images('9'), seed)"
+    assert ast.unparse(generate.body[-1]) == "return (outputs['images'], seed)"
     (click,) = calls(tree, "click")
     click_keywords = {k.arg: k.value for k in click.keywords}
     assert ast.literal_eval(click_keywords["api_name"]) == "generate"
@@ -225,12 +233,13 @@ def test_mask_editor_app_and_no_examples_without_example_files(node_defs, tmp_pa
     tree = ast.parse(source)
     assert "from PIL import ImageChops" in source
     assert 'photo = gr.ImageEditor(label="Photo", type="pil")' in source
-    assert '("1", "image"): image_with_mask(photo)' in source
+    assert "photo=image_with_mask(photo)" in source
     assert not calls(tree, "Examples")  # the photo has no example file in the Space
     generate = next(
         node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "generate"
     )
-    assert ast.unparse(generate.body[-1]) == "return (outputs.images('5'), outputs.text('6'))"
+    assert ast.unparse(generate.body[-1]) == "return (outputs['images'], outputs['text'])"
+    assert '"images": Output("5", "images"),\n        "text": Output("6", "text"),' in source
     # The helper is real code: run it on a picture with one painted stroke.
     helper = next(
         node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "image_with_mask"

@@ -91,8 +91,9 @@ def test_app_py_holds_hostile_strings_only_as_exact_literals(built):
         for node in ast.walk(tree)
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "load"
     )
-    labels = ast.literal_eval(next(k.value for k in load.keywords if k.arg == "labels"))
-    assert labels[("9", "filename_prefix")] == LABEL
+    inputs = next(k.value for k in load.keywords if k.arg == "inputs")
+    declared = [call for call in inputs.values if ast.literal_eval(call.args[1]) == "filename_prefix"]
+    assert [ast.literal_eval(call.keywords[0].value) for call in declared] == [LABEL]
 
 
 def test_json_files_parse_back_to_the_same_strings(built):

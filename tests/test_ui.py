@@ -51,7 +51,7 @@ def test_ticking_an_input_reaches_the_generated_app_and_the_graph(default_sessio
     ]
     assert chosen and chosen[0].component == "Dropdown" and chosen[0].order == len(session.spec.inputs) - 1
     preview = sessions.build_preview(session, tmp_path)
-    assert '("3", "sampler_name")' in preview.files["app.py"]
+    assert 'Input("3", "sampler_name"' in preview.files["app.py"]
     assert (
         '("3", "sampler_name")'
         not in sessions.build_preview(default_session, tmp_path / "before").files["app.py"]
@@ -225,7 +225,7 @@ def test_examples_open_and_build(path, tmp_path):
     app_py = sessions.build_preview(session, tmp_path).files["app.py"]
     ast.parse(app_py)
     for item in session.spec.inputs:
-        assert f"({item.node_id!r}, {item.input_name!r})".replace("'", '"') in app_py
+        assert f"Input({item.node_id!r}, {item.input_name!r}".replace("'", '"') in app_py
 
 
 def test_space_names_are_checked_before_publishing():
@@ -288,12 +288,12 @@ def test_api_walks_from_upload_to_a_published_space(app_url, hub, templates_dir)
         _, graph, badge = client.predict(table, api_name="/edit_inputs")
         assert "graph-canvas" in graph and f"{sum(row[0] for row in table['data'])} inputs" in badge
         app_py = client.predict(api_name="/build")[0]
-        assert '("3", "sampler_name")' in app_py
+        assert 'Input("3", "sampler_name"' in app_py
         link = client.predict("sd15-app", "private", "", api_name="/publish")
         assert f"]({hub.url}/spaces/{USER}/sd15-app)" in link
         repo = hub.repos[("space", f"{USER}/sd15-app")]
         assert repo.private and repo.hardware == "zero-a10g"
-        assert '("3", "sampler_name")' in repo.files["app.py"].decode()
+        assert 'Input("3", "sampler_name"' in repo.files["app.py"].decode()
         assert all(TOKEN.encode() not in content for content in repo.files.values())
         client.predict("Pocket painter", "Pictures from words", api_name="/edit_title")
         again = client.predict("sd15-app", "private", "hf_readgatedmodels", api_name="/publish")
@@ -312,15 +312,15 @@ def test_api_sessions_are_isolated_and_errors_are_one_line(app_url, templates_di
     try:
         opened(first, templates_dir / "default.json")
         second.predict(EXAMPLES[0].read_text(), api_name="/open_json")  # pasted: blur and invert
-        assert '("3", "seed")' in first.predict(api_name="/build")[0]
-        assert '("3", "seed")' not in second.predict(api_name="/build")[0]
+        assert 'Input("3", "seed"' in first.predict(api_name="/build")[0]
+        assert 'Input("3", "seed"' not in second.predict(api_name="/build")[0]
         not_a_workflow = tmp_path / "notes.json"
         not_a_workflow.write_text('{"shopping": ["milk"]}')
         with pytest.raises(AppError) as caught:
             second.predict(handle_file(str(not_a_workflow)), api_name="/open_file")
         assert "not a ComfyUI workflow" in str(caught.value) and "Traceback" not in str(caught.value)
         # the failed upload changed nothing: the session still holds its workflow
-        assert '("1", "image")' in second.predict(api_name="/build")[0]
+        assert 'Input("1", "image"' in second.predict(api_name="/build")[0]
     finally:
         first.close()
         second.close()

@@ -50,15 +50,6 @@ OUTPUT_COMPONENTS: dict[str, str] = {
     "mesh": "Model3D",
     "text": "Textbox",
 }
-# How `generate` reads each output kind from a run's outputs (runtime.RunOutputs), by node id.
-OUTPUT_READERS: dict[str, str] = {
-    "images": "outputs.images({node})",
-    "video": "outputs.videos({node})[0]",
-    "audio": "outputs.audio({node})[0]",
-    "mesh": "outputs.meshes({node})[0]",
-    "text": "outputs.text({node})",
-}
-
 # Names the generated app.py defines or uses itself; an input or output may not take them.
 APP_NAMES = frozenset(
     {
@@ -68,6 +59,7 @@ APP_NAMES = frozenset(
         "ImageChops",
         "ComfyWorkflow",
         "Input",
+        "Output",
         "RunError",
         "workflow",
         "generate",
@@ -78,6 +70,7 @@ APP_NAMES = frozenset(
         RANDOMIZE_SEED,
         "outputs",
         "error",
+        "self",  # `workflow.run(self, ..., **values)`
     }
 )
 RESERVED_NAMES = (

@@ -277,16 +277,22 @@ def _app_context(conversion: Conversion, spec: AppSpec) -> dict[str, Any]:
         "docstring": f"{one_line(spec.title)}: a Gradio app made from a ComfyUI workflow.",
         "mask_editor": any(item.component == "ImageEditor" for item in inputs),
         "has_ui_workflow": conversion.workflow is not None,
-        "labels": [((item.node_id, item.input_name), item.label) for item in inputs],
         "duration": spec.duration,
         "duration_note": _duration_note(spec),
         "parameters": [parameter.name for parameter in parameters],
         "randomized": app_contract.randomized_seeds(spec),
         "randomize_seed": app_contract.RANDOMIZE_SEED,
         "inputs": [
-            {"key": (item.node_id, item.input_name), "value_expression": _value_expression(item)}
+            {
+                "name": item.name,
+                "node_id": item.node_id,
+                "input_name": item.input_name,
+                "label": item.label,
+                "value_expression": _value_expression(item),
+            }
             for item in inputs
         ],
+        "outputs": [{"name": o.name, "node_id": o.node_id, "kind": o.kind} for o in spec.outputs],
         "returns": Code(", ".join(_return_expression(value) for value in returns)),
         "title": spec.title,
         "heading": f"# {markdown_text(spec.title)}\n{markdown_text(spec.description.rstrip('.'))}.",
@@ -308,7 +314,7 @@ def _constructor(item: app_contract.Parameter | AppOutput) -> Code:
 def _return_expression(value: app_contract.ReturnValue) -> Code:
     if value.output is None:
         return _ident(value.name)  # the seed the run used
-    return Code(app_contract.OUTPUT_READERS[value.output.kind].format(node=literal(value.output.node_id)))
+    return Code(f"outputs[{literal(value.output.name)}]")
 
 
 def _value_expression(item: AppInput) -> Code:

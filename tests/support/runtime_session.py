@@ -28,7 +28,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
-from runtime import ComfyWorkflow, RunError  # noqa: E402
+from runtime import ComfyWorkflow, Input, RunError  # noqa: E402
 from runtime.engine import start  # noqa: E402
 from runtime.locate import find_comfyui  # noqa: E402
 
@@ -72,7 +72,7 @@ def run(workflow: ComfyWorkflow, command: dict) -> dict:
         progress.append([step[0], step[1], desc])
 
     try:
-        outputs = workflow.run(overrides, progress=record)
+        outputs = workflow.run_overrides(overrides, progress=record)
     except RunError as error:
         return {"ok": False, "error": type(error).__name__, "message": str(error)}
     return {
@@ -92,10 +92,13 @@ def main() -> int:
     parser.add_argument("--labels", action="append", default=[], metavar="NAME=LABELS")
     parser.add_argument("--checkpoint", type=Path, help="build a tiny random checkpoint here before loading")
     options = parser.parse_args()
-    labels: dict[str, dict] = {}
+    inputs: dict[str, dict] = {}
     for item in options.labels:
         name, _, path = item.partition("=")
-        labels[name] = {(node, key): label for node, key, label in json.loads(Path(path).read_text())}
+        inputs[name] = {
+            f"{node}.{key}": Input(node, key, label)
+            for node, key, label in json.loads(Path(path).read_text())
+        }
     # Start ComfyUI first (ComfyWorkflow.load reuses it) so the loader can be wrapped before preloading.
     start(find_comfyui(), options.app_dir / "comfy_data")
     count_checkpoint_loads()
@@ -107,7 +110,7 @@ def main() -> int:
     workflows = {}
     for item in options.workflow:
         name, _, path = item.partition("=")
-        workflows[name] = ComfyWorkflow.load(path, labels=labels.get(name), app_dir=options.app_dir)
+        workflows[name] = ComfyWorkflow.load(path, inputs=inputs.get(name), app_dir=options.app_dir)
     answer({"ready": True, "checkpoint_loads": checkpoint_loads})
     for line in sys.stdin:
         command = json.loads(line)
