@@ -42,62 +42,83 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m wizard", description="Turn a ComfyUI workflow into a Gradio Space."
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_workflow_commands(commands)
+    _add_space_commands(commands)
+    return parser
 
-    def add(name: str, handler, help_text: str) -> argparse.ArgumentParser:
-        command = commands.add_parser(name, help=help_text, description=help_text)
-        command.set_defaults(handler=handler)
-        return command
 
-    def add_workflow_args(command: argparse.ArgumentParser) -> None:
-        command.add_argument(
-            "file", type=Path, help="workflow JSON, or an image/video/audio file saved by ComfyUI"
-        )
-        command.add_argument(
-            "--live",
-            action="store_true",
-            help="read node definitions from the installed ComfyUI (custom nodes included) "
-            "instead of the bundled ComfyUI 0.3.64 snapshot",
-        )
+def _command(commands, name: str, handler, help_text: str) -> argparse.ArgumentParser:
+    command = commands.add_parser(name, help=help_text, description=help_text)
+    command.set_defaults(handler=handler)
+    return command
 
-    convert = add("convert", _convert, "Print the API prompt ComfyUI would run for a workflow.")
-    add_workflow_args(convert)
 
-    inspect = add(
-        "inspect", _inspect, "Report a workflow's nodes, candidate inputs, outputs, models and custom nodes."
+def _add_workflow_args(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "file", type=Path, help="workflow JSON, or an image/video/audio file saved by ComfyUI"
     )
-    add_workflow_args(inspect)
+    command.add_argument(
+        "--live",
+        action="store_true",
+        help="read node definitions from the installed ComfyUI (custom nodes included) "
+        "instead of the bundled ComfyUI 0.3.64 snapshot",
+    )
+
+
+def _add_workflow_commands(commands) -> None:
+    """The commands that read a workflow: convert, inspect, spec, build."""
+    convert = _command(
+        commands, "convert", _convert, "Print the API prompt ComfyUI would run for a workflow."
+    )
+    _add_workflow_args(convert)
+
+    inspect = _command(
+        commands,
+        "inspect",
+        _inspect,
+        "Report a workflow's nodes, candidate inputs, outputs, models and custom nodes.",
+    )
+    _add_workflow_args(inspect)
     inspect.add_argument("--json", action="store_true", help="print the report as JSON")
     inspect.add_argument(
         "--online", action="store_true", help="also search the Hub for unresolved model files"
     )
 
-    spec = add("spec", _spec, "Write an editable AppSpec (the app's inputs and outputs) for a workflow.")
-    add_workflow_args(spec)
+    spec = _command(
+        commands, "spec", _spec, "Write an editable AppSpec (the app's inputs and outputs) for a workflow."
+    )
+    _add_workflow_args(spec)
     spec.add_argument("--auto", action="store_true", help="choose the inputs a user would keep (default)")
     spec.add_argument("-o", "--output", type=Path, required=True, help="where to write the spec JSON")
 
-    build = add("build", _build, "Generate the Space folder (app.py, README.md, requirements.txt, ...).")
-    add_workflow_args(build)
+    build = _command(
+        commands, "build", _build, "Generate the Space folder (app.py, README.md, requirements.txt, ...)."
+    )
+    _add_workflow_args(build)
     choice = build.add_mutually_exclusive_group()
     choice.add_argument("--spec", type=Path, help="an AppSpec JSON written by `spec` (and edited)")
     choice.add_argument("--auto", action="store_true", help="choose the inputs automatically (default)")
     build.add_argument("-o", "--output", type=Path, required=True, help="the folder to write")
 
-    run = add("run", _run, "Run a built app's generate function headless and write its outputs.")
+
+def _add_space_commands(commands) -> None:
+    """The commands that take a built Space folder: run, publish."""
+    run = _command(
+        commands, "run", _run, "Run a built app's generate function headless and write its outputs."
+    )
     run.add_argument("app_dir", type=Path, help="a folder written by `build`")
     run.add_argument(
         "--input", action="append", default=[], metavar="NAME=VALUE", help="an input by its parameter name"
     )
     run.add_argument("-o", "--output", type=Path, required=True, help="where to write the outputs")
 
-    publish = add("publish", _publish, "Create or update a ZeroGPU Space from a built folder.")
+    publish = _command(commands, "publish", _publish, "Create or update a ZeroGPU Space from a built folder.")
     publish.add_argument("app_dir", type=Path, help="a folder written by `build`")
     publish.add_argument(
         "--space", required=True, metavar="[USER/]NAME", help="the Space to create or update"
     )
     publish.add_argument("--private", action="store_true", help="create the Space private")
     publish.add_argument("--token", help="a Hugging Face token (default: HF_TOKEN, else the saved login)")
-    return parser
 
 
 def _read(args: argparse.Namespace):

@@ -41,14 +41,18 @@ PACK_SOURCES: tuple[str, ...] = get_args(PackSource)
 class LoadedWorkflow:
     """What `wizard.ingest.load_workflow` read from one file.
 
-    `workflow` is the UI-format graph (dict with `nodes`, `links`, ...) when the file carried one;
-    `prompt` is the API-format prompt when the file carried one. At least one is set. When both are
-    set the conversion uses `workflow` (it holds titles, subgraphs and modes) and keeps `prompt`
-    only for comparison.
+    Attributes:
+        filename: the file's name.
+        source: its format: "json", "api-json", "png", "apng", "webp", "webm", "mp4", "flac", "mp3", "opus", ...
+        workflow: the saved UI graph (dict with `nodes`, `links`, ...) when the file carried one.
+        prompt: the API-format prompt when the file carried one. At least one of the two is set; when
+            both are, the conversion uses `workflow` (it holds titles, subgraphs and modes) and keeps
+            `prompt` only for comparison.
+        warnings: one line each, for the user.
     """
 
     filename: str
-    source: str  # "json", "api-json", "png", "apng", "webp", "webm", "mp4", "flac", "mp3", "opus", ...
+    source: str
     workflow: dict[str, Any] | None
     prompt: dict[str, Any] | None
     warnings: tuple[str, ...] = ()
@@ -82,12 +86,17 @@ class FlatNode:
 
 @dataclass(frozen=True)
 class UnknownNode:
-    """A node whose class type has no definition here; its widget values cannot be named."""
+    """A node whose class type has no definition here; its widget values cannot be named.
+
+    Attributes:
+        id, class_type: the node.
+        pack, version: its pack (cnr_id / aux_id) and version, when the workflow says.
+    """
 
     id: str
     class_type: str
-    pack: str | None  # from cnr_id / aux_id when the workflow says
-    version: str | None  # from ver when the workflow says
+    pack: str | None
+    version: str | None
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,13 @@ class TestRunError(WizardError):
 
 @dataclass(frozen=True)
 class TestRunResult:
-    """The output files copied to `out_dir`, the seconds `generate` took, and the GPU duration to ask for."""
+    """One run of a built app's `generate`.
+
+    Attributes:
+        files: the output files, copied to `out_dir`.
+        seconds: how long `generate` took.
+        recommended_duration: the GPU seconds the app should ask ZeroGPU for (`@spaces.GPU(duration=...)`).
+    """
 
     __test__ = False
 
@@ -183,7 +189,7 @@ def _worker(request_path: Path, result_path: Path) -> None:
             "recommended_duration": app.workflow.recommended_duration(),
         }
     except Exception as error:  # reported to the wizard as one line, whatever the app raised
-        result = {"error": _one_line_reason(error)}
+        result = {"error": _failure_reason(error)}
     result_path.write_text(json.dumps(result), encoding="utf-8")
 
 
@@ -242,7 +248,7 @@ def _copy_unique(source: Path, out_dir: Path) -> Path:
     return target
 
 
-def _one_line_reason(error: Exception) -> str:
+def _failure_reason(error: Exception) -> str:
     """The user-facing text: a RunError's own message (gr.Error wraps it in the app), else the type too."""
     cause = error.__cause__ if type(error).__name__ == "Error" and error.__cause__ is not None else error
     message = one_line(str(cause)) or type(cause).__name__

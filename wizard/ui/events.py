@@ -181,7 +181,12 @@ def _wire_choice_events(page: Page) -> None:
 
 def _wire_build_events(page: Page) -> None:
     """Building the preview, the test run and publishing: each works in the tab's build folder."""
+    _wire_build(page)
+    _wire_test_run(page)
+    _wire_publish(page)
 
+
+def _wire_build(page: Page) -> None:
     def on_build(current: Session | None, folder: str | None) -> dict:
         with _shown_to_user():
             folder = folder or sessions.new_workdir()
@@ -197,6 +202,15 @@ def _wire_build_events(page: Page) -> None:
                 page.steps: gr.Walkthrough(selected=5),
             }
 
+    page.build.click(
+        on_build,
+        [page.session, page.workdir],
+        [page.workdir, page.built, *page.code_views, page.download_zip, page.test_media, page.steps],
+        api_name="build",
+    )
+
+
+def _wire_test_run(page: Page) -> None:
     def on_test_run(
         current: Session | None,
         folder: str | None,
@@ -219,6 +233,15 @@ def _wire_build_events(page: Page) -> None:
                 ),
             }
 
+    page.run_test.click(
+        on_test_run,
+        [page.session, page.workdir, page.test_media],
+        [page.workdir, page.session, page.saved_spec, page.test_status, page.test_outputs, page.test_files],
+        api_name="test_run",
+    )
+
+
+def _wire_publish(page: Page) -> None:
     def on_publish(
         current: Session | None,
         folder: str | None,
@@ -240,23 +263,9 @@ def _wire_build_events(page: Page) -> None:
                 progress=progress,
             )
             verb = "Created" if result.created else "Updated"
-            return {
-                page.workdir: folder,
-                page.published: f"{verb} **[{result.repo_id}]({result.url})**: it builds now and runs in a few minutes.",
-            }
+            link = f"{verb} **[{result.repo_id}]({result.url})**: it builds now and runs in a few minutes."
+            return {page.workdir: folder, page.published: link}
 
-    page.build.click(
-        on_build,
-        [page.session, page.workdir],
-        [page.workdir, page.built, *page.code_views, page.download_zip, page.test_media, page.steps],
-        api_name="build",
-    )
-    page.run_test.click(
-        on_test_run,
-        [page.session, page.workdir, page.test_media],
-        [page.workdir, page.session, page.saved_spec, page.test_status, page.test_outputs, page.test_files],
-        api_name="test_run",
-    )
     page.publish.click(
         on_publish,
         [page.session, page.workdir, page.space_name, page.visibility, page.hf_token_secret],
