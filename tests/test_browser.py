@@ -156,8 +156,8 @@ def test_walks_every_step_from_upload_to_published_space(page, hub, templates_di
     page.wait_for_function(
         "() => document.querySelector('#code-app-py .cm-content').innerText.includes('import')"
     )
-    assert code_shows(page, "code-app-py", '("3", "sampler_name")')
-    assert not code_shows(page, "code-app-py", '("3", "scheduler")'), "only ticked inputs reach app.py"
+    assert code_shows(page, "code-app-py", 'Input("3", "sampler_name"')
+    assert not code_shows(page, "code-app-py", 'Input("3", "scheduler"'), "only ticked inputs reach app.py"
     assert page.locator("#app-preview").get_by_text("Sampler", exact=False).count() >= 1
     shot(page, "05-preview")
 
@@ -254,9 +254,9 @@ def test_two_sessions_each_see_only_their_own_workflow(browser, app_url, templat
             page.locator("#next-models").click()
             page.locator("#next-preview").click()
             page.locator("#code-app-py .cm-content").wait_for()
-        assert code_shows(a, "code-app-py", '("3", "seed")') and not code_shows(a, "code-app-py", "ImageBlur")
-        assert code_shows(b, "code-app-py", '("1", "image")') and not code_shows(
-            b, "code-app-py", '("3", "seed")'
+        assert code_shows(a, "code-app-py", 'Input("3", "seed"') and not code_shows(a, "code-app-py", "ImageBlur")
+        assert code_shows(b, "code-app-py", 'Input("1", "image"') and not code_shows(
+            b, "code-app-py", 'Input("3", "seed"'
         )
         shot(b, "09-second-session-preview")
     finally:
