@@ -337,3 +337,30 @@ def test_the_wizard_starts_without_a_hugging_face_login_and_says_how_to_log_in(t
             config = response.read().decode()
     assert "Publishing needs a Hugging Face login: no Hugging Face token" in config
     assert "Sign in with Hugging Face" not in config  # no LoginButton without a login to stand in for OAuth
+
+
+def test_api_refuses_what_the_url_policy_refuses(app_url, templates_dir, tmp_path):
+    """The page's handlers go through the spec's own validation: a table edit and an imported spec alike."""
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    client = client_for(app_url)
+    try:
+        values = client.predict(handle_file(str(templates_dir / "default.json")), api_name="/open_file")
+        models, saved_spec = values[10]["value"], json.loads(values[1])
+        models["data"][0][4] = "https://169.254.169.254/latest/meta-data/"
+        with pytest.raises(AppError) as caught:
+            client.predict(models, api_name="/edit_models")
+        assert "link-local" in str(caught.value) and "Traceback" not in str(caught.value)
+        saved_spec["custom_nodes"] = [
+            {"pack": "x", "repo": "file:///tmp/x", "version": None, "class_types": ["X"], "source": "user"}
+        ]
+        spec_path = tmp_path / "hostile-spec.json"
+        spec_path.write_text(json.dumps(saved_spec))
+        with pytest.raises(AppError) as caught:
+            client.predict(handle_file(str(spec_path)), api_name="/import_spec")
+        assert "'file:///tmp/x' is refused: only https://" in str(caught.value)
+        lock = client.predict(api_name="/build")[3]  # the tab keeps its valid choices
+        assert "169.254" not in lock and "file://" not in lock
+    finally:
+        client.close()
