@@ -27,6 +27,8 @@ REFUSED = [
     ("https://169.254.169.254/latest/meta-data/", "link-local"),
     ("https://[::1]:8080/x", "loopback"),
     ("https://10.0.0.7/x", "private"),
+    ("https://[::ffff:127.0.0.1]/x", "private"),  # IPv4-mapped loopback
+    ("https://2130706433/x", "not an allowed host"),  # 127.0.0.1 as one number
     ("https://localhost/x", "not an allowed host"),
     ("https://example.com/x.safetensors", "not an allowed host"),
     ("https://huggingface.co.evil.example/x", "not an allowed host"),
