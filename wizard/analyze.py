@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from runtime.links import is_link
 from runtime.urlpolicy import url_problem
@@ -56,6 +56,10 @@ OUTPUT_NODES: dict[str, tuple[OutputKind, bool]] = {
 }
 OUTPUT_LABELS = {"images": "Images", "video": "Video", "audio": "Audio", "mesh": "3D model", "text": "Text"}
 
+InputRole = Literal[
+    "prompt", "negative_prompt", "media", "seed", "size", "steps", "guidance", "denoise", "strength"
+]
+
 # Rank groups of the auto selection, in the order the app shows them.
 _POSITIVE, _PROMPT, _NEGATIVE, _MEDIA, _SEED, _SIZE, _STEPS, _GUIDANCE, _DENOISE, _STRENGTH, _OTHER = range(
     11
@@ -73,7 +77,7 @@ class CandidateInput(InputSettings):
         class_type, node_title: the node it belongs to.
         value: the workflow's own value.
         seed: it has a control_after_generate widget and is a seed: the app can randomize it.
-        role: "prompt", "negative_prompt", "media", "seed", "size", "steps", ... or None.
+        role: what it is in the workflow (an `InputRole`), or None.
         auto: part of the automatic selection.
         rank: its position among the inputs in the automatic order.
     """
@@ -82,7 +86,7 @@ class CandidateInput(InputSettings):
     node_title: str
     value: Any
     seed: bool = False
-    role: str | None = None
+    role: InputRole | None = None
     auto: bool = False
     advanced: bool = True
     rank: int = 0
@@ -381,7 +385,7 @@ def _choose_inputs(
     return chosen
 
 
-def _group(candidate: CandidateInput, polarity: str | None, simple: bool) -> tuple[int, str | None]:
+def _group(candidate: CandidateInput, polarity: str | None, simple: bool) -> tuple[int, InputRole | None]:
     name = candidate.input_name
     if candidate.value_type == "STRING" and (candidate.multiline or polarity):
         if polarity == "negative":
