@@ -1,8 +1,8 @@
 """Build the wizard's offline indexes from the ComfyUI ecosystem's maintained data.
 
-    python scripts/build_index.py [--no-download] [--download-dir DIR]
+    python scripts/build_index.py [--no-download] [--download-dir DIR] [--nodes-only]
 
-Writes two committed files that `wizard.resolve` reads:
+Writes two committed files, read by `wizard.resolve` (models) and `wizard.packs` (custom nodes):
 
 - `wizard/data/model_index.json`: lower-case model file name -> download candidates, best first.
   Taken from every `properties.models` URL of the official workflow templates
@@ -12,8 +12,9 @@ Writes two committed files that `wizard.resolve` reads:
 - `wizard/data/node_index.json`: custom-node class type -> the pack that provides it, from
   ComfyUI-Manager's `extension-node-map.json`, `custom-node-list.json` and `github-stats.json`.
 
-Everything is read from PyPI packages by this script, never copied by hand, and the output is
-deterministic for fixed package versions (sorted keys, explicit tie-breaks).
+Everything is read from PyPI packages by this script, never copied by hand, except one written-down
+correction (`REPLACED_ORIGINALS`: a fork Manager lists in place of the original it replaced), and the
+output is deterministic for fixed package versions (sorted keys, explicit tie-breaks).
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ TEMPLATES_META = "0.11.97"
 COMFYUI_REPO = "https://github.com/comfyanonymous/ComfyUI"
 
 SOURCE_RANK = {"templates": 0, "manager": 1}
+# Forks that ComfyUI-Manager lists instead of the original they replaced, fork -> original. Manager's
+# entry for ltdrdata's fork says so itself: "A replacement node pack provided for existing users
+# following the retirement of the original author of the widely used WAS Node Suite"; the original
+# stays the pack that workflows were made with (and the Comfy Registry's `was-node-suite-comfyui`).
+REPLACED_ORIGINALS = {
+    "https://github.com/ltdrdata/was-node-suite-comfyui": "https://github.com/WASasquatch/was-node-suite-comfyui",
+}
 
 
 @dataclass(frozen=True)
@@ -228,12 +236,19 @@ def pack_name(repo: str) -> str:
 
 
 def build_node_index(manager_dir: Path) -> dict[str, Any]:
-    """Packs with the class types each provides, name patterns, and registry id -> repo.
+    """Packs with the class types each provides, name patterns, registry id -> repo, and the other
+    packs that also claim a class type.
 
-    A class type several packs claim goes to the pack that declares it in `preemptions`, else a pack
-    listed in custom-node-list.json, else the one with most GitHub stars, else the first URL.
+    A fork that ComfyUI-Manager lists in place of its retired original (`REPLACED_ORIGINALS`) is
+    attributed to the original. A class type several packs claim goes to the pack that declares it in
+    `preemptions`, else a pack listed in custom-node-list.json, as its `reference` rather than among its
+    `files`, one with a registry id, else the one with most GitHub stars, else the first URL; the
+    others are kept as its `alternatives`, best first.
     """
     node_map = json.loads((manager_dir / "extension-node-map.json").read_text(encoding="utf-8"))
+    for fork, original in REPLACED_ORIGINALS.items():
+        if fork in node_map:
+            node_map[original] = node_map.pop(fork)
     node_list = json.loads((manager_dir / "custom-node-list.json").read_text(encoding="utf-8"))[
         "custom_nodes"
     ]
@@ -242,28 +257,37 @@ def build_node_index(manager_dir: Path) -> dict[str, Any]:
         for url, info in json.loads((manager_dir / "github-stats.json").read_text(encoding="utf-8")).items()
     }
     listed: dict[str, dict[str, Any]] = {}
+    references: set[str] = set()
     for entry in node_list:
+        references.add(normalize_repo(entry.get("reference", "")))
         for url in [entry.get("reference", "")] + list(entry.get("files") or []):
             listed.setdefault(normalize_repo(url), entry)
 
     repos = sorted(url for url in node_map if normalize_repo(url) != normalize_repo(COMFYUI_REPO))
+    number_of = {repo: number for number, repo in enumerate(repos)}
     claims: dict[str, list[str]] = defaultdict(list)
     patterns: list[list[Any]] = []
     for number, repo in enumerate(repos):
         class_types, meta = node_map[repo]
         for class_type in class_types:
-            claims[class_type].append(repo)
+            if repo not in claims[class_type]:
+                claims[class_type].append(repo)
         if meta.get("nodename_pattern"):
             patterns.append([meta["nodename_pattern"], number])
 
     def rank(class_type: str, repo: str) -> tuple:
-        entry = listed.get(normalize_repo(repo), {})
+        key = normalize_repo(repo)
+        entry = listed.get(key, {})
         preempts = class_type in (node_map[repo][1].get("preemptions") or entry.get("preemptions") or [])
-        return (not preempts, not entry, -stars.get(normalize_repo(repo), 0), repo)
+        return (not preempts, not entry, key not in references, not entry.get("id"), -stars.get(key, 0), repo)
 
     provided: dict[str, list[str]] = defaultdict(list)
+    alternatives: dict[str, list[int]] = {}
     for class_type, owners in sorted(claims.items()):
-        provided[min(owners, key=lambda repo: rank(class_type, repo))].append(class_type)
+        ranked = sorted(owners, key=lambda repo: rank(class_type, repo))
+        provided[ranked[0]].append(class_type)
+        if len(ranked) > 1:
+            alternatives[class_type] = [number_of[repo] for repo in ranked[1:]]
 
     registry: dict[str, str] = {}
     for repo in repos:  # the registry id is usually the repo name, lower-cased
@@ -276,6 +300,7 @@ def build_node_index(manager_dir: Path) -> dict[str, Any]:
         "packs": [[pack_name(repo), repo, "\n".join(provided[repo])] for repo in repos],
         "patterns": patterns,
         "registry": dict(sorted(registry.items())),
+        "alternatives": alternatives,
     }
 
 
@@ -291,9 +316,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-download", action="store_true", help="use installed packages only")
     parser.add_argument("--download-dir", type=Path, help="keep downloaded wheels here (default: a temp dir)")
+    parser.add_argument("--nodes-only", action="store_true", help="rebuild node_index.json alone")
     args = parser.parse_args(argv)
 
     manager_dir = package_dir("comfyui_manager")
+    if args.nodes_only:
+        write_node_index(manager_dir)
+        return 0
     templates_dir = package_dir("comfyui_workflow_templates") / "templates"
     sources = {
         "comfyui-manager": importlib.metadata.version("comfyui-manager"),
@@ -317,13 +346,17 @@ def main(argv: list[str] | None = None) -> int:
 
     models = build_model_index(sightings)
     write_json(MODEL_INDEX_PATH, {"format": 1, "sources": sources, "models": models})
-    nodes = build_node_index(manager_dir)
-    write_json(
-        NODE_INDEX_PATH, {"format": 1, "sources": {"comfyui-manager": sources["comfyui-manager"]}, **nodes}
-    )
-    class_types = sum(len(types.split("\n")) for _, _, types in nodes["packs"] if types)
-    print(f"{len(models)} model file names, {class_types} custom-node class types")
+    write_node_index(manager_dir)
+    print(f"{len(models)} model file names")
     return 0
+
+
+def write_node_index(manager_dir: Path) -> None:
+    nodes = build_node_index(manager_dir)
+    sources = {"comfyui-manager": importlib.metadata.version("comfyui-manager")}
+    write_json(NODE_INDEX_PATH, {"format": 2, "sources": sources, **nodes})
+    class_types = sum(len(types.split("\n")) for _, _, types in nodes["packs"] if types)
+    print(f"{class_types} custom-node class types, {len(nodes['alternatives'])} claimed by several packs")
 
 
 if __name__ == "__main__":

@@ -336,6 +336,7 @@ def test_generated_interfaces_build_in_real_gradio(template_paths, node_defs, tm
 def test_custom_node_packs_in_lock_readme_and_requirements(node_defs, tmp_path):
     from wizard.records import NodePack
 
+    kj_commit = "6ee278aa7d802c03ad713a7c5fbc02861b6773a8"
     packs = (
         NodePack(
             "comfyui-kjnodes",
@@ -343,8 +344,17 @@ def test_custom_node_packs_in_lock_readme_and_requirements(node_defs, tmp_path):
             "1.1.7",
             ("GetImageSize+",),
             "cnr_id",
+            commit=kj_commit,
+            requirements=("pillow>=10.3.0", "color-matcher", "numpy<3"),
         ),
-        NodePack("someone/nodes", "https://github.com/someone/nodes", "0123abcd" * 5, ("Thing",), "aux_id"),
+        NodePack(
+            "someone/nodes",
+            "https://github.com/someone/nodes",
+            None,
+            ("Thing",),
+            "aux_id",
+            commit="0123abcd" * 5,
+        ),
         NodePack(None, None, None, ("Mystery",), None),
     )
     folder, _ = build(t2i_prompt(), node_defs, tmp_path / "space", custom_nodes=packs)
@@ -353,16 +363,25 @@ def test_custom_node_packs_in_lock_readme_and_requirements(node_defs, tmp_path):
         {
             "pack": "comfyui-kjnodes",
             "repo": "https://github.com/kijai/ComfyUI-KJNodes",
-            "commit": None,
+            "commit": kj_commit,
             "version": "1.1.7",
+            "requirements": ["pillow>=10.3.0", "color-matcher", "numpy<3"],
         },
         {
             "pack": "someone/nodes",
             "repo": "https://github.com/someone/nodes",
             "commit": "0123abcd" * 5,
             "version": None,
+            "requirements": [],
         },
     ]
     readme = (folder / "README.md").read_text()
     assert "## Custom nodes" in readme and "Mystery" in readme and "comfyui-kjnodes 1.1.7" in readme
-    assert "Custom-node packs install their own requirements" in (folder / "requirements.txt").read_text()
+    section = (
+        (folder / "requirements.txt").read_text().split("# The pinned custom-node packs' requirements")[1]
+    )
+    # Pillow and numpy are ComfyUI's own requirements: a pack's narrower ask gets its own line.
+    assert section.splitlines()[1:] == ["pillow>=10.3.0", "color-matcher", "numpy<3"]
+    unpinned = replace(packs[1], commit=None)
+    with pytest.raises(BuildError, match="someone/nodes is not pinned to a commit"):
+        build(t2i_prompt(), node_defs, tmp_path / "other", custom_nodes=(unpinned,))

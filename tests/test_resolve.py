@@ -15,11 +15,10 @@ import pytest
 from tests.workflows import conversion_of
 from wizard.nodedefs import NodeDefs
 from wizard.records import FlatNode, ModelFile
+from wizard.packs import NODE_INDEX_PATH
 from wizard.resolve import (
     MODEL_INDEX_PATH,
-    NODE_INDEX_PATH,
     HubFile,
-    find_custom_nodes,
     find_models,
     parse_hub_url,
     resolve_models,
@@ -339,95 +338,47 @@ def test_the_recorder_does_see_connections():
     assert recorder.connections == 1
 
 
-# ----------------------------------------------------------------------------- custom nodes
+# ----------------------------------------------------------------------------- custom loaders
 
 
-def test_custom_node_from_cnr_id(node_defs):
-    workflow = conversion_of(
-        node("1", "GetImageSizeAndCount", cnr_id="comfyui-kjnodes", ver="1.1.7"),
-        node("2", "ImageResizeKJv2", cnr_id="comfyui-kjnodes", ver="1.1.7"),
-        node("3", "GetImageSizeAndCount", cnr_id="comfyui-kjnodes", ver="1.1.7"),
-        node("4", "ImageConcanate", cnr_id="comfyui-kjnodes", ver="1.0.9"),
-        node("5", "KSampler", cnr_id="comfy-core", ver="0.3.64"),
+def test_a_custom_loader_s_fixed_model_file_is_found_in_the_index_folder():
+    """DepthAnythingV2's loader lists the file names it downloads itself (no model-folder sentinel):
+    a value with a model extension that the index knows is a model file, in the index's folder."""
+    defs = NodeDefs(
+        {
+            "DownloadAndLoadDepthAnythingV2Model": {
+                "input": {
+                    "required": {
+                        "model": [
+                            [
+                                "depth_anything_v2_vits_fp16.safetensors",
+                                "depth_anything_v2_vitl_fp32.safetensors",
+                            ],
+                            {},
+                        ],
+                        "note": ["STRING", {}],
+                    }
+                },
+                "output": ["DAMODEL"],
+            }
+        },
+        source="test",
     )
-    [pack] = find_custom_nodes(workflow, node_defs)
-    assert pack.pack == "comfyui-kjnodes"
-    assert pack.repo == "https://github.com/kijai/ComfyUI-KJNodes"
-    assert pack.version == "1.1.7"  # the version most of its nodes name
-    assert pack.class_types == ("GetImageSizeAndCount", "ImageResizeKJv2", "ImageConcanate")
-    assert pack.source == "cnr_id"
-
-
-def test_cnr_id_wins_over_aux_id(node_defs):
-    workflow = conversion_of(
-        node("1", "GetImageSizeAndCount", cnr_id="comfyui-kjnodes", aux_id="kijai/x", ver="1.1.7")
+    conversion = conversion_of(
+        node(
+            "3",
+            "DownloadAndLoadDepthAnythingV2Model",
+            {"model": "depth_anything_v2_vitl_fp32.safetensors", "note": "not_a_known_file.safetensors"},
+        )
     )
-    [pack] = find_custom_nodes(workflow, node_defs)
-    assert (pack.pack, pack.source) == ("comfyui-kjnodes", "cnr_id")
-
-
-def test_custom_node_from_aux_id(node_defs):
-    commit = "59b027e088c1c8facf7258f6e392d16d204b4d27"
-    workflow = conversion_of(node("7", "MyBrandNewNode", aux_id="someone/ComfyUI-brand-new", ver=commit))
-    [pack] = find_custom_nodes(workflow, node_defs)
-    assert (pack.pack, pack.repo, pack.version, pack.class_types, pack.source) == (
-        "someone/ComfyUI-brand-new",
-        "https://github.com/someone/ComfyUI-brand-new",
-        commit,
-        ("MyBrandNewNode",),
-        "aux_id",
+    [model] = resolve_models(find_models(conversion, defs))
+    assert (model.name, model.folder, model.repo_id, model.path, model.node_ids) == (
+        "depth_anything_v2_vitl_fp32.safetensors",
+        "depthanything",
+        "Kijai/DepthAnythingV2-safetensors",
+        "depth_anything_v2_vitl_fp32.safetensors",
+        ("3",),
     )
-
-
-def test_custom_node_from_the_extension_map(node_defs):
-    """No properties (an API-format prompt): ComfyUI-Manager's map names the pack."""
-    workflow = conversion_of(
-        node("1", "DownloadAndLoadSAM2Model"),
-        node("2", "Sam2Segmentation"),
-        node("3", "Foo Bar (BillBum)"),  # matched by the pack's nodename_pattern
-    )
-    packs = find_custom_nodes(workflow, node_defs)
-    assert [(p.pack, p.repo, p.version, p.class_types, p.source) for p in packs] == [
-        (
-            "kijai/ComfyUI-segment-anything-2",
-            "https://github.com/kijai/ComfyUI-segment-anything-2",
-            None,
-            ("DownloadAndLoadSAM2Model", "Sam2Segmentation"),
-            "extension-map",
-        ),
-        (
-            "AhBumm/ComfyUI_BillBum_APIset_Nodes",
-            "https://github.com/AhBumm/ComfyUI_BillBum_APIset_Nodes",
-            None,
-            ("Foo Bar (BillBum)",),
-            "extension-map",
-        ),
-    ]
-
-
-def test_extension_map_and_cnr_id_of_one_repo_are_one_pack(node_defs):
-    workflow = conversion_of(
-        node("1", "GetImageSizeAndCount", cnr_id="comfyui-kjnodes", ver="1.1.7"),
-        node("2", "ImageResizeKJv2"),  # no properties, same pack per the map
-    )
-    [pack] = find_custom_nodes(workflow, node_defs)
-    assert (pack.pack, pack.version, pack.source) == ("comfyui-kjnodes", "1.1.7", "cnr_id")
-    assert pack.class_types == ("GetImageSizeAndCount", "ImageResizeKJv2")
-
-
-def test_unknown_custom_nodes_are_listed_for_the_user(node_defs):
-    workflow = conversion_of(
-        node("1", "NoPackEverDefinedThis"),
-        node("2", "NorThisOne", cnr_id="comfy-core", ver="9.9.9"),  # a core node newer than this ComfyUI
-        node("3", "CLIPTextEncode"),
-    )
-    [pack] = find_custom_nodes(workflow, node_defs)
-    assert pack.pack is None and pack.repo is None and pack.version is None and pack.source is None
-    assert pack.class_types == ("NoPackEverDefinedThis", "NorThisOne")
-
-
-def test_core_only_workflow_needs_no_pack(node_defs):
-    assert find_custom_nodes(conversion_of(node("1", "KSampler"), node("2", "SaveImage")), node_defs) == []
 
 
 # ----------------------------------------------------------------------------- the committed indexes

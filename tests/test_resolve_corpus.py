@@ -12,10 +12,9 @@ from wizard.convert import convert
 from wizard.ingest import load_path
 from wizard.records import Conversion
 from scripts.build_index import build_model_index, manager_sightings, package_dir
+from wizard.packs import extension_pack, identify_packs
 from wizard.resolve import (
     ModelIndex,
-    extension_pack,
-    find_custom_nodes,
     find_models,
     parse_hub_url,
     resolve_models,
@@ -109,7 +108,7 @@ def test_the_index_alone_resolves_workflows_without_urls(conversions, node_defs)
 
 
 def test_custom_node_packs_of_the_templates(conversions, node_defs):
-    packs = {name: find_custom_nodes(conversion, node_defs) for name, conversion in conversions.items()}
+    packs = {name: identify_packs(conversion).packs for name, conversion in conversions.items()}
     needing = {name: found for name, found in packs.items() if found}
     print(f"\n{len(needing)} templates need custom nodes: {sorted(needing)}")
     assert needing, "some 0.1.95 templates use custom nodes (KJNodes, controlnet_aux, SAM2)"
@@ -126,7 +125,7 @@ def test_custom_node_packs_of_the_templates(conversions, node_defs):
 def test_api_prompts_get_packs_from_the_extension_map(conversions, node_defs):
     """An API-format prompt has no properties: the same packs come from the extension map."""
     for name, conversion in conversions.items():
-        with_properties = find_custom_nodes(conversion, node_defs)
+        with_properties = identify_packs(conversion).packs
         if not with_properties:
             continue
         bare = dataclasses.replace(
@@ -136,7 +135,7 @@ def test_api_prompts_get_packs_from_the_extension_map(conversions, node_defs):
                 for node_id, node in conversion.nodes.items()
             },
         )
-        without = find_custom_nodes(bare, node_defs)
+        without = identify_packs(bare).packs
         assert {(p.repo, p.class_types) for p in without} == {
             (p.repo, p.class_types) for p in with_properties
         }

@@ -31,7 +31,8 @@ from wizard.records import (
     OutputKind,
     OutputSettings,
 )
-from wizard.resolve import find_custom_nodes, find_models, resolve_models
+from wizard.packs import identify_packs
+from wizard.resolve import find_models, resolve_models
 
 # Output nodes the app can show, by class type: (kind, saver?). Savers write the workflow's results;
 # previews are often intermediate looks (a Canny map), so auto takes a preview only when no saver
@@ -166,9 +167,10 @@ class Analysis:
         if self.custom_nodes:
             lines.append("Custom nodes:")
             for pack in self.custom_nodes:
-                lines.append(
-                    f"    {pack.pack or 'UNKNOWN PACK'} {pack.version or ''}: {', '.join(pack.class_types)}"
+                pin = " ".join(
+                    word for word in (pack.version, pack.commit and f"@ {pack.commit[:8]}") if word
                 )
+                lines.append(f"    {pack.pack or 'UNKNOWN PACK'} {pin}: {', '.join(pack.class_types)}")
         for warning in self.warnings:
             lines.append(f"warning: {warning}")
         return "\n".join(lines)
@@ -204,7 +206,7 @@ def analyze(conversion: Conversion, node_defs: NodeDefs, *, online: bool = False
         inputs=inputs,
         outputs=outputs,
         models=models,
-        custom_nodes=tuple(find_custom_nodes(conversion, node_defs)),
+        custom_nodes=identify_packs(conversion).packs,
         warnings=tuple(warnings),
     )
 

@@ -63,6 +63,26 @@ def _add_workflow_args(command: argparse.ArgumentParser) -> None:
         help="read node definitions from the installed ComfyUI (custom nodes included) "
         "instead of the bundled ComfyUI 0.3.64 snapshot",
     )
+    command.add_argument(
+        "--offline",
+        action="store_true",
+        help="no registry or git access: custom-node packs only from the cache "
+        "(~/.cache/comfyui-space-wizard); the packs it lacks are named",
+    )
+    command.add_argument(
+        "--pin",
+        action="append",
+        default=[],
+        metavar="PACK=COMMIT",
+        help="pin a custom-node pack (registry id, OWNER/REPO or repo name) to a git commit",
+    )
+    command.add_argument(
+        "--pack",
+        action="append",
+        default=[],
+        metavar="CLASS=OWNER/REPO",
+        help="the pack that provides a node class several packs define",
+    )
 
 
 def _add_workflow_commands(commands) -> None:
@@ -122,25 +142,34 @@ def _add_space_commands(commands) -> None:
 
 
 def _read(args: argparse.Namespace):
-    """The workflow file named on the command line, and the node definitions to convert it with."""
+    """The workflow file named on the command line, the node definitions to convert it with, and how
+    to get its custom-node packs."""
     from wizard.ingest import load_path
     from wizard.nodedefs import NodeDefs
+    from wizard.packs import PackOptions, parse_choices, parse_pins
 
-    return load_path(args.file), NodeDefs.live() if args.live else NodeDefs.snapshot()
-
-
-def _load(args: argparse.Namespace):
-    """Read and convert the workflow file named on the command line."""
-    from wizard.convert import convert
-
-    loaded, node_defs = _read(args)
-    conversion = convert(loaded, node_defs)
-    _print_warnings(conversion)
-    return conversion, node_defs
+    options = PackOptions(
+        pins=parse_pins(args.pin),
+        choices=parse_choices(args.pack),
+        offline=args.offline,
+        definitions=not args.live,  # the installed ComfyUI defines its packs' nodes itself
+        progress=lambda line: print(line, file=sys.stderr),
+    )
+    return load_path(args.file), NodeDefs.live() if args.live else NodeDefs.snapshot(), options
 
 
-def _print_warnings(conversion) -> None:
-    for warning in conversion.warnings:
+def _load(args: argparse.Namespace, *read):
+    """Convert the workflow file named on the command line (`_read`'s answer, else read now) with
+    its packs' definitions; the warnings printed."""
+    from wizard.packs import convert_with_packs
+
+    packed = convert_with_packs(*(read or _read(args)))
+    _print_warnings(packed.setup.messages(args.offline), packed.conversion)
+    return packed
+
+
+def _print_warnings(pack_messages, conversion) -> None:
+    for warning in (*pack_messages, *conversion.warnings):
         print(f"warning: {warning}", file=sys.stderr)
 
 
@@ -150,16 +179,18 @@ def _print_json(value) -> None:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    conversion, _ = _load(args)
-    _print_json(conversion.prompt)
+    _print_json(_load(args).conversion.prompt)
     return 0
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from wizard.analyze import analyze
 
-    conversion, node_defs = _load(args)
-    analysis = analyze(conversion, node_defs, online=args.online)
+    packed = _load(args)
+    analysis = analyze(packed.conversion, packed.node_defs, online=args.online)
+    analysis = replace(analysis, custom_nodes=packed.setup.packs)
     if args.json:
         _print_json(analysis.to_report())
     else:
@@ -168,10 +199,7 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _spec(args: argparse.Namespace) -> int:
-    from wizard import session as sessions
-
-    session = sessions.open_loaded(*_read(args))
-    _print_warnings(session.conversion)
+    session = _open(args)
     session.spec.save(args.output)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
@@ -180,17 +208,47 @@ def _spec(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from wizard import session as sessions
 
-    session = sessions.open_loaded(*_read(args))
-    _print_warnings(session.conversion)
+    session = _open(args)
     if args.spec:
         try:
             spec_json = args.spec.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise SpecError(f"cannot read the spec {str(args.spec)!r}: {error}") from None
         session = sessions.with_imported_spec(session, spec_json)
+        session = _spec_pins(session, args)
     sessions.build(session, args.output)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
+def _open(args: argparse.Namespace):
+    """The wizard's session for the workflow named on the command line; its pack warnings printed."""
+    from wizard import session as sessions
+
+    loaded, node_defs, options = _read(args)
+    return sessions.open_converted(loaded, _load(args, loaded, node_defs, options), offline=args.offline)
+
+
+def _spec_pins(session, args: argparse.Namespace):
+    """A commit written into an imported spec stands (checked, its requirements read), unless --pin
+    says otherwise; the packs it does not pin keep today's pins."""
+    from dataclasses import replace
+
+    from wizard.packs import parse_pins, pin_packs
+
+    spec = session.spec
+    edited = {pack.pack.lower(): pack.commit for pack in spec.custom_nodes if pack.pack and pack.commit}
+    pinned = pin_packs(
+        session.analysis.custom_nodes,
+        pins={**edited, **parse_pins(args.pin)},
+        offline=args.offline,
+        progress=lambda line: print(line, file=sys.stderr),
+    )
+    for warning in pinned.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    spec = replace(spec, custom_nodes=pinned.packs)
+    spec.check(session.conversion)
+    return replace(session, spec=spec)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ import math
 import re
 import shutil
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import quote
@@ -30,6 +31,7 @@ from runtime.locate import COMFYUI_VERSION
 from wizard import app_contract
 from wizard.appspec import AppInput, AppOutput, AppSpec
 from wizard.errors import BuildError, one_line
+from wizard.packs import lock_entry, merged_requirements
 from wizard.records import Conversion, ModelFile, NodePack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -481,25 +483,29 @@ def comfyui_requirements() -> list[str]:
 
 
 def _requirements_context(spec: AppSpec) -> dict[str, Any]:
+    comfyui = comfyui_requirements()
     return {
         "pins": list(PINS),
         "torch": list(TORCH_PINS),
         "comfyui_version": COMFYUI_VERSION,
-        "comfyui": comfyui_requirements(),
-        "custom_nodes": bool(spec.custom_nodes),
+        "comfyui": comfyui,
+        "custom_nodes": merged_requirements(
+            spec.custom_nodes, [*PINS, *TORCH_PINS, *comfyui], TORCH_PACKAGES
+        ),
     }
 
 
 def _lock_pack(pack: NodePack) -> dict[str, Any]:
-    is_commit = bool(
-        pack.version and re.fullmatch(r"[0-9a-f]{7,40}", pack.version) and not pack.version.isdigit()
-    )
-    return {
-        "pack": pack.pack,
-        "repo": pack.repo,
-        "commit": pack.version if is_commit else None,
-        "version": None if is_commit else pack.version,
-    }
+    """A lock-file entry; every pack the Space installs is pinned to a commit: the one
+    `wizard.packs.pin_packs` found, else a full commit the workflow itself names (unchecked)."""
+    named = pack.version if pack.version and re.fullmatch(r"[0-9a-f]{40}", pack.version) else None
+    commit = pack.commit or named
+    if not commit:
+        raise BuildError(
+            f"custom-node pack {pack.pack or pack.repo} is not pinned to a commit: build without --offline "
+            f"(or with its clone cached), or give --pin {pack.pack or 'PACK'}=COMMIT"
+        )
+    return lock_entry(replace(pack, commit=commit, version=None if named else pack.version))
 
 
 def _json_text(value: Any) -> str:

@@ -163,9 +163,12 @@ class NodePack:
     Attributes:
         pack: the registry id (cnr_id) or "user/repo" (aux_id); None when the pack is unknown.
         repo: its git URL when known.
-        version: a registry version or a git commit.
+        version: a registry version or a git commit, as the workflow names it (once pinned: the
+            registry version, or None).
         class_types: the node types of the workflow it provides (or, when unknown, that are missing).
         source: how it was found (a `PackSource`), or None when unknown.
+        commit: the 40-hex git commit `wizard.packs.pin_packs` pinned it to (None: not pinned yet).
+        requirements: the PEP 508 lines of its requirements.txt at that commit.
     """
 
     pack: str | None
@@ -173,9 +176,15 @@ class NodePack:
     version: str | None
     class_types: tuple[str, ...]
     source: PackSource | None
+    commit: str | None = None
+    requirements: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {**{key: getattr(self, key) for key in PACK_KEYS}, "class_types": list(self.class_types)}
+        return {
+            **{key: getattr(self, key) for key in PACK_KEYS},
+            "class_types": list(self.class_types),
+            "requirements": list(self.requirements),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NodePack:
@@ -183,7 +192,7 @@ class NodePack:
 
 
 MODEL_KEYS = ("name", "folder", "repo_id", "path", "revision", "url", "gated", "size", "source")
-PACK_KEYS = ("pack", "repo", "version", "class_types", "source")
+PACK_KEYS = ("pack", "repo", "version", "class_types", "source", "commit", "requirements")
 
 
 def _known_keys(cls: type, data: Any, keys: tuple[str, ...]) -> dict[str, Any]:

@@ -11,8 +11,7 @@ marked by the definitions' `__folder__<folder>__<ext>` sentinel) and from the wo
 3. a Hub search (`online=True`, network allowed, `HF_HUB_OFFLINE` unset);
 4. nothing: left for the user.
 
-Custom-node packs come from the nodes' `cnr_id`/`aux_id` + `ver` properties, else from
-ComfyUI-Manager's extension-node map (`data/node_index.json`).
+Custom-node packs are found and pinned by `wizard.packs`.
 
 The offline path imports nothing that can open a connection; `huggingface_hub` is imported only
 for the online search.
@@ -24,26 +23,25 @@ import functools
 import json
 import os
 import re
-from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import unquote, urlsplit
 
 from wizard.nodedefs import NodeDefs
-from wizard.records import Conversion, FlatNode, ModelFile, NodePack
+from wizard.records import Conversion, FlatNode, ModelFile
 
 MODEL_INDEX_PATH = Path(__file__).parent / "data" / "model_index.json"
-NODE_INDEX_PATH = Path(__file__).parent / "data" / "node_index.json"
 
 # ComfyUI's own aliases of renamed model folders (folder_paths.map_legacy).
 _LEGACY_FOLDERS = {"clip": "text_encoders", "unet": "diffusion_models"}
+# File extensions of model weights (what ComfyUI's folder_paths.supported_pt_extensions lists, plus gguf).
+MODEL_EXTENSIONS = (".ckpt", ".pt", ".pt2", ".bin", ".pth", ".safetensors", ".pkl", ".sft", ".gguf", ".onnx")
 _HUB_HOSTS = {"huggingface.co", "www.huggingface.co", "hf.co"}
 _TRUE = {"1", "ON", "YES", "TRUE"}  # huggingface_hub's reading of boolean environment variables
 # Hub search: how many queries one file may cost, and the Hub's own limits for each.
 _MAX_QUERIES = 4
 _SEARCH_LIMIT = 20
-_CORE_PACK = "comfy-core"
 
 
 @dataclass(frozen=True)
@@ -141,34 +139,6 @@ def bundled_model_index() -> ModelIndex:
         return ModelIndex(json.load(index_file)["models"])
 
 
-@dataclass(frozen=True)
-class NodeIndex:
-    """ComfyUI-Manager's custom-node data, as `scripts/build_index.py` writes it."""
-
-    packs: tuple[tuple[str, str], ...]  # (pack, repo)
-    class_types: dict[str, int]  # class type -> index in packs
-    patterns: tuple[tuple[str, int], ...]  # (regex over class types, index in packs)
-    registry: dict[str, str]  # lower-case registry id (cnr_id) -> repo
-
-
-@functools.lru_cache(maxsize=1)
-def bundled_node_index() -> NodeIndex:
-    """The committed node index, read once per process."""
-    with NODE_INDEX_PATH.open(encoding="utf-8") as index_file:
-        data = json.load(index_file)
-    return NodeIndex(
-        packs=tuple((pack, repo) for pack, repo, _ in data["packs"]),
-        class_types={
-            class_type: number
-            for number, (_, _, class_types) in enumerate(data["packs"])
-            if class_types
-            for class_type in class_types.split("\n")
-        },
-        patterns=tuple((pattern, number) for pattern, number in data["patterns"]),
-        registry=data["registry"],
-    )
-
-
 # ----------------------------------------------------------------------------- finding models
 
 
@@ -196,16 +166,29 @@ def find_models(conversion: Conversion, node_defs: NodeDefs) -> list[ModelFile]:
 
 
 def _model_inputs(node: FlatNode, node_defs: NodeDefs) -> Iterable[tuple[str, str]]:
-    """(folder, file name) of each model-file widget value of one node."""
+    """(folder, file name) of each model-file widget value of one node.
+
+    Core loaders list a model folder's files (the `__folder__` sentinel). Custom loaders often list
+    fixed file names they download themselves (DepthAnythingV2's `depth_anything_v2_vitl_fp32.safetensors`):
+    such a widget value with a model file extension counts when the offline index knows the file,
+    in the folder the index gives.
+    """
     definition = node_defs.get(node.class_type)
     if definition is None:
         return
     for spec in definition.inputs:
         folder = spec.model_folder
         value = node.inputs.get(spec.name)
-        # Other choices the definition lists ("pixel_space", bundled configs) ship with ComfyUI.
-        if folder and isinstance(value, str) and value.strip() and value not in (spec.choices or ()):
-            yield canonical_folder(folder) or folder, value
+        if not isinstance(value, str) or not value.strip():
+            continue
+        if folder:
+            # Other choices the definition lists ("pixel_space", bundled configs) ship with ComfyUI.
+            if value not in (spec.choices or ()):
+                yield canonical_folder(folder) or folder, value
+        elif spec.type in ("COMBO", "STRING") and value.lower().endswith(MODEL_EXTENSIONS):
+            candidate = bundled_model_index().candidate(value, None)
+            if candidate is not None and candidate.get("folder"):
+                yield candidate["folder"], value
 
 
 # ----------------------------------------------------------------------------- resolving models
@@ -357,72 +340,3 @@ def _best_sibling(repos: Iterable[Any], basename: str, wanted_path: str) -> tupl
             if by_basename is None and path.rsplit("/", 1)[-1] == basename:
                 by_basename = (repo.id, path)
     return by_basename
-
-
-# ----------------------------------------------------------------------------- custom nodes
-
-
-def find_custom_nodes(conversion: Conversion, node_defs: NodeDefs) -> list[NodePack]:
-    """The packs providing every class type the node definitions lack, grouped by pack.
-
-    Class types no source can place are gathered in one NodePack with `pack=None` for the user.
-    """
-    groups: dict[str | None, dict[str, Any]] = {}
-    for node in conversion.nodes.values():
-        if node.class_type in node_defs:
-            continue
-        pack, repo, version, source = _pack_of(node)
-        # One repo is one pack, whether a node names it (cnr_id) or the extension map does.
-        key = repo.lower() if repo else pack
-        group = groups.setdefault(
-            key, {"pack": pack, "repo": repo, "source": source, "versions": Counter(), "class_types": []}
-        )
-        if group["source"] == "extension-map" and source in ("cnr_id", "aux_id"):
-            group.update(pack=pack, source=source)
-        if version:
-            group["versions"][version] += 1
-        if node.class_type not in group["class_types"]:
-            group["class_types"].append(node.class_type)
-    return [
-        NodePack(
-            pack=group["pack"],
-            repo=group["repo"],
-            # Nodes of one pack may name different versions; the one most nodes name wins.
-            version=group["versions"].most_common(1)[0][0] if group["versions"] else None,
-            class_types=tuple(group["class_types"]),
-            source=group["source"],
-        )
-        for group in groups.values()
-    ]
-
-
-def _pack_of(node: FlatNode) -> tuple[str | None, str | None, str | None, str | None]:
-    """(pack, repo, version, source) for one node whose class type is not defined here."""
-    properties = node.properties or {}
-    version = _text(properties.get("ver")) or node.pack_version
-    cnr_id = _text(properties.get("cnr_id"))
-    aux_id = _text(properties.get("aux_id"))
-    if cnr_id is None and aux_id is None and node.pack:
-        cnr_id, aux_id = (None, node.pack) if "/" in node.pack else (node.pack, None)
-    if cnr_id and cnr_id != _CORE_PACK:
-        return cnr_id, bundled_node_index().registry.get(cnr_id.lower()), version, "cnr_id"
-    if aux_id and re.fullmatch(r"[\w.-]+/[\w.-]+", aux_id):
-        return aux_id, f"https://github.com/{aux_id}", version, "aux_id"
-    listed = extension_pack(node.class_type)
-    if listed is not None:
-        pack, repo = listed
-        return pack, repo, version, "extension-map"
-    return None, None, None, None
-
-
-def extension_pack(class_type: str) -> tuple[str, str] | None:
-    """(pack, repo) of the pack ComfyUI-Manager's extension-node map says provides a class type."""
-    index = bundled_node_index()
-    number = index.class_types.get(class_type)
-    if number is None:
-        number = next((number for pattern, number in index.patterns if re.search(pattern, class_type)), None)
-    return None if number is None else index.packs[number]
-
-
-def _text(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None

@@ -22,10 +22,10 @@ from runtime.locate import default_install_dir, find_comfyui
 from wizard.analyze import Analysis, CandidateInput, analyze
 from wizard.appspec import AppInput, AppOutput, AppSpec, auto_spec, python_name
 from wizard.codegen import build_space
-from wizard.convert import convert
 from wizard.errors import WizardError
 from wizard.ingest import load_workflow
 from wizard.nodedefs import NodeDefs
+from wizard.packs import PackedConversion, PackOptions, convert_with_packs, pin_packs
 from wizard.publish import Account, PublishResult, publish_folder, space_repo_id
 from wizard.records import Conversion, LoadedWorkflow, ModelFile, NodePack
 from wizard.testrun import run_app
@@ -73,10 +73,22 @@ def open_workflow(data: bytes, filename: str) -> Session:
     return open_loaded(load_workflow(data, filename), node_defs())
 
 
-def open_loaded(loaded: LoadedWorkflow, defs: NodeDefs) -> Session:
-    """Convert and analyse a read workflow with these node definitions; the automatic choice of inputs."""
-    conversion = convert(loaded, defs)
-    analysis = analyze(conversion, defs)
+def open_loaded(loaded: LoadedWorkflow, defs: NodeDefs, packs: PackOptions = PackOptions()) -> Session:
+    """Convert and analyse a read workflow with these node definitions and its custom-node packs'
+    (found, pinned to commits and defined by `wizard.packs`); the automatic choice of inputs."""
+    return open_converted(loaded, convert_with_packs(loaded, defs, packs), offline=packs.offline)
+
+
+def open_converted(loaded: LoadedWorkflow, packed: PackedConversion, *, offline: bool = False) -> Session:
+    """The session of a workflow converted with its packs (`wizard.packs.convert_with_packs`): its
+    analysis names the pinned packs, and their warnings come first."""
+    conversion = packed.conversion
+    analysis = analyze(conversion, packed.node_defs)
+    analysis = dataclasses.replace(
+        analysis,
+        custom_nodes=packed.setup.packs,
+        warnings=(*packed.setup.messages(offline), *analysis.warnings),
+    )
     document = loaded.workflow if loaded.workflow is not None else loaded.prompt
     return Session(
         filename=loaded.filename,
@@ -243,7 +255,18 @@ def with_pack_sources(session: Session, sources: Sequence[PackSource]) -> Sessio
     def sourced(pack: NodePack, source: PackSource) -> NodePack:
         repo_name = source.repo.rstrip("/").removesuffix(".git").rsplit("/", 1)[-1] if source.repo else None
         name = source.pack or repo_name
-        return dataclasses.replace(pack, pack=name, repo=source.repo, version=source.version, source="user")
+        edited = dataclasses.replace(
+            pack,
+            pack=name,
+            repo=source.repo,
+            version=source.version,
+            source="user",
+            commit=None,
+            requirements=(),
+        )
+        # Pinned again by the rules of wizard.packs (the version may be a commit); an unpinnable one
+        # stays unpinned, and the build says so.
+        return pin_packs([edited]).packs[0] if edited.pack or edited.repo else edited
 
     packs = _edited(
         session.spec.custom_nodes, sources, ("class_types",), ("pack", "repo", "version"), sourced
