@@ -348,7 +348,7 @@ def test_offline_uses_only_the_cache_and_names_what_it_lacks(github):
     packs = identify_packs(conversion_of(node("1", "MyNode", aux_id="someone/pack"))).packs
     lacking = pin_packs(packs, offline=True)
     assert lacking.packs[0].commit is None
-    assert lacking.lacking == ("someone/pack (not in the cache (offline))",)
+    assert lacking.lacking == ("someone/pack (not cloned yet)",)
     assert pin_packs(packs).packs[0].commit == commit  # online: cloned into the cache
     (github.repo("someone/pack") / ".git").rename(
         github.repo("someone/pack").parent / "moved"

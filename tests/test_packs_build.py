@@ -183,7 +183,7 @@ def test_offline_names_the_packs_it_lacks_then_works_from_the_cache(blog_packs, 
     env["COMFY_REGISTRY_URL"] = _closed_port_url()
     offline = run_wizard("build", BLOG_WORKFLOW, "--offline", "-o", tmp_path / "a", env=env)
     assert offline.returncode == 2
-    assert "custom-node packs not in the cache (--offline): cubiq/ComfyUI_essentials" in offline.stderr
+    assert "custom-node packs not in the cache (offline): cubiq/ComfyUI_essentials (not cloned yet);" in offline.stderr
     assert offline.stderr.strip().splitlines()[-1].startswith("error: custom-node pack ")
     online = run_wizard("inspect", BLOG_WORKFLOW, "--json", env=env)
     assert online.returncode == 0, online.stderr

@@ -411,7 +411,7 @@ class PackRepos:
         return target
 
     def failure(self, repo: str) -> str:
-        return self._failed.get(repo, "not in the cache (offline)" if self.offline else "cannot be cloned")
+        return self._failed.get(repo, "not cloned yet" if self.offline else "cannot be cloned")
 
     def commit(self, mirror: Path, ref: str) -> str | None:
         """The full hash `ref` names in the mirror (fetching once when it is missing), else None."""
