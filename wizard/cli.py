@@ -158,14 +158,15 @@ def _read(args: argparse.Namespace):
     return load_path(args.file), NodeDefs.live() if args.live else NodeDefs.snapshot(), options
 
 
-def _load(args: argparse.Namespace, *read):
-    """Convert the workflow file named on the command line (`_read`'s answer, else read now) with
-    its packs' definitions; the warnings printed."""
+def _load(args: argparse.Namespace):
+    """(the workflow file named on the command line, its conversion with its packs' definitions);
+    the warnings printed."""
     from wizard.packs import convert_with_packs
 
-    packed = convert_with_packs(*(read or _read(args)))
+    loaded, node_defs, options = _read(args)
+    packed = convert_with_packs(loaded, node_defs, options)
     _print_warnings(packed.setup.messages(args.offline), packed.conversion)
-    return packed
+    return loaded, packed
 
 
 def _print_warnings(pack_messages, conversion) -> None:
@@ -179,7 +180,8 @@ def _print_json(value) -> None:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    _print_json(_load(args).conversion.prompt)
+    _, packed = _load(args)
+    _print_json(packed.conversion.prompt)
     return 0
 
 
@@ -188,7 +190,7 @@ def _inspect(args: argparse.Namespace) -> int:
 
     from wizard.analyze import analyze
 
-    packed = _load(args)
+    _, packed = _load(args)
     analysis = analyze(packed.conversion, packed.node_defs, online=args.online)
     analysis = replace(analysis, custom_nodes=packed.setup.packs)
     if args.json:
@@ -225,8 +227,8 @@ def _open(args: argparse.Namespace):
     """The wizard's session for the workflow named on the command line; its pack warnings printed."""
     from wizard import session as sessions
 
-    loaded, node_defs, options = _read(args)
-    return sessions.open_converted(loaded, _load(args, loaded, node_defs, options), offline=args.offline)
+    loaded, packed = _load(args)
+    return sessions.open_converted(loaded, packed, offline=args.offline)
 
 
 def _spec_pins(session, args: argparse.Namespace):
