@@ -278,6 +278,7 @@ class RegistryUnreachable(Exception):
 
 
 def registry_url() -> str:
+    """The Comfy Registry to ask: `COMFY_REGISTRY_URL`, else https://api.comfy.org."""
     return os.environ.get("COMFY_REGISTRY_URL", DEFAULT_REGISTRY_URL).rstrip("/")
 
 
@@ -713,6 +714,8 @@ def pin_packs(
 
 
 class _Pinner:
+    """One `pin_packs` call: its clones, whether the registry answered, its warnings and what it lacks."""
+
     def __init__(self, pins: Mapping[str, str], offline: bool, progress: Progress):
         self.pins = pins
         self.offline = offline
@@ -723,6 +726,7 @@ class _Pinner:
         self.lacking: list[str] = []
 
     def pin(self, pack: NodePack) -> NodePack:
+        """The pack with its commit, by the rules of the module docstring (unchanged when it cannot be had)."""
         # The registry is asked for what only it knows: a version's date, or a repository nobody else names.
         asks_registry = pack.source == "cnr_id" and bool(pack.pack)
         asks_registry &= not pack.repo or bool(pack.version and not _is_commit(pack.version))
@@ -745,6 +749,7 @@ class _Pinner:
         return self._by_date(pack, repo or original, None, warning=None)
 
     def _override(self, pack: NodePack, repo: str | None) -> str | None:
+        """The --pin commit for this pack (by registry id, owner/repo or repository name), else None."""
         keys = {
             key.lower()
             for key in (pack.pack, github_name(repo or ""), (repo or "").rsplit("/", 1)[-1])
@@ -784,6 +789,7 @@ class _Pinner:
     def _registry_version(
         self, pack: NodePack, repo: str | None, version: str, record: dict[str, Any] | None
     ) -> NodePack:
+        """The commit of a registry version: its tag, its pyproject.toml, else its registry date."""
         label = pack.pack
         mirror = self.repos.mirror(repo) if repo else None
         if mirror is None:
@@ -799,6 +805,7 @@ class _Pinner:
         return self._done(pack, repo, commit, version, mirror)
 
     def _at(self, pack: NodePack, repo: str | None, ref: str, version: str | None, what: str) -> NodePack:
+        """The pack at a commit someone named, else the fallback."""
         mirror = self.repos.mirror(repo) if repo else None
         commit = self.repos.commit(mirror, ref) if mirror is not None else None
         if commit is None:
@@ -808,6 +815,7 @@ class _Pinner:
         return self._done(pack, repo, commit, version, mirror)
 
     def _fallback(self, pack: NodePack, repo: str | None, version: str | None, wanted: str) -> NodePack:
+        """The original repository at the date rule, with a warning naming what was wanted and what is used."""
         original = self._original_repo(pack, repo) or repo
         warning = (
             f"{pack.pack or original}: {wanted} cannot be had; using {original} at its last commit "
@@ -818,6 +826,7 @@ class _Pinner:
     def _by_date(
         self, pack: NodePack, repo: str | None, version: str | None, warning: str | None
     ) -> NodePack:
+        """The last commit on or before ComfyUI's date; the pack unpinned (and named as lacking) when none."""
         label = pack.pack or repo or "?"
         mirror = self.repos.mirror(repo) if repo else None
         commit = last_commit_before(mirror, COMFYUI_COMMIT_DATE) if mirror is not None else None
@@ -836,6 +845,7 @@ class _Pinner:
     def _done(
         self, pack: NodePack, repo: str | None, commit: str, version: str | None, mirror: Path
     ) -> NodePack:
+        """The pinned pack, with its requirements at that commit."""
         try:
             requirements, skipped = commit_fact(
                 "requirements", repo, commit, lambda: list(map(list, pack_requirements(mirror, commit)))
@@ -962,6 +972,7 @@ def _merged_line(name: str, requirements: list[Requirement]) -> str:
 
 
 def _is_commit(version: str) -> bool:
+    """A `ver` that is a git hash (7-40 hex digits, not all of them digits: "20240101" is a date)."""
     return bool(_COMMIT.fullmatch(version)) and not version.isdigit()
 
 
