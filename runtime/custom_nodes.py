@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_REGISTRY_URL = "https://api.comfy.org"  # COMFY_REGISTRY_URL overrides it
 REGISTRY_MARKER = ".comfy-registry.json"  # written into a registry-installed pack: {"pack", "version"}
 _SAFE_DIR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_PROTECTED_PACKAGES = ("torch", "torchvision", "torchaudio")  # a pack's requirements must not replace them
+PROTECTED_PACKAGES = ("torch", "torchvision", "torchaudio")  # a pack's requirements must not replace them
 
 
 def pack_dir_name(pack: dict[str, Any]) -> str:
@@ -169,7 +169,7 @@ def install_pack_requirements(pack: dict[str, Any], pack_dir: Path) -> None:
     if not requirements.is_file():
         return
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
-        constraints.write("".join(f"{name}=={version}\n" for name, version in _protected_versions().items()))
+        constraints.write("".join(f"{name}=={version}\n" for name, version in protected_versions().items()))
     pip_install = [sys.executable, "-m", "pip", "install", "--quiet"]
     command = [*pip_install, "-r", str(requirements), "-c", constraints.name]
     try:
@@ -183,9 +183,9 @@ def install_pack_requirements(pack: dict[str, Any], pack_dir: Path) -> None:
         )
 
 
-def _protected_versions() -> dict[str, str]:
+def protected_versions() -> dict[str, str]:
     versions = {}
-    for name in _PROTECTED_PACKAGES:
+    for name in PROTECTED_PACKAGES:
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -224,13 +224,13 @@ logging.getLogger().addFilter(_IMPORT_FAILURES)
 
 
 def failed_packs(comfy_nodes_module: ModuleType, packs: list[dict[str, Any]]) -> dict[str, str]:
-    """Packs ComfyUI did not load after `init_extra_nodes`: label -> the exception line."""
+    """Packs ComfyUI did not load after `init_extra_nodes`: `pack_name` -> the exception line."""
     loaded = getattr(comfy_nodes_module, "LOADED_MODULE_DIRS", {})
     failures = {}
     for pack in packs:
         name = pack_dir_name(pack)
         if name not in loaded:
-            failures[_label(pack)] = _IMPORT_FAILURES.failures.get(
+            failures[pack_name(pack)] = _IMPORT_FAILURES.failures.get(
                 name, "it was not loaded (see the log above for ComfyUI's message)"
             )
     return failures
@@ -240,9 +240,9 @@ def raise_for_failed_packs(comfy_nodes_module: ModuleType, packs: list[dict[str,
     """Raises CustomNodeError naming the first pack that failed to import, with its exception line."""
     failures = failed_packs(comfy_nodes_module, packs)
     if failures:
-        label, reason = next(iter(failures.items()))
+        name, reason = next(iter(failures.items()))
         others = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-        raise CustomNodeError(f"Custom-node pack {label} failed to import: {reason}{others}")
+        raise CustomNodeError(f"Custom-node pack {name!r} failed to import: {reason}{others}")
 
 
 def _is_registry_id(pack_id: str | None) -> bool:
@@ -250,5 +250,10 @@ def _is_registry_id(pack_id: str | None) -> bool:
     return bool(pack_id) and "/" not in pack_id
 
 
+def pack_name(pack: dict[str, Any]) -> str:
+    """What messages call a pack: its id, else its repository."""
+    return pack.get("pack") or pack.get("repo") or "?"
+
+
 def _label(pack: dict[str, Any]) -> str:
-    return repr(pack.get("pack") or pack.get("repo") or "?")
+    return repr(pack_name(pack))

@@ -4,7 +4,7 @@
 
 Writes `wizard/data/object_info-comfyui-<version>.json` (the version read from the checkout's
 `comfyui_version.py`) with sorted keys, so regenerating from the same checkout gives the same bytes.
-The dump itself is `python -m runtime.object_info --no-custom-nodes`, run in a subprocess because
+The dump itself is `python -m wizard.worker.object_info --no-custom-nodes`, run in a subprocess because
 ComfyUI changes the importing process (sys.path, globals).
 """
 
@@ -35,7 +35,7 @@ def comfyui_version(comfyui_path: Path) -> str:
 
 def dump_core_object_info(comfyui_path: Path) -> dict:
     completed = subprocess.run(
-        [sys.executable, "-m", "runtime.object_info", "--comfyui", str(comfyui_path), "--no-custom-nodes"],
+        [sys.executable, "-m", "wizard.worker.object_info", "--comfyui", str(comfyui_path), "--no-custom-nodes"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""`runtime.object_info` (what `NodeDefs.live()` runs) and `scripts/dump_object_info.py` (what
+"""`wizard.worker.object_info` (what `NodeDefs.live()` runs) and `scripts/dump_object_info.py` (what
 regenerates the bundled snapshot), checked against the shipped snapshot of ComfyUI 0.3.64."""
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def test_without_comfyui_it_says_how_to_install(tmp_path: Path) -> None:
     env = {**os.environ, "COMFYUI_PATH": str(tmp_path / "no-comfyui")}
 
     completed = subprocess.run(
-        [sys.executable, "-m", "runtime.object_info"], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "wizard.worker.object_info"], cwd=REPO_ROOT, env=env, capture_output=True, text=True
     )
 
     assert completed.returncode == 2

@@ -1,7 +1,7 @@
 """Node definitions (ComfyUI's `/object_info`): one interface, two sources.
 
 - `NodeDefs.snapshot()`: the bundled dump of ComfyUI 0.3.64's 495 core nodes (no ComfyUI needed).
-- `NodeDefs.live()`: dumped from an installed ComfyUI, custom nodes included (`runtime.object_info`,
+- `NodeDefs.live()`: dumped from an installed ComfyUI, custom nodes included (`wizard.worker.object_info`,
   run in a subprocess so the wizard process never imports torch or ComfyUI).
 
 Both dumps are made with one sentinel file in every model folder and in the input folder, so a
@@ -209,14 +209,14 @@ class NodeDefs:
     def live(cls, comfyui_path: str | os.PathLike | None = None) -> NodeDefs:
         """Definitions dumped from an installed ComfyUI, custom nodes included.
 
-        Runs `python -m runtime.object_info` in a subprocess (ComfyUI imports torch and reads
+        Runs `python -m wizard.worker.object_info` in a subprocess (ComfyUI imports torch and reads
         `sys.path`; keeping it out of this process keeps the wizard light and its state clean).
         """
         env = dict(os.environ)
         if comfyui_path is not None:
             env["COMFYUI_PATH"] = str(comfyui_path)
         completed = subprocess.run(
-            [sys.executable, "-m", "runtime.object_info"],
+            [sys.executable, "-m", "wizard.worker.object_info"],
             cwd=Path(__file__).resolve().parent.parent,
             env=env,
             capture_output=True,

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +26,6 @@ from wizard.app_contract import Parameter
 from wizard.appspec import AppSpec
 from wizard.errors import SpecError, WizardError, one_line
 
-WIZARD_ROOT = Path(__file__).resolve().parent.parent
 TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 FALSE_WORDS = frozenset({"false", "no", "off", "0"})
 APP_MODULE_NAME = "comfy_space_app"  # not "app": ComfyUI has a top-level package of that name
@@ -72,7 +69,7 @@ def run_app(app_dir: str | Path, inputs: dict[str, str], out_dir: str | Path) ->
         request = Path(scratch) / "request.json"
         result_path = Path(scratch) / "result.json"
         request.write_text(json.dumps({"values": values, "out_dir": str(out_dir)}), encoding="utf-8")
-        _run_worker(app_dir, request, result_path)
+        _run_worker(app_dir, request, result_path, out_dir)
         if not result_path.is_file():
             raise TestRunError("the app's process ended before it ran; see the log above")
         result = json.loads(result_path.read_text(encoding="utf-8"))
@@ -159,17 +156,23 @@ def _convert(parameter: Parameter, text: str) -> Any:
 # --- the app's process ---------------------------------------------------------------------------
 
 
-def _run_worker(app_dir: Path, request: Path, result_path: Path) -> None:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(WIZARD_ROOT), env.get("PYTHONPATH")]))
+def _run_worker(app_dir: Path, request: Path, result_path: Path, out_dir: Path) -> None:
+    """Runs `_worker` in the sandbox (`wizard.sandbox`): an allowlisted environment, a throwaway copy of
+    the app and of ComfyUI's data and custom-node folders, limits, and every process killed at its end."""
+    from wizard.sandbox import TEST_RUN_TIMEOUT_VARIABLE, run_app_sandboxed, test_run_limits
+
     # Inside the wizard's own ZeroGPU call the GPU is already held: the app runs as on a plain GPU
-    # machine, without a second `spaces` emulation of its own (unverified on ZeroGPU).
-    env.pop("SPACES_ZERO_GPU", None)
-    command = [sys.executable, "-m", "wizard.testrun", str(request), str(result_path)]
-    # The app's folder is the working directory and so first on sys.path: its own runtime/ is used.
-    subprocess.run(
-        command, cwd=app_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=False
-    )
+    # machine, without a second `spaces` emulation of its own (SPACES_ZERO_GPU is not passed on).
+    limits = test_run_limits()
+    command = ["wizard.testrun", str(request), str(result_path)]
+    result = run_app_sandboxed(app_dir, command, writable=(request.parent, out_dir), limits=limits)
+    if result.timed_out:
+        raise TestRunError(
+            f"the app did not finish within {limits.wall_s:g} s and was stopped; "
+            f"set {TEST_RUN_TIMEOUT_VARIABLE} to allow more"
+        )
+    if result.cancelled:
+        raise TestRunError("the Test run was cancelled; its processes were stopped")
 
 
 def _worker(request_path: Path, result_path: Path) -> None:

@@ -1,6 +1,12 @@
 """Prints the `/object_info` JSON (node definitions) of the installed ComfyUI, custom nodes included.
 
-    python -m runtime.object_info [--comfyui PATH] [--no-custom-nodes]
+    python -m wizard.worker.object_info [--comfyui PATH] [--no-custom-nodes]
+        [--custom-nodes DIR --packs PACKS_JSON --failures FILE] [--output FILE]
+
+`--custom-nodes` adds a folder of packs in front of the checkout's own `custom_nodes/` (the sandbox's
+throwaway copy: the checkout is never written); `--failures` then writes `{pack: one-line error}` for
+the lock-file entries of `--packs` that did not import. It runs in the sandboxed worker
+(`wizard.sandbox`), since importing a pack runs its code.
 
 ComfyUI starts in-process with a temp folder added in front of each model folder, holding one empty
 sentinel file `__folder__<folder>__<ext>`, and a temp input folder holding `__input__.png/.mp4/.wav/.glb`
@@ -8,7 +14,8 @@ sentinel file `__folder__<folder>__<ext>`, and a temp input folder holding `__in
 option naming the folder it reads, whatever model files this machine has. The JSON comes from ComfyUI's
 own `GET /object_info` handler (server.py), called without starting the web server; API nodes are
 included, as in a normal ComfyUI. Only the JSON goes to stdout; ComfyUI's logging goes to stderr.
-`wizard.nodedefs.NodeDefs.live()` runs this in a subprocess.
+`wizard.nodedefs.NodeDefs.live()` runs this in a subprocess; only the wizard uses it (so it is not in
+`runtime/`, which every generated Space copies).
 """
 
 from __future__ import annotations
@@ -33,8 +40,11 @@ _PREFERRED_EXTENSION = ".safetensors"
 _NOT_MODEL_FOLDERS = ("custom_nodes",)
 
 
-def dump_object_info(comfyui_path: Path, custom_nodes: bool = True) -> dict[str, Any]:
-    """Node definitions of the ComfyUI at `comfyui_path`, with its custom nodes unless told otherwise.
+def dump_object_info(
+    comfyui_path: Path, custom_nodes: bool = True, extra_custom_nodes: Path | None = None
+) -> tuple[dict[str, Any], ModuleType]:
+    """Node definitions of the ComfyUI at `comfyui_path`, with its custom nodes (and those in
+    `extra_custom_nodes`) unless told otherwise; also ComfyUI's `nodes` module, which knows what loaded.
 
     Imports ComfyUI into this process, which can then not dump another checkout.
     """
@@ -42,6 +52,8 @@ def dump_object_info(comfyui_path: Path, custom_nodes: bool = True) -> dict[str,
         work = Path(work_dir)
         folder_paths = _import_comfyui(comfyui_path, work)
         _point_folders_at_sentinels(folder_paths, work)
+        if extra_custom_nodes is not None:
+            folder_paths.add_model_folder_path("custom_nodes", str(extra_custom_nodes), is_default=True)
         import nodes
         import server
 
@@ -55,7 +67,7 @@ def dump_object_info(comfyui_path: Path, custom_nodes: bool = True) -> dict[str,
             response = loop.run_until_complete(_object_info_handler(prompt_server)(None))
         finally:
             loop.close()
-        return json.loads(response.text)
+        return json.loads(response.text), nodes
 
 
 def _import_comfyui(comfyui_path: Path, work: Path) -> ModuleType:
@@ -113,7 +125,7 @@ def _object_info_handler(prompt_server: Any) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m runtime.object_info", description=__doc__.splitlines()[0]
+        prog="python -m wizard.worker.object_info", description=__doc__.splitlines()[0]
     )
     parser.add_argument(
         "--comfyui", type=Path, help="ComfyUI checkout (default: COMFYUI_PATH or the install dir)"
@@ -121,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-custom-nodes", action="store_true", help="core nodes only (what the bundled snapshot holds)"
     )
+    parser.add_argument("--custom-nodes", type=Path, help="a folder of packs to load too")
+    parser.add_argument("--packs", type=Path, help="JSON list of the lock-file entries of those packs")
+    parser.add_argument("--failures", type=Path, help="where to write {pack: error} for packs that failed")
+    parser.add_argument("--output", type=Path, help="write the JSON here instead of stdout")
     options = parser.parse_args(argv)
     comfyui_path = options.comfyui or find_comfyui()
     if comfyui_path is None:
@@ -132,9 +148,19 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    from runtime.custom_nodes import failed_packs  # before ComfyUI loads packs: records their failures
+
     with contextlib.redirect_stdout(sys.stderr):  # ComfyUI and custom nodes print; stdout is for the JSON
-        object_info = dump_object_info(comfyui_path, custom_nodes=not options.no_custom_nodes)
-    json.dump(object_info, sys.stdout, sort_keys=True)
+        object_info, nodes = dump_object_info(
+            comfyui_path, custom_nodes=not options.no_custom_nodes, extra_custom_nodes=options.custom_nodes
+        )
+    if options.failures is not None:
+        packs = json.loads(options.packs.read_text(encoding="utf-8")) if options.packs else []
+        options.failures.write_text(json.dumps(failed_packs(nodes, packs)), encoding="utf-8")
+    if options.output is not None:
+        options.output.write_text(json.dumps(object_info, sort_keys=True), encoding="utf-8")
+    else:
+        json.dump(object_info, sys.stdout, sort_keys=True)
     return 0
 
 
