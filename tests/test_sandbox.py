@@ -358,7 +358,7 @@ def test_a_pack_that_hangs_at_import_is_killed_within_its_limit_and_the_others_s
     hanger_code = HOSTILE.format(targets=[str(p) for p in targets], daemon_tag=daemon_tag) + SLEEP_FOREVER
     hanger = pack_sources("sandbox-hanger", {"__init__.py": hanger_code})
     good = pack_sources("sandbox-good", {"__init__.py": GOOD_PACK})
-    limit = 60.0
+    limit = 150.0  # this machine is shared: ComfyUI alone may take a minute to start
 
     started = time.monotonic()
     definitions = dump_pack_definitions([hanger, good], timeout_s=limit)
@@ -368,8 +368,8 @@ def test_a_pack_that_hangs_at_import_is_killed_within_its_limit_and_the_others_s
         "sandbox-hanger": f"importing it did not finish within {limit:g} s; it was stopped"
     }
     assert definitions.classes == {"sandbox-good": ("SandboxGood",)}
-    # Both together, then each alone: two workers reach the limit, one loads the good pack.
-    assert elapsed < 3 * limit, f"took {elapsed:.0f} s"
+    # Both in one worker, stopped at the limit while importing the hanger; then the good pack alone.
+    assert elapsed < 2 * limit, f"took {elapsed:.0f} s"
     assert processes_with(daemon_tag) == []
     assert not any(path.exists() for path in targets)
 

@@ -489,31 +489,33 @@ def dump_pack_definitions(
             to_import.append(prepare_pack(pack, progress))
         except WizardError as error:
             failures[name] = str(error)
-    groups = [to_import] if to_import else []
-    while groups:
-        group = groups.pop(0)
+    while to_import:
         if progress is not None:
-            progress(f"reading the node definitions of {', '.join(_pack_name(p.entry) for p in group)}…")
-        dumped = _dump_in_worker(comfyui_path, group, timeout_s)
-        if isinstance(dumped, str):
-            if len(group) > 1:
-                groups.extend([prepared] for prepared in group)
-            else:
-                failures[_pack_name(group[0].entry)] = dumped
+            progress(f"reading the node definitions of {', '.join(_pack_name(p.entry) for p in to_import)}…")
+        outcome = _dump_in_worker(comfyui_path, to_import, timeout_s)
+        if outcome.error is not None:
+            # The pack it was importing is named; the others get another worker.
+            culprits = [p for p in to_import if pack_dir_name(p.entry) == outcome.importing] or to_import
+            failures.update({_pack_name(p.entry): outcome.error for p in culprits})
+            to_import = [p for p in to_import if p not in culprits]
             continue
-        dumped_info, dumped_failures = dumped
-        for prepared in group:
+        for prepared in to_import:
             name = _pack_name(prepared.entry)
-            if name in dumped_failures:
-                failures[name] = dumped_failures[name]
+            if name in outcome.failures:
+                failures[name] = outcome.failures[name]
                 continue
             module = f"custom_nodes.{pack_dir_name(prepared.entry)}"  # ComfyUI's RELATIVE_PYTHON_MODULE
-            added = {key: value for key, value in dumped_info.items() if value.get("python_module") == module}
+            added = {
+                key: value
+                for key, value in outcome.object_info.items()
+                if value.get("python_module") == module
+            }
             object_info.update(added)
             classes[name] = tuple(sorted(added))
             cache = _definitions_cache(comfyui_commit, prepared.entry)
             cache.parent.mkdir(parents=True, exist_ok=True)
             cache.write_text(json.dumps({"object_info": added, "classes": sorted(added)}), encoding="utf-8")
+        to_import = []
     return PackDefinitions(object_info, classes, failures)
 
 
@@ -523,10 +525,24 @@ def _pack_name(pack: Mapping) -> str:
     return pack_name(dict(pack))
 
 
-def _dump_in_worker(
-    comfyui_path: Path, group: Sequence[_PreparedPack], timeout_s: float
-) -> tuple[dict[str, dict], dict[str, str]] | str:
-    """(object_info, failures) of one worker importing `group`, or why the worker gave nothing."""
+@dataclass(frozen=True)
+class _DumpOutcome:
+    """What one definitions worker gave.
+
+    Attributes:
+        object_info: every class it dumped (core ones too).
+        failures: pack name -> its import error, for packs ComfyUI did not load.
+        error: why the worker gave nothing (timed out, crashed), else None.
+        importing: the pack folder it was importing when it stopped, if any.
+    """
+
+    object_info: dict[str, dict]
+    failures: dict[str, str]
+    error: str | None = None
+    importing: str | None = None
+
+
+def _dump_in_worker(comfyui_path: Path, group: Sequence[_PreparedPack], timeout_s: float) -> _DumpOutcome:
     from runtime.custom_nodes import pack_dir_name
 
     with tempfile.TemporaryDirectory(prefix="wizard-definitions-") as scratch:
@@ -540,28 +556,13 @@ def _dump_in_worker(
                 symlinks=True,
                 ignore=shutil.ignore_patterns(".git"),
             )
-        packs_file, output, failures = (
-            run_dir / "packs.json",
-            run_dir / "object_info.json",
-            run_dir / "failures.json",
-        )
-        packs_file.write_text(json.dumps([prepared.entry for prepared in group]), encoding="utf-8")
+        files = {name: run_dir / f"{name}.json" for name in ("packs", "object_info", "failures", "progress")}
+        files["packs"].write_text(json.dumps([prepared.entry for prepared in group]), encoding="utf-8")
         overlays = [prepared.overlay for prepared in group if prepared.overlay is not None]
-        command = [
-            sys.executable,
-            "-m",
-            "wizard.worker.object_info",
-            "--comfyui",
-            str(comfyui_path),
-            "--custom-nodes",
-            str(custom_nodes),
-            "--packs",
-            str(packs_file),
-            "--failures",
-            str(failures),
-            "--output",
-            str(output),
-        ]
+        command = [sys.executable, "-m", "wizard.worker.object_info", "--comfyui", str(comfyui_path)]
+        command += ["--custom-nodes", str(custom_nodes), "--packs", str(files["packs"])]
+        command += ["--failures", str(files["failures"]), "--output", str(files["object_info"])]
+        command += ["--progress", str(files["progress"])]
         result = run_sandboxed(
             command,
             run_dir,
@@ -569,145 +570,19 @@ def _dump_in_worker(
             visible=(comfyui_path, *overlays),
             python_path=(WIZARD_ROOT, *overlays),
         )
-        if result.timed_out:
-            return f"importing it did not finish within {timeout_s:g} s; it was stopped"
-        if result.returncode != 0 or not output.is_file() or not failures.is_file():
-            return f"the worker importing it failed: {result.last_line()}"
-        return json.loads(output.read_text(encoding="utf-8")), json.loads(
-            failures.read_text(encoding="utf-8")
+        if result.timed_out or result.returncode != 0 or not files["object_info"].is_file():
+            started = (
+                files["progress"].read_text(encoding="utf-8").splitlines()
+                if files["progress"].is_file()
+                else []
+            )
+            importing = Path(started[-1]).name if started else None
+            if result.timed_out:
+                error = f"importing it did not finish within {timeout_s:g} s; it was stopped"
+            else:
+                error = f"the worker importing it failed: {result.last_line()}"
+            return _DumpOutcome({}, {}, error, importing)
+        return _DumpOutcome(
+            json.loads(files["object_info"].read_text(encoding="utf-8")),
+            json.loads(files["failures"].read_text(encoding="utf-8")),
         )
-
-
-# --- the local Test run --------------------------------------------------------------------------------
-
-TEST_RUN_TIMEOUT_VARIABLE = "COMFY_WIZARD_TEST_RUN_TIMEOUT_S"
-_TEST_RUN_TIMEOUT_S = 1800.0
-# What a built app reads besides the allowlist: the Hub it downloads from (no token: gated models must
-# already be in the cache) and the cache itself.
-_HUB_VARIABLES = ("HF_ENDPOINT", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY", "HF_HUB_ETAG_TIMEOUT")
-_APP_COPY_IGNORED = ("comfy_data", "__pycache__", ".git")
-
-
-def test_run_limits() -> Limits:
-    """Half an hour (or `$COMFY_WIZARD_TEST_RUN_TIMEOUT_S` seconds) and three quarters of the memory."""
-    wall_s = float(os.environ.get(TEST_RUN_TIMEOUT_VARIABLE) or _TEST_RUN_TIMEOUT_S)
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 3 // 4
-    return Limits(wall_s=wall_s, memory_bytes=memory)
-
-
-def run_app_sandboxed(
-    app_dir: Path,
-    module_args: Sequence[str],
-    writable: Sequence[Path],
-    *,
-    limits: Limits | None = None,
-    cancel: threading.Event | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> SandboxResult:
-    """Runs `python -m MODULE_ARGS` on a throwaway copy of the built app in `app_dir`, sandboxed.
-
-    The copy (its `comfy_data/` fresh: uploads, outputs, temp and user folders of this run only; its
-    `models/` the app's own, linked) runs on a shadow of the ComfyUI checkout: links to the checkout's
-    files but a `custom_nodes/` of its own, holding copies of the lock's packs from the pack cache (their
-    requirements' overlays on PYTHONPATH). So the app's runtime installs nothing into the checkout or the
-    app folder. `writable` are the folders the command writes its results to.
-    """
-    from runtime.locate import DATA_DIR_NAME, default_install_dir, find_comfyui
-
-    comfyui_path = find_comfyui()
-    if comfyui_path is None:
-        raise WizardError(
-            f"no ComfyUI checkout at {os.environ.get('COMFYUI_PATH') or default_install_dir()} for the Test "
-            "run; install it with `python -m runtime.install` or set COMFYUI_PATH"
-        )
-    packs = _lock_packs(app_dir)
-    prepared = []
-    for pack in packs:
-        try:
-            prepared.append(prepare_pack(pack, progress))
-        except WizardError as error:
-            raise WizardError(f"custom-node pack {_pack_name(pack)!r}: {error}") from None
-    models = app_dir / DATA_DIR_NAME / "models"
-    models.mkdir(parents=True, exist_ok=True)
-    hub_cache = _hub_cache()
-    hub_cache.mkdir(parents=True, exist_ok=True)
-    overlays = [item.overlay for item in prepared if item.overlay is not None]
-    with tempfile.TemporaryDirectory(prefix="wizard-testrun-") as scratch:
-        run_dir = Path(scratch)
-        app_copy = run_dir / "app"
-        shutil.copytree(app_dir, app_copy, symlinks=True, ignore=shutil.ignore_patterns(*_APP_COPY_IGNORED))
-        (app_copy / DATA_DIR_NAME).mkdir()
-        (app_copy / DATA_DIR_NAME / "models").symlink_to(models.resolve(), target_is_directory=True)
-        shadow = _shadow_checkout(comfyui_path, run_dir / "ComfyUI", prepared)
-        env = {name: os.environ[name] for name in _HUB_VARIABLES if name in os.environ}
-        env.update(COMFYUI_PATH=str(shadow), HF_HUB_CACHE=str(hub_cache))
-        log = _stderr_file()
-        result = run_sandboxed(
-            [sys.executable, "-m", *module_args],
-            run_dir,
-            limits or test_run_limits(),
-            cwd=app_copy,  # first on sys.path: the app's own runtime/ is used
-            writable=(*writable, models.resolve(), hub_cache),
-            visible=(comfyui_path, app_dir, *overlays),
-            python_path=(WIZARD_ROOT, *overlays),
-            env=env,
-            network=True,  # the app downloads its models
-            cancel=cancel,
-            log=log,
-        )
-    if log is None:
-        sys.stderr.write(result.log)
-    return result
-
-
-def _lock_packs(app_dir: Path) -> list[dict]:
-    try:
-        lock = json.loads((app_dir / "comfy.lock.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return []
-    except (OSError, ValueError) as error:
-        raise WizardError(f"cannot read {app_dir / 'comfy.lock.json'}: {error}") from None
-    return list(lock.get("custom_nodes") or []) if isinstance(lock, dict) else []
-
-
-def _hub_cache() -> Path:
-    """The Hugging Face hub cache (models only: the token lives in HF_HOME, outside it)."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).resolve()
-    hf_home = (
-        os.environ.get("HF_HOME")
-        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "huggingface"
-    )
-    return (Path(hf_home) / "hub").resolve()
-
-
-def _shadow_checkout(comfyui_path: Path, shadow: Path, packs: Sequence[_PreparedPack]) -> Path:
-    """A folder that ComfyUI takes for its checkout: links to every entry of `comfyui_path` but its own
-    `custom_nodes/` (the checkout's files linked, the packs copied) and a copy of `folder_paths.py`,
-    which finds `custom_nodes/`, `models/`... next to its own real path."""
-    from runtime.custom_nodes import pack_dir_name
-
-    shadow.mkdir()
-    for entry in comfyui_path.iterdir():
-        if entry.name == "folder_paths.py":
-            shutil.copyfile(entry, shadow / entry.name)
-        elif entry.name != "custom_nodes":
-            (shadow / entry.name).symlink_to(entry)
-    custom_nodes = shadow / "custom_nodes"
-    custom_nodes.mkdir()
-    if (comfyui_path / "custom_nodes").is_dir():
-        for entry in (comfyui_path / "custom_nodes").iterdir():
-            (custom_nodes / entry.name).symlink_to(entry)
-    for prepared in packs:
-        # With its .git: the runtime sees the pinned commit checked out and clones nothing.
-        shutil.copytree(prepared.clone, custom_nodes / pack_dir_name(prepared.entry), symlinks=True)
-    return shadow
-
-
-def _stderr_file() -> IO | None:
-    """The wizard's stderr where it is a real file (the Test run's progress streams there), else None."""
-    try:
-        sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):
-        return None
-    return sys.stderr

@@ -30,7 +30,7 @@ import sys
 import tempfile
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Callable
 
 from runtime.locate import default_install_dir, find_comfyui
 
@@ -41,10 +41,14 @@ _NOT_MODEL_FOLDERS = ("custom_nodes",)
 
 
 def dump_object_info(
-    comfyui_path: Path, custom_nodes: bool = True, extra_custom_nodes: Path | None = None
+    comfyui_path: Path,
+    custom_nodes: bool = True,
+    extra_custom_nodes: Path | None = None,
+    on_import: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, Any], ModuleType]:
     """Node definitions of the ComfyUI at `comfyui_path`, with its custom nodes (and those in
     `extra_custom_nodes`) unless told otherwise; also ComfyUI's `nodes` module, which knows what loaded.
+    `on_import(path)` is called as each custom node starts importing.
 
     Imports ComfyUI into this process, which can then not dump another checkout.
     """
@@ -55,6 +59,9 @@ def dump_object_info(
         if extra_custom_nodes is not None:
             folder_paths.add_model_folder_path("custom_nodes", str(extra_custom_nodes), is_default=True)
         import nodes
+
+        if on_import is not None:
+            _report_imports(nodes, on_import)
         import server
 
         loop = asyncio.new_event_loop()
@@ -68,6 +75,18 @@ def dump_object_info(
         finally:
             loop.close()
         return json.loads(response.text), nodes
+
+
+def _report_imports(nodes: ModuleType, on_import: Callable[[str], None]) -> None:
+    """Wraps ComfyUI's `load_custom_node`, which `init_external_custom_nodes` calls per pack (nodes.py)."""
+    load_custom_node = nodes.load_custom_node
+
+    async def reporting(module_path: str, *args: Any, **kwargs: Any) -> bool:
+        if kwargs.get("module_parent", "custom_nodes") == "custom_nodes":
+            on_import(module_path)
+        return await load_custom_node(module_path, *args, **kwargs)
+
+    nodes.load_custom_node = reporting
 
 
 def _import_comfyui(comfyui_path: Path, work: Path) -> ModuleType:
@@ -123,6 +142,14 @@ def _object_info_handler(prompt_server: Any) -> Any:
     raise RuntimeError("this ComfyUI has no GET /object_info route")
 
 
+def _progress_writer(path: Path) -> Callable[[str], None]:
+    def write(module_path: str) -> None:
+        with path.open("a", encoding="utf-8") as progress:
+            progress.write(module_path + "\n")
+
+    return write
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m wizard.worker.object_info", description=__doc__.splitlines()[0]
@@ -137,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--packs", type=Path, help="JSON list of the lock-file entries of those packs")
     parser.add_argument("--failures", type=Path, help="where to write {pack: error} for packs that failed")
     parser.add_argument("--output", type=Path, help="write the JSON here instead of stdout")
+    parser.add_argument("--progress", type=Path, help="append each custom node's path here as it imports")
     options = parser.parse_args(argv)
     comfyui_path = options.comfyui or find_comfyui()
     if comfyui_path is None:
@@ -152,7 +180,10 @@ def main(argv: list[str] | None = None) -> int:
 
     with contextlib.redirect_stdout(sys.stderr):  # ComfyUI and custom nodes print; stdout is for the JSON
         object_info, nodes = dump_object_info(
-            comfyui_path, custom_nodes=not options.no_custom_nodes, extra_custom_nodes=options.custom_nodes
+            comfyui_path,
+            custom_nodes=not options.no_custom_nodes,
+            extra_custom_nodes=options.custom_nodes,
+            on_import=_progress_writer(options.progress) if options.progress else None,
         )
     if options.failures is not None:
         packs = json.loads(options.packs.read_text(encoding="utf-8")) if options.packs else []
