@@ -55,6 +55,7 @@ from typing import IO
 from wizard.errors import WizardError
 
 WIZARD_ROOT = Path(__file__).resolve().parent.parent
+_JAIL = WIZARD_ROOT / "wizard" / "worker" / "jail.py"
 RUN_MARKER = "COMFY_WIZARD_SANDBOX_RUN"  # set in every worker's environment: finds its stray processes
 NAMESPACES = "namespaces"
 PROCESS_GROUP = "process group"
@@ -193,8 +194,8 @@ def run_sandboxed(
         full_command = [
             *_unshare_prefix(network),
             sys.executable,
-            "-m",
-            "wizard.worker.jail",
+            "-I",  # isolated: the jail imports the standard library only, whatever PYTHONPATH holds
+            str(_JAIL),
             json.dumps(jail),
             "--",
             *full_command,

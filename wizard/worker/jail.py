@@ -2,7 +2,7 @@
 hides the wizard user's home and shared temp folders, drops every capability, then runs the command.
 
     unshare --mount --pid --fork --kill-child --mount-proc [--net] -- \
-        python -m wizard.worker.jail CONFIG_JSON -- COMMAND...
+        python -I wizard/worker/jail.py CONFIG_JSON -- COMMAND...
 
 CONFIG_JSON is `{"writable": [...], "visible": [...], "masked": [...]}` (absolute paths):
 - `masked` folders are replaced by an empty throwaway tmpfs (the home with its Hugging Face token, /tmp);
@@ -107,7 +107,7 @@ def set_up(writable: list[str], visible: list[str], masked: list[str]) -> None:
 def main(argv: list[str]) -> None:
     config, separator, command = argv[0], argv[1], argv[2:]
     if separator != "--" or not command:
-        raise SystemExit("usage: python -m wizard.worker.jail CONFIG_JSON -- COMMAND...")
+        raise SystemExit("usage: python -I wizard/worker/jail.py CONFIG_JSON -- COMMAND...")
     paths = json.loads(config)
     cwd = os.getcwd()
     set_up(paths["writable"], paths["visible"], paths["masked"])
