@@ -587,3 +587,141 @@ def _dump_in_worker(comfyui_path: Path, group: Sequence[_PreparedPack], timeout_
             json.loads(files["object_info"].read_text(encoding="utf-8")),
             json.loads(files["failures"].read_text(encoding="utf-8")),
         )
+
+
+# --- the local Test run --------------------------------------------------------------------------------
+
+TEST_RUN_TIMEOUT_VARIABLE = "COMFY_WIZARD_TEST_RUN_TIMEOUT_S"
+_TEST_RUN_TIMEOUT_S = 1800.0
+# What a built app reads besides the allowlist: the Hub it downloads from (no token: gated models must
+# already be in the cache) and the cache itself.
+_HUB_VARIABLES = ("HF_ENDPOINT", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY", "HF_HUB_ETAG_TIMEOUT")
+_APP_COPY_IGNORED = ("comfy_data", "__pycache__", ".git")
+
+
+def test_run_limits() -> Limits:
+    """Half an hour (or `$COMFY_WIZARD_TEST_RUN_TIMEOUT_S` seconds) and three quarters of the memory."""
+    wall_s = float(os.environ.get(TEST_RUN_TIMEOUT_VARIABLE) or _TEST_RUN_TIMEOUT_S)
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 3 // 4
+    return Limits(wall_s=wall_s, memory_bytes=memory)
+
+
+def run_app_sandboxed(
+    app_dir: Path,
+    module_args: Sequence[str],
+    writable: Sequence[Path],
+    *,
+    limits: Limits | None = None,
+    cancel: threading.Event | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> SandboxResult:
+    """Runs `python -m MODULE_ARGS` on a throwaway copy of the built app in `app_dir`, sandboxed.
+
+    The copy (its `comfy_data/` fresh: uploads, outputs, temp and user folders of this run only; its
+    `models/` the app's own, linked, where it has one) runs on a shadow of the ComfyUI checkout: links to the checkout's
+    files but a `custom_nodes/` of its own, holding copies of the lock's packs from the pack cache (their
+    requirements' overlays on PYTHONPATH). So the app's runtime installs nothing into the checkout or the
+    app folder. `writable` are the folders the command writes its results to.
+    """
+    from runtime.locate import DATA_DIR_NAME, default_install_dir, find_comfyui
+
+    comfyui_path = find_comfyui()
+    if comfyui_path is None:
+        raise WizardError(
+            f"no ComfyUI checkout at {os.environ.get('COMFYUI_PATH') or default_install_dir()} for the Test "
+            "run; install it with `python -m runtime.install` or set COMFYUI_PATH"
+        )
+    packs = _lock_packs(app_dir)
+    prepared = []
+    for pack in packs:
+        try:
+            prepared.append(prepare_pack(pack, progress))
+        except WizardError as error:
+            raise WizardError(f"custom-node pack {_pack_name(pack)!r}: {error}") from None
+    # The app's own model files (put there by the user or a former run) are used and kept; without that
+    # folder the run gets a fresh one (Hub files are links into the Hub cache, so nothing downloads twice).
+    models = app_dir / DATA_DIR_NAME / "models"
+    kept_models = [models.resolve()] if models.is_dir() else []
+    hub_cache = _hub_cache()
+    hub_cache.mkdir(parents=True, exist_ok=True)
+    overlays = [item.overlay for item in prepared if item.overlay is not None]
+    with tempfile.TemporaryDirectory(prefix="wizard-testrun-") as scratch:
+        run_dir = Path(scratch)
+        app_copy = run_dir / "app"
+        shutil.copytree(app_dir, app_copy, symlinks=True, ignore=shutil.ignore_patterns(*_APP_COPY_IGNORED))
+        (app_copy / DATA_DIR_NAME).mkdir()
+        if kept_models:
+            (app_copy / DATA_DIR_NAME / "models").symlink_to(kept_models[0], target_is_directory=True)
+        shadow = _shadow_checkout(comfyui_path, run_dir / "ComfyUI", prepared)
+        env = {name: os.environ[name] for name in _HUB_VARIABLES if name in os.environ}
+        env.update(COMFYUI_PATH=str(shadow), HF_HUB_CACHE=str(hub_cache))
+        log = _stderr_file()
+        result = run_sandboxed(
+            [sys.executable, "-m", *module_args],
+            run_dir,
+            limits or test_run_limits(),
+            cwd=app_copy,  # first on sys.path: the app's own runtime/ is used
+            writable=(*writable, *kept_models, hub_cache),
+            visible=(comfyui_path, app_dir, *overlays),
+            python_path=(WIZARD_ROOT, *overlays),
+            env=env,
+            network=True,  # the app downloads its models
+            cancel=cancel,
+            log=log,
+        )
+    if log is None:
+        sys.stderr.write(result.log)
+    return result
+
+
+def _lock_packs(app_dir: Path) -> list[dict]:
+    try:
+        lock = json.loads((app_dir / "comfy.lock.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as error:
+        raise WizardError(f"cannot read {app_dir / 'comfy.lock.json'}: {error}") from None
+    return list(lock.get("custom_nodes") or []) if isinstance(lock, dict) else []
+
+
+def _hub_cache() -> Path:
+    """The Hugging Face hub cache (models only: the token lives in HF_HOME, outside it)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).resolve()
+    hf_home = (
+        os.environ.get("HF_HOME")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "huggingface"
+    )
+    return (Path(hf_home) / "hub").resolve()
+
+
+def _shadow_checkout(comfyui_path: Path, shadow: Path, packs: Sequence[_PreparedPack]) -> Path:
+    """A folder that ComfyUI takes for its checkout: links to every entry of `comfyui_path` but its own
+    `custom_nodes/` (the checkout's files linked, the packs copied) and a copy of `folder_paths.py`,
+    which finds `custom_nodes/`, `models/`... next to its own real path."""
+    from runtime.custom_nodes import pack_dir_name
+
+    shadow.mkdir()
+    for entry in comfyui_path.iterdir():
+        if entry.name == "folder_paths.py":
+            shutil.copyfile(entry, shadow / entry.name)
+        elif entry.name != "custom_nodes":
+            (shadow / entry.name).symlink_to(entry)
+    custom_nodes = shadow / "custom_nodes"
+    custom_nodes.mkdir()
+    if (comfyui_path / "custom_nodes").is_dir():
+        for entry in (comfyui_path / "custom_nodes").iterdir():
+            (custom_nodes / entry.name).symlink_to(entry)
+    for prepared in packs:
+        # With its .git: the runtime sees the pinned commit checked out and clones nothing.
+        shutil.copytree(prepared.clone, custom_nodes / pack_dir_name(prepared.entry), symlinks=True)
+    return shadow
+
+
+def _stderr_file() -> IO | None:
+    """The wizard's stderr where it is a real file (the Test run's progress streams there), else None."""
+    try:
+        sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+    return sys.stderr
