@@ -611,6 +611,7 @@ def run_app_sandboxed(
     module_args: Sequence[str],
     writable: Sequence[Path],
     *,
+    readable: Sequence[Path] = (),
     limits: Limits | None = None,
     cancel: threading.Event | None = None,
     progress: Callable[[str], None] | None = None,
@@ -621,7 +622,8 @@ def run_app_sandboxed(
     `models/` the app's own, linked, where it has one) runs on a shadow of the ComfyUI checkout: links to the checkout's
     files but a `custom_nodes/` of its own, holding copies of the lock's packs from the pack cache (their
     requirements' overlays on PYTHONPATH). So the app's runtime installs nothing into the checkout or the
-    app folder. `writable` are the folders the command writes its results to.
+    app folder. `writable` are the folders the command writes its results to, `readable` the input files
+    it reads.
     """
     from runtime.locate import DATA_DIR_NAME, default_install_dir, find_comfyui
 
@@ -662,7 +664,7 @@ def run_app_sandboxed(
             limits or test_run_limits(),
             cwd=app_copy,  # first on sys.path: the app's own runtime/ is used
             writable=(*writable, *kept_models, hub_cache),
-            visible=(comfyui_path, app_dir, *overlays),
+            visible=(comfyui_path, app_dir, *overlays, *readable),
             python_path=(WIZARD_ROOT, *overlays),
             env=env,
             network=True,  # the app downloads its models

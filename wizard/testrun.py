@@ -165,7 +165,11 @@ def _run_worker(app_dir: Path, request: Path, result_path: Path, out_dir: Path) 
     # machine, without a second `spaces` emulation of its own (SPACES_ZERO_GPU is not passed on).
     limits = test_run_limits()
     command = ["wizard.testrun", str(request), str(result_path)]
-    result = run_app_sandboxed(app_dir, command, writable=(request.parent, out_dir), limits=limits)
+    values = json.loads(request.read_text(encoding="utf-8"))["values"].values()
+    files = [Path(value["file"]) for value in values if isinstance(value, dict) and "file" in value]
+    result = run_app_sandboxed(
+        app_dir, command, writable=(request.parent, out_dir), readable=files, limits=limits
+    )
     if result.timed_out:
         raise TestRunError(
             f"the app did not finish within {limits.wall_s:g} s and was stopped; "
