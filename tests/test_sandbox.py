@@ -447,6 +447,8 @@ def test_hostile_pack_in_a_local_test_run_leaks_nothing_and_is_stopped(
 )
 @pytest.mark.tier2
 def test_corpus_packs_dumped_here_agree_with_the_real_server(tmp_path: Path, monkeypatch) -> None:
+    from runtime.locate import find_comfyui
+
     mirrors = Path(os.environ["COMFY_PACK_MIRRORS"])
     git_config = tmp_path / "gitconfig"
     packs_json = json.loads((CORPUS / "packs.json").read_text())
@@ -461,8 +463,9 @@ def test_corpus_packs_dumped_here_agree_with_the_real_server(tmp_path: Path, mon
         )
     git_config.write_text("".join(sections))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(git_config))
-    if os.environ.get("COMFY_PACK_CACHE"):  # keeps clones, overlays and dumps between runs
-        monkeypatch.setenv("COMFYUI_HOME", os.environ["COMFY_PACK_CACHE"])
+    monkeypatch.setenv("COMFYUI_PATH", str(find_comfyui()))  # before COMFYUI_HOME moves the default
+    # COMFY_PACK_CACHE keeps clones, requirement overlays and dumps between runs.
+    monkeypatch.setenv("COMFYUI_HOME", os.environ.get("COMFY_PACK_CACHE") or str(tmp_path / "cache"))
     server = json.loads((CORPUS / "object_info-comfyui-0.3.64-with-10-packs.json").read_text())
 
     definitions = dump_pack_definitions(packs, progress=print, timeout_s=600)

@@ -387,19 +387,22 @@ def install_requirements(
     with tempfile.TemporaryDirectory(prefix="wizard-pip-") as scratch:
         run_dir = Path(scratch)
         shutil.copyfile(requirements, run_dir / "requirements.txt")
-        report = run_dir / "report.json"
-        _run_pip(
-            ["install", "--dry-run", "--quiet", "--report", str(report), "-r", "requirements.txt"],
-            run_dir,
-            (),
-        )
-        wanted = [
-            (item["metadata"]["name"], item["metadata"]["version"])
-            for item in json.loads(report.read_text(encoding="utf-8")).get("install", [])
-        ]
+        try:
+            wanted = _resolve_requirements(run_dir, "requirements.txt")
+        except WizardError:
+            # As ComfyUI-Manager installs them, line by line: one that cannot be had (a git URL
+            # out of reach, no wheel for this Python) is skipped, and the pack may still import.
+            wanted = {}
+            for index, line in enumerate(_requirement_lines(requirements)):
+                (run_dir / f"line-{index}.txt").write_text(line + "\n", encoding="utf-8")
+                try:
+                    wanted.update(_resolve_requirements(run_dir, f"line-{index}.txt"))
+                except WizardError as error:
+                    if progress is not None:
+                        progress(f"skipping the requirement {line!r} of {pack.get('pack')}: {error}")
         installed = protected_versions()
-        for name, version in wanted:
-            if name.lower().replace("_", "-") in PROTECTED_PACKAGES:
+        for name, (version, _source) in wanted.items():
+            if name in PROTECTED_PACKAGES:
                 raise WizardError(
                     f"its requirements would replace {name} {installed.get(name, '(not installed)')} with "
                     f"{version}; the wizard keeps the pinned {name}: pin a commit of the pack whose "
@@ -408,10 +411,36 @@ def install_requirements(
 
         def install(tmp: Path) -> None:
             if wanted:
-                pins = [f"{name}=={version}" for name, version in wanted]
-                _run_pip(["install", "--quiet", "--no-deps", "--target", str(tmp), *pins], run_dir, (tmp,))
+                sources = [source for _version, source in wanted.values()]
+                _run_pip(["install", "--quiet", "--no-deps", "--target", str(tmp), *sources], run_dir, (tmp,))
 
         return build_then_rename(overlay, install)
+
+
+def _requirement_lines(requirements: Path) -> list[str]:
+    lines = (line.split(" #", 1)[0].strip() for line in requirements.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def _resolve_requirements(run_dir: Path, requirements_name: str) -> dict[str, tuple[str, str]]:
+    """What pip would add or change for `-r requirements_name` (a file in `run_dir`), against the installed
+    packages: normalized name -> (version, what to install: `name==version` or its direct URL)."""
+    report = run_dir / "report.json"
+    report.unlink(missing_ok=True)
+    _run_pip(
+        ["install", "--dry-run", "--quiet", "--report", str(report), "-r", requirements_name], run_dir, ()
+    )
+    wanted = {}
+    for item in json.loads(report.read_text(encoding="utf-8")).get("install", []):
+        name = re.sub(r"[-_.]+", "-", item["metadata"]["name"]).lower()
+        version = item["metadata"]["version"]
+        source = f"{name}=={version}"
+        if item.get("is_direct"):
+            info = item["download_info"]
+            vcs = info.get("vcs_info")
+            source = f"{vcs['vcs']}+{info['url']}@{vcs['commit_id']}" if vcs else info["url"]
+        wanted[name] = (version, source)
+    return wanted
 
 
 def _run_pip(arguments: list[str], run_dir: Path, writable: Sequence[Path]) -> None:
