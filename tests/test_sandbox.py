@@ -303,6 +303,22 @@ def test_without_namespaces_secrets_stay_out_and_no_process_survives(
     assert processes_with(daemon_tag) == []
 
 
+def test_cancel_stops_the_worker_and_its_daemon_at_once(tmp_path: Path, daemon_tag) -> None:
+    import threading
+
+    script = tmp_path / "hostile.py"
+    script.write_text(HOSTILE.format(targets=[], daemon_tag=daemon_tag) + SLEEP_FOREVER)
+    cancel = threading.Event()
+    threading.Timer(2.0, cancel.set).start()
+
+    started = time.monotonic()
+    result = run_sandboxed([sys.executable, str(script)], tmp_path, Limits(wall_s=120), cancel=cancel)
+
+    assert result.cancelled and not result.timed_out and time.monotonic() - started < 2.0 + 3
+    hostile_report(result.log)
+    assert processes_with(daemon_tag) == []
+
+
 def test_memory_limit_stops_a_greedy_worker(tmp_path: Path) -> None:
     code = "b = bytearray(2 * 1024 ** 3); print('allocated')"
     result = run_sandboxed([sys.executable, "-c", code], tmp_path, Limits(wall_s=60, memory_bytes=2**30))
@@ -461,7 +477,8 @@ def test_corpus_packs_dumped_here_agree_with_the_real_server(tmp_path: Path, mon
         packs.append(
             {"pack": entry["name"], "repo": f"https://github.com/{owner}/{name}", "commit": entry["commit"]}
         )
-    git_config.write_text("".join(sections))
+    # The mirrors lack some large files: the partial clone must be allowed to leave them out.
+    git_config.write_text("".join(sections) + "[uploadpack]\n\tallowFilter = true\n")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(git_config))
     monkeypatch.setenv("COMFYUI_PATH", str(find_comfyui()))  # before COMFYUI_HOME moves the default
     # COMFY_PACK_CACHE keeps clones, requirement overlays and dumps between runs.

@@ -112,17 +112,21 @@ class SandboxResult:
 
 @functools.cache
 def isolation() -> str:
-    """`NAMESPACES` where this process can make a mount+PID namespace (and drop capabilities there), else
-    `PROCESS_GROUP`. `COMFY_WIZARD_SANDBOX=process-group` forces the weaker level (to test it)."""
+    """`NAMESPACES` where this process can run the jail (namespaces made, mounts done, capabilities
+    dropped), else `PROCESS_GROUP`. `COMFY_WIZARD_SANDBOX=process-group` forces the weaker level (to
+    test it)."""
     if os.environ.get("COMFY_WIZARD_SANDBOX") == "process-group":
         return PROCESS_GROUP
     if not (shutil.which("unshare") and shutil.which("setpriv")):
         return PROCESS_GROUP
-    probe = [*_unshare_prefix(network=False), "setpriv", "--bounding-set=-all", "--no-new-privs", "true"]
-    try:
-        completed = subprocess.run(probe, capture_output=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return PROCESS_GROUP
+    with tempfile.TemporaryDirectory(prefix="wizard-sandbox-probe-") as probe_dir:
+        visible = [str(WIZARD_ROOT), *map(str, _python_environment())]
+        jail = {"writable": [probe_dir], "visible": visible, "masked": _masked_folders()}
+        probe = [*_unshare_prefix(network=False), sys.executable, "-I", str(_JAIL), json.dumps(jail), "--"]
+        try:
+            completed = subprocess.run([*probe, "true"], capture_output=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            return PROCESS_GROUP
     return NAMESPACES if completed.returncode == 0 else PROCESS_GROUP
 
 
@@ -299,6 +303,26 @@ def marked_processes(marker: str) -> list[int]:
 # --- custom-node packs: fetched, their requirements installed, their definitions dumped -----------------
 
 _DUMP_MEMORY_BYTES = 8 * 2**30
+# Files a pack's import does not read, fetched only for a Test run: weights, media, notebooks.
+_NOT_IMPORTED = (
+    ".safetensors",
+    ".ckpt",
+    ".pt",
+    ".pth",
+    ".bin",
+    ".onnx",
+    ".gguf",
+    ".task",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".gif",
+    ".webp",
+    ".mp4",
+    ".webm",
+    ".mov",
+    ".ipynb",
+)
 _PIP_TIMEOUT_S = 900.0
 # What pip needs to reach the package index the way the wizard's own pip does (no credentials here:
 # pip reads those from its config files or keyring, which the worker does not see).
@@ -344,10 +368,15 @@ def _pack_key(pack: Mapping) -> str:
 
 
 def fetch_pack(pack: Mapping, progress: Callable[[str], None] | None = None) -> Path:
-    """The pack's clone at its commit in `<cache>/packs/<name>-<commit12>`, cloned with plain `git` (so
-    `url.<base>.insteadOf` applies) when absent. Cloning runs no code of the pack."""
+    """The pack's checkout at its commit in `<cache>/packs/<name>-<commit12>`, cloned with plain `git`
+    (so `url.<base>.insteadOf` applies) when absent. Cloning runs no code of the pack.
+
+    The clone is partial (`--filter=blob:none`, where the server allows it) and its checkout sparse:
+    files importing a pack never reads (`_NOT_IMPORTED`: weights, media, notebooks) stay on the
+    server until `complete_checkout` fetches them for a Test run.
+    """
     from runtime.atomic import build_then_rename
-    from runtime.gitcmd import GitCommandError, clone_at, head_commit
+    from runtime.gitcmd import GitCommandError, check_repo_url, checkout, head_commit, run_git
 
     dest = cache_root() / "packs" / _pack_key(pack)
     if head_commit(dest) == pack["commit"]:
@@ -356,11 +385,29 @@ def fetch_pack(pack: Mapping, progress: Callable[[str], None] | None = None) -> 
         shutil.rmtree(dest)  # an interrupted or foreign folder: fetched again
     if progress is not None:
         progress(f"fetching {pack.get('pack')} {pack['commit'][:7]}…")
+
+    def clone(tmp: Path) -> None:
+        check_repo_url(pack["repo"])
+        run_git("clone", "--quiet", "--no-checkout", "--filter=blob:none", "--", pack["repo"], str(tmp))
+        patterns = ["/*", *(f"!*{extension}" for extension in _NOT_IMPORTED)]
+        run_git("sparse-checkout", "set", "--no-cone", *patterns, cwd=tmp)
+        checkout(tmp, pack["commit"])
+
     try:
-        build_then_rename(dest, lambda tmp: clone_at(pack["repo"], pack["commit"], tmp))
+        build_then_rename(dest, clone)
     except GitCommandError as error:
         raise WizardError(f"could not fetch it from {pack['repo']}: {error}") from None
     return dest
+
+
+def complete_checkout(pack: Mapping, checkout_dir: Path) -> None:
+    """Checks out the files `fetch_pack` left on the server, in a copy of its checkout."""
+    from runtime.gitcmd import GitCommandError, run_git
+
+    try:
+        run_git("sparse-checkout", "disable", cwd=checkout_dir)
+    except GitCommandError as error:
+        raise WizardError(f"could not fetch all its files from {pack['repo']}: {error}") from None
 
 
 def install_requirements(
@@ -457,13 +504,22 @@ def _run_pip(arguments: list[str], run_dir: Path, writable: Sequence[Path]) -> N
     if result.timed_out:
         raise WizardError(f"pip did not finish its requirements within {_PIP_TIMEOUT_S:g} s")
     if result.returncode != 0:
-        raise WizardError(f"pip could not install its requirements: {result.last_line()}")
+        # pip's own "ERROR: ..." line says what failed; its last line is often generic advice.
+        errors = [line for line in result.log.splitlines() if line.startswith("ERROR: ")]
+        reason = errors[-1].removeprefix("ERROR: ") if errors else result.last_line()
+        raise WizardError(f"pip could not install its requirements: {reason}")
 
 
 def prepare_pack(pack: Mapping, progress: Callable[[str], None] | None = None) -> _PreparedPack:
     """The pack fetched into the cache with its requirements installed into its overlay."""
+    if not _is_pinned(pack):
+        raise WizardError("it has no git repository and 40-hex commit to fetch (pin it first)")
     clone = fetch_pack(pack, progress)
     return _PreparedPack(dict(pack), clone, install_requirements(pack, clone, progress))
+
+
+def _is_pinned(pack: Mapping) -> bool:
+    return bool(pack.get("repo")) and bool(re.fullmatch(r"[0-9a-f]{40}", pack.get("commit") or ""))
 
 
 def _definitions_cache(comfyui_commit: str, pack: Mapping) -> Path:
@@ -485,7 +541,7 @@ def dump_pack_definitions(
     returned. All packs import together in one worker; when that worker does not finish within
     `timeout_s`, each pack gets a worker of its own, so the one that hangs is named.
     """
-    from runtime.gitcmd import head_commit, is_commit_sha
+    from runtime.gitcmd import head_commit
     from runtime.locate import COMFYUI_COMMIT, default_install_dir, find_comfyui
 
     comfyui_path = find_comfyui()
@@ -503,7 +559,7 @@ def dump_pack_definitions(
     to_import: list[_PreparedPack] = []
     for pack in packs:
         name = _pack_name(pack)
-        if not (pack.get("repo") and is_commit_sha(pack.get("commit") or "") and len(pack["commit"]) == 40):
+        if not _is_pinned(pack):
             failures[name] = "it has no git repository and 40-hex commit to fetch (pin it first)"
             continue
         cached = _definitions_cache(comfyui_commit, pack)
@@ -745,7 +801,8 @@ def _shadow_checkout(comfyui_path: Path, shadow: Path, packs: Sequence[_Prepared
             (custom_nodes / entry.name).symlink_to(entry)
     for prepared in packs:
         # With its .git: the runtime sees the pinned commit checked out and clones nothing.
-        shutil.copytree(prepared.clone, custom_nodes / pack_dir_name(prepared.entry), symlinks=True)
+        copy = shutil.copytree(prepared.clone, custom_nodes / pack_dir_name(prepared.entry), symlinks=True)
+        complete_checkout(prepared.entry, copy)
     return shadow
 
 

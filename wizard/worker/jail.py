@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import sys
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
@@ -58,7 +59,7 @@ def _mount_points() -> list[tuple[str, set[str]]]:
         for line in mountinfo:
             fields = line.split()
             # Octal escapes (\040 for a space) as the kernel writes them.
-            point = fields[4].encode("latin-1").decode("unicode_escape")
+            point = re.sub(r"\\([0-7]{3})", lambda match: chr(int(match[1], 8)), fields[4])
             points.append((point, set(fields[5].split(","))))
     return points
 
