@@ -629,24 +629,14 @@ class _DumpOutcome:
 
 
 def _dump_in_worker(comfyui_path: Path, group: Sequence[_PreparedPack], timeout_s: float) -> _DumpOutcome:
-    from runtime.custom_nodes import pack_dir_name
-
     with tempfile.TemporaryDirectory(prefix="wizard-definitions-") as scratch:
         run_dir = Path(scratch)
-        custom_nodes = run_dir / "custom_nodes"
-        for prepared in group:
-            # A copy: the pack's code may write into its own folder, never into the cache.
-            shutil.copytree(
-                prepared.clone,
-                custom_nodes / pack_dir_name(prepared.entry),
-                symlinks=True,
-                ignore=shutil.ignore_patterns(".git"),
-            )
+        shadow = _shadow_checkout(comfyui_path, run_dir / "ComfyUI", group, complete=False)
         files = {name: run_dir / f"{name}.json" for name in ("packs", "object_info", "failures", "progress")}
         files["packs"].write_text(json.dumps([prepared.entry for prepared in group]), encoding="utf-8")
         overlays = [prepared.overlay for prepared in group if prepared.overlay is not None]
-        command = [sys.executable, "-m", "wizard.worker.object_info", "--comfyui", str(comfyui_path)]
-        command += ["--custom-nodes", str(custom_nodes), "--packs", str(files["packs"])]
+        command = [sys.executable, "-m", "wizard.worker.object_info", "--comfyui", str(shadow)]
+        command += ["--packs", str(files["packs"])]
         command += ["--failures", str(files["failures"]), "--output", str(files["object_info"])]
         command += ["--progress", str(files["progress"])]
         result = run_sandboxed(
@@ -739,7 +729,7 @@ def run_app_sandboxed(
         (app_copy / DATA_DIR_NAME).mkdir()
         if kept_models:
             (app_copy / DATA_DIR_NAME / "models").symlink_to(kept_models[0], target_is_directory=True)
-        shadow = _shadow_checkout(comfyui_path, run_dir / "ComfyUI", prepared)
+        shadow = _shadow_checkout(comfyui_path, run_dir / "ComfyUI", prepared, complete=True)
         env = {name: os.environ[name] for name in _HUB_VARIABLES if name in os.environ}
         env.update(COMFYUI_PATH=str(shadow), HF_HUB_CACHE=str(hub_cache))
         log = _stderr_file()
@@ -782,10 +772,15 @@ def _hub_cache() -> Path:
     return (Path(hf_home) / "hub").resolve()
 
 
-def _shadow_checkout(comfyui_path: Path, shadow: Path, packs: Sequence[_PreparedPack]) -> Path:
+def _shadow_checkout(
+    comfyui_path: Path, shadow: Path, packs: Sequence[_PreparedPack], *, complete: bool
+) -> Path:
     """A folder that ComfyUI takes for its checkout: links to every entry of `comfyui_path` but its own
     `custom_nodes/` (the checkout's files linked, the packs copied) and a copy of `folder_paths.py`,
-    which finds `custom_nodes/`, `models/`... next to its own real path."""
+    which finds `custom_nodes/`, `models/`... next to its own real path. Packs that write next to
+    ComfyUI at import (Custom-Scripts' old-style `web/extensions/`) write into the shadow. `complete`:
+    the packs' copies keep their `.git` and get every file (a Test run), else only what imports need.
+    """
     from runtime.custom_nodes import pack_dir_name
 
     shadow.mkdir()
@@ -800,9 +795,13 @@ def _shadow_checkout(comfyui_path: Path, shadow: Path, packs: Sequence[_Prepared
         for entry in (comfyui_path / "custom_nodes").iterdir():
             (custom_nodes / entry.name).symlink_to(entry)
     for prepared in packs:
-        # With its .git: the runtime sees the pinned commit checked out and clones nothing.
-        copy = shutil.copytree(prepared.clone, custom_nodes / pack_dir_name(prepared.entry), symlinks=True)
-        complete_checkout(prepared.entry, copy)
+        # A copy: the pack's code may write into its own folder, never into the cache.
+        target = custom_nodes / pack_dir_name(prepared.entry)
+        if complete:
+            # With its .git: the runtime sees the pinned commit checked out and clones nothing.
+            complete_checkout(prepared.entry, shutil.copytree(prepared.clone, target, symlinks=True))
+        else:
+            shutil.copytree(prepared.clone, target, symlinks=True, ignore=shutil.ignore_patterns(".git"))
     return shadow
 
 

@@ -1,12 +1,11 @@
 """Prints the `/object_info` JSON (node definitions) of the installed ComfyUI, custom nodes included.
 
     python -m wizard.worker.object_info [--comfyui PATH] [--no-custom-nodes]
-        [--custom-nodes DIR --packs PACKS_JSON --failures FILE] [--output FILE]
+        [--packs PACKS_JSON --failures FILE] [--progress FILE] [--output FILE]
 
-`--custom-nodes` adds a folder of packs in front of the checkout's own `custom_nodes/` (the sandbox's
-throwaway copy: the checkout is never written); `--failures` then writes `{pack: one-line error}` for
-the lock-file entries of `--packs` that did not import. It runs in the sandboxed worker
-(`wizard.sandbox`), since importing a pack runs its code.
+`--failures` writes `{pack: one-line error}` for the lock-file entries of `--packs` that did not
+import, `--progress` each custom node's path as its import starts. For packs it runs in the sandboxed
+worker (`wizard.sandbox`) on a shadow of the checkout, since importing a pack runs its code.
 
 ComfyUI starts in-process with a temp folder added in front of each model folder, holding one empty
 sentinel file `__folder__<folder>__<ext>`, and a temp input folder holding `__input__.png/.mp4/.wav/.glb`
@@ -41,13 +40,10 @@ _NOT_MODEL_FOLDERS = ("custom_nodes",)
 
 
 def dump_object_info(
-    comfyui_path: Path,
-    custom_nodes: bool = True,
-    extra_custom_nodes: Path | None = None,
-    on_import: Callable[[str], None] | None = None,
+    comfyui_path: Path, custom_nodes: bool = True, on_import: Callable[[str], None] | None = None
 ) -> tuple[dict[str, Any], ModuleType]:
-    """Node definitions of the ComfyUI at `comfyui_path`, with its custom nodes (and those in
-    `extra_custom_nodes`) unless told otherwise; also ComfyUI's `nodes` module, which knows what loaded.
+    """Node definitions of the ComfyUI at `comfyui_path`, with its custom nodes unless told otherwise;
+    also ComfyUI's `nodes` module, which knows what loaded.
     `on_import(path)` is called as each custom node starts importing.
 
     Imports ComfyUI into this process, which can then not dump another checkout.
@@ -56,8 +52,6 @@ def dump_object_info(
         work = Path(work_dir)
         folder_paths = _import_comfyui(comfyui_path, work)
         _point_folders_at_sentinels(folder_paths, work)
-        if extra_custom_nodes is not None:
-            folder_paths.add_model_folder_path("custom_nodes", str(extra_custom_nodes), is_default=True)
         import nodes
 
         if on_import is not None:
@@ -160,7 +154,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-custom-nodes", action="store_true", help="core nodes only (what the bundled snapshot holds)"
     )
-    parser.add_argument("--custom-nodes", type=Path, help="a folder of packs to load too")
     parser.add_argument("--packs", type=Path, help="JSON list of the lock-file entries of those packs")
     parser.add_argument("--failures", type=Path, help="where to write {pack: error} for packs that failed")
     parser.add_argument("--output", type=Path, help="write the JSON here instead of stdout")
@@ -182,7 +175,6 @@ def main(argv: list[str] | None = None) -> int:
         object_info, nodes = dump_object_info(
             comfyui_path,
             custom_nodes=not options.no_custom_nodes,
-            extra_custom_nodes=options.custom_nodes,
             on_import=_progress_writer(options.progress) if options.progress else None,
         )
     if options.failures is not None:
