@@ -19,7 +19,6 @@ import json
 import os
 import sys
 import sysconfig
-import textwrap
 import time
 import uuid
 from pathlib import Path

@@ -5,7 +5,9 @@ Every worker gets:
 - an environment built from an allowlist (`PATH`, `LANG`…, `HOME` and `TMPDIR` in its own throwaway
   folder, `PYTHONPATH` for the wizard and the packs' requirement overlays): no `HF_TOKEN`, no `OAUTH_*`,
   no wizard state; a caller adds only named, non-secret variables;
-- its own throwaway run folder (ComfyUI's user/input/output/temp folders, the custom-node folder);
+- its own throwaway run folder: ComfyUI's user/input/output/temp folders, and a shadow of the ComfyUI
+  checkout (links to its files, but a `custom_nodes/` of its own holding copies of the packs), so
+  neither the checkout nor the pack cache is ever a pack's working copy;
 - resource limits set in the child before it starts (`resource.setrlimit`: memory, CPU seconds, file
   size, no core dumps) and a wall-time limit;
 - its own session (`start_new_session=True`); at its end (finish, cancel, timeout, or an exception in
@@ -15,7 +17,8 @@ Every worker gets:
 
 Where Linux namespaces can be made (the wizard runs as root, or user namespaces are allowed: most
 Linux desktops and CI machines, this project's dev machine), the worker also runs under
-`unshare --mount --pid --fork --kill-child` (util-linux) with `wizard.worker.jail` first:
+`unshare --mount --pid --fork --kill-child` (util-linux, in every Debian image) with
+`wizard/worker/jail.py` first:
 - its own PID namespace: when the worker ends, the kernel kills every process left in it, daemons too;
 - its own mount namespace: everything read-only (the wizard's tree and site-packages, the ComfyUI
   checkout, the pack cache) except the run folder and the caller's `writable` paths; the wizard user's
@@ -30,6 +33,12 @@ but it can read and write whatever the Space's user can. `isolation()` says whic
 hosted wizard runs Test runs on the user's own ZeroGPU Space instead (issue 16), and pack definitions
 come from the Comfy Registry first (issue 15), so on a Space this worker only imports packs whose
 definitions are not published.
+
+Packs are cloned by the wizard itself (plain `git`, partial and sparse: see `fetch_pack`) into
+`<cache>/packs/`, never into the ComfyUI checkout; their requirements go to `<cache>/overlays/`
+(`install_requirements`), never into the wizard's site-packages; pip itself runs in the sandbox too,
+since building an sdist runs its code. A Test run's models come from the Hub cache without a token:
+gated files must be downloaded once beforehand (`hf download`).
 """
 
 from __future__ import annotations
