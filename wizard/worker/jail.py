@@ -8,7 +8,8 @@ CONFIG_JSON is `{"writable": [...], "visible": [...], "masked": [...]}` (absolut
 - `masked` folders are replaced by an empty throwaway tmpfs (the home with its Hugging Face token, /tmp);
 - `visible` paths that lie under a masked folder are bound back read-only (the Python environment, the
   ComfyUI checkout), `writable` ones read-write (the run's own folder);
-- every other mount is remounted read-only, so even root cannot write into site-packages or ComfyUI.
+- every other mount is remounted read-only (also /sys with its cgroups, /proc/sys), so even root cannot
+  write into site-packages or ComfyUI, nor change the machine's settings.
 It runs as root of its own mount namespace (real root, or a user namespace's), so it may mount; the
 command runs without capabilities (`setpriv`), so it cannot undo any of this. This module imports only
 the standard library: it runs before the command and must not import the wizard.
@@ -34,7 +35,8 @@ _KEPT_FLAGS = {
     os.ST_NODIRATIME: MS_NODIRATIME,
     os.ST_RELATIME: MS_RELATIME,
 }
-_KERNEL_FILESYSTEMS = ("/proc", "/sys", "/dev")  # pseudo file systems: left as they are
+_KERNEL_FILESYSTEMS = ("/proc", "/dev")  # left as they are (/sys and its cgroups become read-only)
+_PROC_SETTINGS = ("/proc/sys", "/proc/sysrq-trigger")  # the kernel's settings: read-only, as Docker does
 _TMPFS_OPTIONS = b"mode=0755,size=1g"
 _LIBC = ctypes.CDLL(None, use_errno=True)
 
@@ -99,10 +101,22 @@ def set_up(writable: list[str], visible: list[str], masked: list[str]) -> None:
             or any(_under(point, system) for system in _KERNEL_FILESYSTEMS)
         ):
             continue
-        kept_flags = os.statvfs(point).f_flag
-        flags = MS_REMOUNT | MS_BIND | MS_RDONLY
-        flags |= sum(flag for st_flag, flag in _KEPT_FLAGS.items() if kept_flags & st_flag)
-        _mount(None, point, None, flags)
+        try:
+            _remount_read_only(point)
+        except OSError:
+            if not _under(point, "/sys"):  # a kernel that refuses it for sysfs: its files stay root-only
+                raise
+    for path in _PROC_SETTINGS:
+        if os.path.exists(path):
+            _mount(path, path, None, MS_BIND)
+            _remount_read_only(path)
+
+
+def _remount_read_only(point: str) -> None:
+    kept_flags = os.statvfs(point).f_flag
+    flags = MS_REMOUNT | MS_BIND | MS_RDONLY
+    flags |= sum(flag for st_flag, flag in _KEPT_FLAGS.items() if kept_flags & st_flag)
+    _mount(None, point, None, flags)
 
 
 def main(argv: list[str]) -> None:
