@@ -365,9 +365,10 @@ class _PreparedPack:
 
 
 def cache_root() -> Path:
-    """The wizard's own cache (as `runtime.locate` places ComfyUI): `$COMFYUI_HOME`, else
-    `~/.cache/comfyui-space-wizard`."""
-    return Path(os.environ.get("COMFYUI_HOME") or Path.home() / ".cache" / "comfyui-space-wizard")
+    """The wizard's own cache, shared with `wizard.packs` (its bare mirrors live in `packs/` too)."""
+    from wizard.packs import cache_home  # here: `wizard.packs` may call this module
+
+    return cache_home()
 
 
 def _pack_key(pack: Mapping) -> str:
