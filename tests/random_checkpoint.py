@@ -1,12 +1,14 @@
-"""A random-weight checkpoint shaped like SD1.5, built with ComfyUI's own modules (comfyui.md §10).
+"""Random-weight checkpoints shaped like SD1.5 or SDXL, built with ComfyUI's own modules (comfyui.md §10).
 
-ComfyUI detects it as SD15 (`model_type EPS`) and runs the whole text-to-image chain on it, so tests
-and benchmarks exercise real loading and sampling without downloading weights. Layouts:
-"tiny" (a one-level UNet: 232 M parameters, mostly CLIP and VAE, 465 MB; 64×64 runs on a CPU) and "full"
-(the real SD1.5 UNet shape, ~1.07 B parameters, for the GPU benchmark).
+ComfyUI detects them as SD15 or SDXL (`model_type EPS`) and runs the whole text-to-image chain on them,
+so tests and benchmarks exercise real loading and sampling without downloading weights. Layouts:
+"tiny" (an SD1.5 checkpoint with a one-level UNet: 232 M parameters, mostly CLIP and VAE, 465 MB; 64×64
+runs on a CPU), "full" (SD1.5's real UNet, `SD15` of comfy/model_detection.py: 860 M UNet parameters)
+and "sdxl" (SDXL's real UNet, `SDXL` of comfy/model_detection.py: 2.57 B UNet parameters, with CLIP-L
+and CLIP-G), the last two for the GPU benchmark.
 
-Call `make_sd15_checkpoint` in a process where ComfyUI's modules import (its root on sys.path and
-`args` configured), or run this file: `python tests/random_checkpoint.py OUT.safetensors [--layout full]`.
+Call `make_checkpoint` in a process where ComfyUI's modules import (its root on sys.path and `args`
+configured), or run this file: `python tests/random_checkpoint.py OUT.safetensors [--layout full]`.
 """
 
 from __future__ import annotations
@@ -26,10 +28,20 @@ FULL_LAYOUT = {
     "num_res_blocks": [2, 2, 2, 2],
     "channel_mult": [1, 2, 4, 4],
     "transformer_depth": [1, 1, 1, 1, 1, 1, 0, 0],
-    "transformer_depth_output": [0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+    "transformer_depth_output": [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0],  # SD15 of comfy/model_detection.py
     "transformer_depth_middle": 1,
 }
-LAYOUTS = {"tiny": TINY_LAYOUT, "full": FULL_LAYOUT}
+SDXL_LAYOUT = {  # SDXL of comfy/model_detection.py
+    "num_res_blocks": [2, 2, 2],
+    "channel_mult": [1, 2, 4],
+    "transformer_depth": [0, 0, 2, 2, 10, 10],
+    "transformer_depth_output": [0, 0, 0, 2, 2, 2, 10, 10, 10],
+    "transformer_depth_middle": 10,
+    "num_classes": "sequential",
+    "num_head_channels": 64,
+    "num_heads": -1,
+}
+LAYOUTS = {"tiny": TINY_LAYOUT, "full": FULL_LAYOUT, "sdxl": SDXL_LAYOUT}
 VAE_CONFIG = {
     "double_z": True,
     "z_channels": 4,
@@ -44,17 +56,36 @@ VAE_CONFIG = {
 }
 
 
-def make_sd15_checkpoint(path: str | Path, layout: str = "tiny", seed: int = 0) -> Path:
-    """Writes a random SD1.5-shaped checkpoint (fp16 safetensors) to `path` and returns it."""
+def make_checkpoint(path: str | Path, layout: str = "tiny", seed: int = 0) -> Path:
+    """Writes a random checkpoint of `layout` (fp16 safetensors) to `path` and returns it."""
     import comfy.ldm.models.autoencoder
-    import comfy.sd1_clip
-    import comfy.supported_models
     import safetensors.torch
     import torch
 
     torch.manual_seed(seed)
+    model_config = model_config_for(layout)
+    state: dict[str, torch.Tensor] = {}
+    unet = model_config.get_model({}).diffusion_model
+    state.update({f"model.diffusion_model.{key}": value for key, value in unet.state_dict().items()})
+    del unet
+    state.update(model_config.process_clip_state_dict_for_saving(_clip_model(layout).state_dict()))
+    vae = comfy.ldm.models.autoencoder.AutoencoderKL(ddconfig=VAE_CONFIG, embed_dim=4)
+    state.update({f"first_stage_model.{key}": value for key, value in vae.state_dict().items()})
+    state = {key: _randomized(key, value) for key, value in state.items()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    safetensors.torch.save_file(state, str(path))
+    return path
+
+
+def model_config_for(layout: str):
+    """ComfyUI's model config (`comfy.supported_models.SD15` or `SDXL`) with the layout's UNet."""
+    import comfy.supported_models
+
+    config_class = comfy.supported_models.SDXL if layout == "sdxl" else comfy.supported_models.SD15
     unet_config = {
-        **comfy.supported_models.SD15.unet_config,
+        **config_class.unet_config,
+        **getattr(config_class, "unet_extra_config", {}),
         "in_channels": 4,
         "out_channels": 4,
         "use_temporal_resblock": False,
@@ -64,19 +95,14 @@ def make_sd15_checkpoint(path: str | Path, layout: str = "tiny", seed: int = 0) 
         "legacy": False,
         **LAYOUTS[layout],
     }
-    model_config = comfy.supported_models.SD15(unet_config)
-    state: dict[str, torch.Tensor] = {}
-    unet = model_config.get_model({}).diffusion_model
-    state.update({f"model.diffusion_model.{key}": value for key, value in unet.state_dict().items()})
-    clip = comfy.sd1_clip.SD1ClipModel().state_dict()
-    state.update(model_config.process_clip_state_dict_for_saving(clip))
-    vae = comfy.ldm.models.autoencoder.AutoencoderKL(ddconfig=VAE_CONFIG, embed_dim=4)
-    state.update({f"first_stage_model.{key}": value for key, value in vae.state_dict().items()})
-    state = {key: _randomized(key, value) for key, value in state.items()}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    safetensors.torch.save_file(state, str(path))
-    return path
+    return config_class(unet_config)
+
+
+def _clip_model(layout: str):
+    import comfy.sd1_clip
+    import comfy.sdxl_clip
+
+    return comfy.sdxl_clip.SDXLClipModel() if layout == "sdxl" else comfy.sd1_clip.SD1ClipModel()
 
 
 def _randomized(key: str, value):
@@ -120,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no ComfyUI checkout (set COMFYUI_PATH)", file=sys.stderr)
         return 2
     _prepare_comfy_imports(comfyui_path, options.device)
-    print(make_sd15_checkpoint(options.output, options.layout))
+    print(make_checkpoint(options.output, options.layout))
     return 0
 
 

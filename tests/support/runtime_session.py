@@ -104,9 +104,9 @@ def main() -> int:
     count_checkpoint_loads()
     if options.checkpoint:
         sys.path.insert(0, str(REPO_ROOT / "tests"))
-        from random_checkpoint import make_sd15_checkpoint
+        from random_checkpoint import make_checkpoint
 
-        make_sd15_checkpoint(options.checkpoint, "tiny")
+        make_checkpoint(options.checkpoint, "tiny")
     workflows = {}
     for item in options.workflow:
         name, _, path = item.partition("=")
