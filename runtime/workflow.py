@@ -266,7 +266,7 @@ class ComfyWorkflow:
                 logging.warning("not preloading models: %s", self._execution_error(result.error))
                 return
             if self.engine.on_gpu:
-                self._load_models_on_gpu(loader_ids)
+                self._load_models_on_gpu()
 
     def _loader_ids(self) -> list[str]:
         """Nodes that only produce model-like outputs from fixed values and other such nodes."""
@@ -296,18 +296,24 @@ class ComfyWorkflow:
                 return False
         return True
 
-    def _load_models_on_gpu(self, loader_ids: list[str]) -> None:
-        import comfy.model_management
+    def preloaded_patchers(self) -> list:
+        """The ModelPatchers of the preloaded models, as the executor caches them for requests."""
         import comfy.model_patcher
-        import torch
 
         patchers = []
-        for node_id in loader_ids:
+        for node_id in self._loader_ids():
             for values in self.engine.cached_outputs(node_id) or []:
                 for value in values:
                     patcher = getattr(value, "patcher", value)  # CLIP and VAE wrap their patcher
                     if isinstance(patcher, comfy.model_patcher.ModelPatcher) and patcher not in patchers:
                         patchers.append(patcher)
+        return patchers
+
+    def _load_models_on_gpu(self) -> None:
+        import comfy.model_management
+        import torch
+
+        patchers = self.preloaded_patchers()
         if patchers:
             # In inference mode, as ComfyUI's executor moves them: weights read in inference mode and
             # moved outside it make every later request fail ("Inference tensors do not track version
