@@ -52,6 +52,7 @@ def test_t2i_app_follows_the_runtime_api(node_defs, tmp_path):
         "from pathlib import Path",
         "import gradio as gr",
         "from runtime import ComfyWorkflow, Input, Output, RunError",
+        "from runtime.accel import accelerate",
     ]
     (load,) = calls(tree, "load")
     assert ast.unparse(load.args[0]) == "Path(__file__).with_name('workflow_api.json')"  # any working dir
@@ -83,7 +84,11 @@ def test_t2i_app_follows_the_runtime_api(node_defs, tmp_path):
     assert ast.unparse(generate.args.defaults[-1]) == "gr.Progress(track_tqdm=True)"
     (run,) = calls(generate, "run")
     run_keywords = [(k.arg, ast.unparse(k.value)) for k in run.keywords]
-    assert run_keywords[:3] == [("prompt", "prompt"), ("negative_prompt", "negative_prompt"), ("seed", "seed")]
+    assert run_keywords[:3] == [
+        ("prompt", "prompt"),
+        ("negative_prompt", "negative_prompt"),
+        ("seed", "seed"),
+    ]
     assert run_keywords[-1] == ("progress", "progress") and not run.args
     assert "seed = workflow.random_seed()" in ast.unparse(generate)
     assert "raise gr.Error(str(error)) from error" in ast.unparse(generate)
@@ -314,8 +319,10 @@ def test_generated_interfaces_build_in_real_gradio(template_paths, node_defs, tm
         tree.body = [
             node
             for node in tree.body
-            if not (isinstance(node, ast.ImportFrom) and node.module == "runtime")
-            and not (isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "workflow")
+            if not (isinstance(node, ast.ImportFrom) and node.module in ("runtime", "runtime.accel"))
+            and not (
+                isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) in ("workflow", "acceleration")
+            )
             and not isinstance(node, ast.If)
         ]
         namespace = {"__name__": "generated_app"}

@@ -62,6 +62,8 @@ APP_NAMES = frozenset(
         "Output",
         "RunError",
         "workflow",
+        "accelerate",
+        "acceleration",
         "generate",
         "image_with_mask",
         "demo",

@@ -109,6 +109,7 @@ class AppSpec:
     outputs: tuple[AppOutput, ...]
     duration: int = 60  # seconds for @spaces.GPU
     measured_seconds: float | None = None  # the wizard's test run, when one was made
+    accelerate: bool = True  # compile the diffusion model at start where measured to help (runtime/accel.py)
     tags: tuple[str, ...] = ("comfyui",)
     models: tuple[ModelFile, ...] = ()
     custom_nodes: tuple[NodePack, ...] = ()
@@ -132,6 +133,7 @@ class AppSpec:
             "tags": list(self.tags),
             "duration": self.duration,
             "measured_seconds": self.measured_seconds,
+            "accelerate": self.accelerate,
             "inputs": [asdict(item) for item in self.inputs],
             "outputs": [asdict(item) for item in self.outputs],
             "models": [model.to_dict() for model in self.models],
@@ -530,6 +532,8 @@ def _parse_spec(data: Any) -> AppSpec:
     _require(
         measured is None or _is_number(measured), 'the spec\'s "measured_seconds" must be a number or null'
     )
+    accelerate = data.get("accelerate", True)
+    _require(isinstance(accelerate, bool), 'the spec\'s "accelerate" must be true or false')
     tags = data.get("tags", ["comfyui"])
     _require(
         isinstance(tags, list) and all(isinstance(tag, str) for tag in tags),
@@ -544,6 +548,7 @@ def _parse_spec(data: Any) -> AppSpec:
         outputs=outputs,
         duration=duration,
         measured_seconds=measured,
+        accelerate=accelerate,
         tags=tuple(tags),
         models=models,
         custom_nodes=packs,

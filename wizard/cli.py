@@ -15,6 +15,9 @@ from pathlib import Path
 
 from wizard.errors import SpecError, WizardError
 
+# What acceleration measured (bench/README.md, one H200 run): the wizard states it, it never hides it.
+ACCEL_MEASURED = "measured on an H200 for SD1.5 and SDXL: see bench/README.md"
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
@@ -119,6 +122,11 @@ def _add_workflow_commands(commands) -> None:
     choice.add_argument("--spec", type=Path, help="an AppSpec JSON written by `spec` (and edited)")
     choice.add_argument("--auto", action="store_true", help="choose the inputs automatically (default)")
     build.add_argument("-o", "--output", type=Path, required=True, help="the folder to write")
+    build.add_argument(
+        "--no-accel",
+        action="store_true",
+        help=f"run the diffusion model eager (default: compiled at start for the workflow's shapes; {ACCEL_MEASURED})",
+    )
 
 
 def _add_space_commands(commands) -> None:
@@ -218,8 +226,11 @@ def _build(args: argparse.Namespace) -> int:
             raise SpecError(f"cannot read the spec {str(args.spec)!r}: {error}") from None
         session = sessions.with_imported_spec(session, spec_json)
         session = _spec_pins(session, args)
+    if args.no_accel:
+        session = sessions.with_acceleration(session, False)
     sessions.build(session, args.output)
     print(f"wrote {args.output}", file=sys.stderr)
+    print(f"acceleration: {'on' if session.spec.accelerate else 'off'} ({ACCEL_MEASURED})", file=sys.stderr)
     return 0
 
 

@@ -284,6 +284,7 @@ def _app_context(conversion: Conversion, spec: AppSpec) -> dict[str, Any]:
         "parameters": [parameter.name for parameter in parameters],
         "randomized": app_contract.randomized_seeds(spec),
         "randomize_seed": app_contract.RANDOMIZE_SEED,
+        "accelerate": spec.accelerate,
         "inputs": [
             {
                 "name": item.name,

@@ -235,6 +235,11 @@ def with_title(session: Session, title: str, description: str) -> Session:
     return _with_spec(session, title=title.strip(), description=description.strip())
 
 
+def with_acceleration(session: Session, enabled: bool) -> Session:
+    """The app compiles its diffusion model at start where measured to help (runtime/accel.py), or not."""
+    return _with_spec(session, accelerate=enabled)
+
+
 def with_model_downloads(session: Session, downloads: Sequence[ModelDownload]) -> Session:
     """The models with the downloads the user gave (matched by file and folder); the spec checks them."""
 
