@@ -4,14 +4,21 @@ checkpoint, measured in one process.
     python bench/gpu/bench.py --device cpu --layout tiny          # here: 64x64, 3 steps
     python bench/gpu/bench.py --device gpu --layout full          # a GPU: 512x512, 20 steps
     python bench/gpu/bench.py --device gpu --layout full --app .gpu_carry/space   # app built by prepare.py
+    python bench/gpu/bench.py --device gpu --layout sdxl --accel compile          # SDXL, torch.compile
 
-Measures (a) the generated app's warm request through its `generate` function, (b) ComfyUI's own
-`PromptExecutor` on the same prompt and checkpoint in the same process, interleaved with (a), same seed
-per pair, (c) the naive pattern of an exported script: every node's function called directly, models
-loaded inside each call, (d) cold start: process start to the first image of the app. Prints a
-Markdown table of medians with the ratios a/b and c/b, peak GPU memory, the `duration` the app
+Measures (a) the generated app's warm request through its `generate` function with the compiled path
+off (ComfyUI's eager model), (b) ComfyUI's own `PromptExecutor` on the same prompt and checkpoint in the
+same process, (e) the app's warm request accelerated (runtime/accel.py), (a), (b) and (e) interleaved,
+same seed per round, (c) the naive pattern of an exported script: every node's function called
+directly, models loaded inside each call, (d) cold start: process start to the first image of the app,
+(f) the one-time compile cost at start, (g) the app's first request after start (after its warm-up).
+Prints a Markdown table of medians with the ratios to (b), the difference of accelerated and eager
+images of the same seed (max absolute difference, PSNR), peak GPU memory, the `duration` the app
 recommends and the model loads of each request (file reads through `comfy.utils.load_torch_file` and
 loads of weights onto the compute device through `ModelPatcher.load`). Never asserts on timings.
+
+`--accel compile,aot` measures each backend in its own process (one table each); the layout "sdxl"
+measures SDXL's architecture at 1024x1024.
 
 The orchestrator (this file's `main`) builds the app with the wizard (unless `--app` names one already
 built), builds the checkpoint in a subprocess (`tests/random_checkpoint.py`) and links it where the app
@@ -28,6 +35,7 @@ import gc
 import importlib.util
 import inspect
 import json
+import math
 import os
 import platform
 import shutil
@@ -52,6 +60,9 @@ DEFAULTS = {
     "gpu": {"size": 512, "steps": 20, "requests": 15, "naive_requests": 5, "warmup": 2},
     "cpu": {"size": 64, "steps": 3, "requests": 5, "naive_requests": 3, "warmup": 1},
 }
+LAYOUT_SIZES = {"sdxl": 1024}  # the image size of a layout on a GPU, where it is not the device's default
+ACCEL_BACKENDS = ("auto", "compile", "aot", "off")  # auto: what the app chooses where it runs
+ACCEL_ENV = "COMFY_SPACE_ACCEL"  # runtime/accel.py's BACKEND_ENV (the bench imports no runtime module)
 MEASURE_TIMEOUT_S = 1800
 
 InputKey = tuple[str, str]
@@ -75,18 +86,29 @@ def main(argv: list[str] | None = None) -> int:
         build_app(app_dir)
     checkpoint, build_seconds = _checkpoint(options, work)
     link_checkpoint(app_dir, checkpoint)
-    results = _run_measuring_process(options, app_dir)
-    results["checkpoint_build_s"] = build_seconds
-    print(format_table(results))
+    all_results = []
+    for index, backend in enumerate(options.accel):
+        results = _run_measuring_process(options, app_dir, backend, measure_naive=index == 0)
+        results["checkpoint_build_s"] = build_seconds
+        print(format_table(results), flush=True)
+        all_results.append(results)
     if options.json:
-        Path(options.json).write_text(json.dumps(results, indent=2))
+        data = all_results[0] if len(all_results) == 1 else all_results
+        Path(options.json).write_text(json.dumps(data, indent=2))
     return 0
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=sorted(DEFAULTS), default="cpu")
-    parser.add_argument("--layout", choices=["tiny", "full"], default="tiny", help="random checkpoint shape")
+    parser.add_argument(
+        "--layout", choices=["tiny", "full", "sdxl"], default="tiny", help="random checkpoint shape"
+    )
+    parser.add_argument(
+        "--accel",
+        default="auto",
+        help=f"acceleration backends, comma-separated, one measuring process each ({', '.join(ACCEL_BACKENDS)})",
+    )
     parser.add_argument("--app", type=Path, help="an app folder already built from the template")
     parser.add_argument("--checkpoint", type=Path, help="an SD1.5-shaped checkpoint (else one is built)")
     parser.add_argument("--work", type=Path, help="work folder (default: a new temporary folder)")
@@ -99,6 +121,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # the measuring process: app folder
     parser.add_argument("--spawned-at", type=float, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
+    options.accel = [item.strip() for item in options.accel.split(",") if item.strip()]
+    if not options.accel or set(options.accel) - set(ACCEL_BACKENDS):
+        parser.error(f"--accel takes backends among {', '.join(ACCEL_BACKENDS)}, comma-separated")
+    if options.size is None and options.device == "gpu":
+        options.size = LAYOUT_SIZES.get(options.layout)
     for name, value in DEFAULTS[options.device].items():
         if getattr(options, name) is None:
             setattr(options, name, value)
@@ -164,7 +191,9 @@ def _checkpoint(options: argparse.Namespace, work: Path) -> tuple[Path, float | 
     return path, time.perf_counter() - started
 
 
-def _run_measuring_process(options: argparse.Namespace, app_dir: Path) -> dict[str, Any]:
+def _run_measuring_process(
+    options: argparse.Namespace, app_dir: Path, backend: str, measure_naive: bool
+) -> dict[str, Any]:
     command = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -181,16 +210,19 @@ def _run_measuring_process(options: argparse.Namespace, app_dir: Path) -> dict[s
         "--requests",
         str(options.requests),
         "--naive-requests",
-        str(options.naive_requests),
+        str(options.naive_requests if measure_naive else 0),
         "--warmup",
         str(options.warmup),
     ]
+    env = _child_env(options.device)
+    if backend != "auto":
+        env[ACCEL_ENV] = backend
     spawned_at = time.time()  # the cold start counts from here: the process does not exist yet
     process = subprocess.run(
         [*command, "--spawned-at", repr(spawned_at)],
         stdout=subprocess.PIPE,
         text=True,
-        env=_child_env(options.device),
+        env=env,
         timeout=MEASURE_TIMEOUT_S,
         cwd=app_dir,
     )
@@ -212,14 +244,15 @@ def _child_env(device: str) -> dict[str, str]:
 
 
 def format_table(results: dict[str, Any]) -> str:
-    """The results as Markdown: medians, ratios to ComfyUI's executor, memory, loads, environment."""
+    """The results as Markdown: medians, ratios to ComfyUI's executor, numerics, memory, loads."""
     timings, env, memory, loads = (results[key] for key in ("timings", "environment", "memory", "loads"))
     median_b = statistics.median(timings["comfyui"])
     app_error = results.get("app_error")
+    accel = results.get("accel") or {}
 
     def row(label: str, values: list[float]) -> str:
         if not values:
-            return f"| {label} | failed | | | 0 | |"
+            return f"| {label} | {'failed' if app_error else 'not run'} | | | 0 | |"
         median = statistics.median(values)
         return (
             f"| {label} | {median:.3f} | {min(values):.3f} | {max(values):.3f} | {len(values)} "
@@ -230,25 +263,42 @@ def format_table(results: dict[str, Any]) -> str:
         return f"{statistics.median(timings[key]) / median_b:.3f}" if timings[key] else "n/a"
 
     cold = "failed" if app_error else f"{results['cold_start_s']:.2f}"
+    first = "failed" if app_error else f"{results['first_request_s']:.3f}"
+    backend = accel.get("backend", "n/a")
     lines = [
-        f"Text to image ({TEMPLATE}), {env['size']}x{env['size']}, {env['steps']} steps, random SD1.5 "
-        f"({env['layout']} layout), {env['device_name']}, torch {env['torch']}, Python {env['python']}",
+        f"Text to image ({TEMPLATE}), {env['size']}x{env['size']}, {env['steps']} steps, random "
+        f"{'SDXL' if env['layout'] == 'sdxl' else 'SD1.5'} ({env['layout']} layout), {env['device_name']}, "
+        f"torch {env['torch']}, Python {env['python']}, acceleration: {backend}",
         "",
         "| measurement | median s | min s | max s | runs | ratio to (b) |",
         "| --- | --- | --- | --- | --- | --- |",
-        row("(a) generated app, warm request (`generate`)", timings["app"]),
+        row("(a) generated app, warm request, eager (compiled path off)", timings["app"]),
         row("(b) ComfyUI `PromptExecutor`, same prompt and process", timings["comfyui"]),
         row("(c) naive: models loaded inside each call", timings["naive"]),
         f"| (d) cold start: process start to first image | {cold} | | | 1 | |",
+        row(f"(e) generated app, warm request, accelerated ({backend})", timings["accel"]),
+        f"| (f) one-time compile cost at start | {accel.get('compile_s', 0.0):.2f} | | | 1 | |",
+        f"| (g) first request after start (after the warm-up) | {first} | | | 1 | |",
         "",
-        f"- a/b = {ratio('app')}, c/b = {ratio('naive')} (medians; (a) and (b) interleaved, same seed per pair)",
+        f"- e/b = {ratio('accel')}, a/b = {ratio('app')}, c/b = {ratio('naive')} (medians; (a), (b) and (e) "
+        "interleaved, same seed per round)",
     ]
     if app_error:
         lines.append(f"- (a) the app failed: {app_error}")
     else:
         second = loads["app_second_request"]
+        warm_e = statistics.median(timings["accel"])
         lines += [
-            f"- (d) split: app import (ComfyUI start + model preload) {results['import_s']:.2f} s, "
+            f"- acceleration: {backend}{' (' + accel['reason'] + ')' if accel.get('reason') else ''}; "
+            f"CUDA graph: {accel.get('cuda_graph')}; compiled for "
+            + ", ".join(f"{name} {list(shape)} {kind}" for name, shape, kind in accel.get("signature", [])),
+            f"- diffusion-model calls in (e)'s warm requests: {results['accel_calls']['compiled']} compiled, "
+            f"{results['accel_calls']['eager']} eager",
+            f"- (e) against (a), same seed: {results['numerics']}",
+            f"- (g) ÷ (e) = {results['first_request_s'] / warm_e:.2f}; start: warm-up request "
+            f"{accel.get('warm_up_s', 0.0):.2f} s (eager, recording the inputs), compile + compiled warm-up "
+            f"{accel.get('compile_s', 0.0):.2f} s",
+            f"- (d) split: app import (ComfyUI start, model preload, warm-up, compile) {results['import_s']:.2f} s, "
             f"first request {results['first_request_s']:.2f} s",
             f"- model loads in the app's second request: {second['file_reads']} file reads, "
             f"{second['device_loads']} weight loads onto the device",
@@ -267,7 +317,7 @@ def format_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-_LOAD_ROWS = (("(a)", "app_warm"), ("(b)", "comfyui_warm"), ("(c)", "naive"))
+_LOAD_ROWS = (("(a)", "app_warm"), ("(b)", "comfyui_warm"), ("(c)", "naive"), ("(e)", "accel_warm"))
 
 
 def _loads(counts: dict[str, int]) -> str:
@@ -450,8 +500,9 @@ def _measure_main(options: argparse.Namespace) -> int:
     on_gpu = options.device == "gpu"
     if on_gpu and not torch.cuda.is_available():
         raise SystemExit("error: --device gpu, but torch sees no CUDA device")
-    app = GeneratedApp(options.measure.resolve())
+    app = GeneratedApp(options.measure.resolve())  # imports app.py: start, preload, warm-up, compile
     imported_at = time.time()
+    acceleration = app.module.acceleration
     counter = LoadCounter()
     counter.install()
 
@@ -461,10 +512,22 @@ def _measure_main(options: argparse.Namespace) -> int:
         overrides[("3", "steps")] = options.steps
         return app.request_values(overrides)
 
-    results: dict[str, Any] = {"import_s": imported_at - options.spawned_at, "app_error": None}
+    def eager_app(values: dict[InputKey, Any]) -> list[str]:
+        acceleration.enabled = False
+        try:
+            return app.generate(values)
+        finally:
+            acceleration.enabled = True
+
+    results: dict[str, Any] = {
+        "import_s": imported_at - options.spawned_at,
+        "app_error": None,
+        "accel": dict(acceleration.report.__dict__),
+    }
     loads: dict[str, dict[str, int]] = {
         "app_second_request": {},
         "app_warm": {},
+        "accel_warm": {},
         "comfyui_warm": {},
         "naive": {},
     }
@@ -477,6 +540,7 @@ def _measure_main(options: argparse.Namespace) -> int:
             _require_images(app.generate(request(1)), "the app's second request")
         for index in range(2, 1 + options.warmup):
             app.generate(request(index))
+            eager_app(request(50 + index))
     except Exception as error:  # ComfyUI itself is still measured; the table says what failed
         traceback.print_exc()
         results["app_error"] = f"{type(error).__name__}: {error}".splitlines()[0]
@@ -486,15 +550,18 @@ def _measure_main(options: argparse.Namespace) -> int:
     for index in range(options.warmup):
         comfyui.run(app.prompt_with(request(1000 + index)))
     calls: dict[str, Callable[[dict[InputKey, Any]], list[str]]] = {
-        "app": app.generate,
+        "accel": app.generate,
+        "app": eager_app,
         "comfyui": lambda values: comfyui.run(app.prompt_with(values)),
     }
     if results["app_error"] is not None:
-        del calls["app"]
-    timings: dict[str, list[float]] = {"app": [], "comfyui": [], "naive": []}
-    for pair in range(options.requests):
-        values = request(100 + pair)
-        order = list(calls) if pair % 2 == 0 else list(reversed(calls))  # ABBA: drift cancels out
+        del calls["accel"], calls["app"]
+    timings: dict[str, list[float]] = {"accel": [], "app": [], "comfyui": [], "naive": []}
+    differences: list[tuple[int, float]] = []
+    compiled_before, eager_before = acceleration.compiled_calls, acceleration.eager_calls
+    for round_index in range(options.requests):
+        values = request(100 + round_index)
+        order = list(calls) if round_index % 2 == 0 else list(reversed(calls))  # ABC CBA: drift cancels
         images = {}
         for kind in order:
             with counter.counting(loads[f"{kind}_warm"]):
@@ -502,11 +569,20 @@ def _measure_main(options: argparse.Namespace) -> int:
                 images[kind] = calls[kind](values)
                 timings[kind].append(time.perf_counter() - started)
             _require_images(images[kind], kind)
-        if pair == 0 and "app" in images:
-            results["same_pixels"] = _compare_pixels(images["app"][0], images["comfyui"][0])
+        if "app" in images:
+            differences.append(image_difference(images["accel"][0], images["app"][0]))
+            if round_index == 0:
+                results["same_pixels"] = _compare_pixels(images["app"][0], images["comfyui"][0])
+    results["accel_calls"] = {
+        "compiled": acceleration.compiled_calls - compiled_before,
+        "eager": acceleration.eager_calls - eager_before,
+    }
+    results["numerics"] = describe_differences(differences)
+    results["differences"] = differences
     memory.update(ab_max_allocated=_max_allocated(on_gpu), ab_max_reserved=_max_reserved(on_gpu))
 
-    run_exported_script_style(app.prompt_with(request(2000)))  # warm-up: kernels, caches of the OS
+    if options.naive_requests:
+        run_exported_script_style(app.prompt_with(request(2000)))  # warm-up: kernels, caches of the OS
     for index in range(options.naive_requests):
         prompt = app.prompt_with(request(100 + index))
         with counter.counting(loads["naive"]):
@@ -524,6 +600,31 @@ def _measure_main(options: argparse.Namespace) -> int:
     )
     sys.stdout.write(json.dumps(results) + "\n")
     return 0
+
+
+def image_difference(first: str, second: str) -> tuple[int, float]:
+    """(max absolute difference in 0-255, PSNR in dB; inf when identical) of two same-size images."""
+    import numpy as np
+    from PIL import Image
+
+    a = np.asarray(Image.open(first).convert("RGB"), dtype=np.float64)
+    b = np.asarray(Image.open(second).convert("RGB"), dtype=np.float64)
+    if a.shape != b.shape:
+        raise RuntimeError(f"images of different sizes {a.shape} and {b.shape}")
+    mse = float(np.mean((a - b) ** 2))
+    return int(np.abs(a - b).max()), math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
+
+
+def describe_differences(differences: list[tuple[int, float]]) -> str:
+    if not differences:
+        return "not measured"
+    if all(peak == 0 for peak, _psnr in differences):
+        return f"identical in all {len(differences)} rounds"
+    psnrs = [psnr for _peak, psnr in differences]
+    return (
+        f"PSNR min {min(psnrs):.1f} dB, median {statistics.median(psnrs):.1f} dB; max absolute difference "
+        f"{max(peak for peak, _psnr in differences)}/255 ({len(differences)} rounds)"
+    )
 
 
 def _require_images(files: list[str], what: str) -> None:
