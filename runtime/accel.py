@@ -12,7 +12,8 @@ Backends:
   `spaces.aoti_apply`; off ZeroGPU it is plain AOTInductor), on ZeroGPU inside one startup
   `@spaces.GPU` call, since ZeroGPU does not support `torch.compile`;
 - "off": eager, ComfyUI's own path (the warm-up request still runs).
-On a CUDA device the compiled call is also captured in a CUDA graph (one replay per sampler step).
+On a CUDA device the torch.compile'd call is also captured in a CUDA graph (one replay per sampler
+step); the AOT package runs as ZeroGPU runs it, without one.
 
 The compiled model is applied through ComfyUI's own model-wrapper hook, the APPLY_MODEL wrapper that
 `TorchCompileModel` uses (comfy_api/torch_helpers/torch_compile.py), so samplers, LoRA patching, caches
@@ -381,7 +382,12 @@ def _install(workflow: "ComfyWorkflow", prepared: _Prepared) -> Acceleration:
         spaces.aoti_apply(compiled, holder)
         compiled = holder
     dispatcher = _Dispatcher(
-        model.diffusion_model, compiled, prepared.names, prepared.report.signature, prepared.weights_uuid
+        model.diffusion_model,
+        prepared.report.backend,
+        compiled,
+        prepared.names,
+        prepared.report.signature,
+        prepared.weights_uuid,
     )
     patcher.add_wrapper_with_key(_apply_model_wrapper_type(), WRAPPER_KEY, dispatcher.wrapper)
     acceleration.dispatchers.append(dispatcher)
@@ -393,9 +399,10 @@ class _Dispatcher(_StandIn):
     """The APPLY_MODEL wrapper that sends covered calls to the compiled graph and the rest to the
     eager model, counting both."""
 
-    def __init__(self, eager, compiled, names, signature, weights_uuid) -> None:
+    def __init__(self, eager, backend, compiled, names, signature, weights_uuid) -> None:
         super().__init__(eager)
-        object.__setattr__(self, "run_compiled", _CudaGraphed(compiled) if _on_cuda(signature) else compiled)
+        graphed = backend == "compile" and _on_cuda(signature)
+        object.__setattr__(self, "run_compiled", _CudaGraphed(compiled) if graphed else compiled)
         self.names = names
         self.signature = signature
         self.weights_uuid = weights_uuid
@@ -413,12 +420,13 @@ class _Dispatcher(_StandIn):
         base_model = executor.class_obj
         transformer_options = args[5] if len(args) > 5 else kwargs.get("transformer_options", {})
         covered_model = (
-            self.enabled
-            and base_model.diffusion_model is self.eager
+            base_model.diffusion_model is self.eager
             and getattr(base_model, "current_weight_patches_uuid", None) == self.weights_uuid
             and not getattr(base_model, "model_lowvram", False)
             and len(get_all_wrappers(WrappersMP.APPLY_MODEL, transformer_options)) == 1
         )
+        if not self.enabled:
+            return executor(*args, **kwargs)
         if not covered_model:
             self.eager_calls += 1
             return executor(*args, **kwargs)

@@ -559,18 +559,24 @@ def _measure_main(options: argparse.Namespace) -> int:
     timings: dict[str, list[float]] = {"accel": [], "app": [], "comfyui": [], "naive": []}
     differences: list[tuple[int, float]] = []
     compiled_before, eager_before = acceleration.compiled_calls, acceleration.eager_calls
+    # (e) runs round r's seed, (a) and (b) round r-1's: no two consecutive requests on one executor are
+    # the same prompt (ComfyUI's cache would skip the sampler), and (a) of round r has the seed and
+    # text of (e) in round r-1, whose image it is compared with.
+    accel_images: dict[int, str] = {}
     for round_index in range(options.requests):
-        values = request(100 + round_index)
         order = list(calls) if round_index % 2 == 0 else list(reversed(calls))  # ABC CBA: drift cancels
         images = {}
         for kind in order:
+            values = request(100 + round_index - (kind != "accel"))
             with counter.counting(loads[f"{kind}_warm"]):
                 started = time.perf_counter()
                 images[kind] = calls[kind](values)
                 timings[kind].append(time.perf_counter() - started)
             _require_images(images[kind], kind)
         if "app" in images:
-            differences.append(image_difference(images["accel"][0], images["app"][0]))
+            accel_images[round_index] = images["accel"][0]
+            if round_index - 1 in accel_images:
+                differences.append(image_difference(accel_images[round_index - 1], images["app"][0]))
             if round_index == 0:
                 results["same_pixels"] = _compare_pixels(images["app"][0], images["comfyui"][0])
     results["accel_calls"] = {

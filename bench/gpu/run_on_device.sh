@@ -25,6 +25,7 @@ mkdir -p "$OUT" "$WORK"
 
 "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" "$CARRY"/wheels/*.whl
 export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONFAULTHANDLER=1  # a crash in compiled code still prints the Python stack
 "$PYTHON" -c 'import av, gradio, spaces, torchsde; print("carried: gradio", gradio.__version__, "from", gradio.__file__)' \
   | tee -a "$OUT/environment.txt"
 
