@@ -114,11 +114,14 @@ def choose_backend(enabled: bool) -> str:
 def accelerate(
     workflow: "ComfyWorkflow", *, enabled: bool = True, backend: str | None = None
 ) -> Acceleration:
-    """Warms the app up with one throw-away request and, unless the backend is "off", compiles the
-    workflow's diffusion model for the shapes that request used. Never raises for the workflow's sake:
+    """Warms the app up with one throw-away request (on a GPU) and, unless the backend is "off",
+    compiles the workflow's diffusion model for the shapes that request used. Never raises for the workflow's sake:
     a request that fails or a model that does not compile leaves the app eager, with the reason."""
     backend = backend or choose_backend(enabled)
     from runtime.engine import running_on_zerogpu
+
+    if backend == "off" and not workflow.engine.on_gpu:  # a CPU has no kernels or plans to warm up
+        return Acceleration(AccelReport("off", "no GPU: no warm-up request"))
 
     if backend == "aot" and running_on_zerogpu():
         import spaces
