@@ -123,7 +123,7 @@ def accelerate(
     if backend == "off" and not workflow.engine.on_gpu:  # a CPU has no kernels or plans to warm up
         return Acceleration(AccelReport("off", "no GPU: no warm-up request"))
 
-    if backend == "aot" and running_on_zerogpu():
+    if running_on_zerogpu():
         import spaces
 
         # The GPU exists only inside @spaces.GPU calls, in a worker process: warm-up and compile run
