@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         build_app(app_dir)
     checkpoint, build_seconds = _checkpoint(options, work)
     link_checkpoint(app_dir, checkpoint)
+    save_workflow_size(app_dir, options.size)
     all_results = []
     for index, backend in enumerate(options.accel):
         results = _run_measuring_process(options, app_dir, backend, measure_naive=index == 0)
@@ -167,6 +168,17 @@ def link_checkpoint(app_dir: Path, checkpoint: Path) -> list[Path]:
         target.symlink_to(checkpoint.resolve())
         linked.append(target)
     return linked
+
+
+def save_workflow_size(app_dir: Path, size: int) -> None:
+    """Saves the app's workflow at the measured image size (as a user's SDXL workflow is saved at
+    1024x1024): its start compiles for the saved shapes, and other sizes run eager."""
+    path = app_dir / "workflow_api.json"
+    prompt = json.loads(path.read_text())
+    for node in prompt.values():
+        if node["class_type"] == "EmptyLatentImage":
+            node["inputs"].update(width=size, height=size)
+    path.write_text(json.dumps(prompt, indent=2))
 
 
 def _checkpoint(options: argparse.Namespace, work: Path) -> tuple[Path, float | None]:
