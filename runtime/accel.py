@@ -10,7 +10,7 @@ Backends:
 - "compile": `torch.compile` (inductor, `fullgraph` where it traces, `dynamic=False`), off ZeroGPU;
 - "aot": the `spaces` package's ahead-of-time path (`torch.export`, `spaces.aoti_compile`,
   `spaces.aoti_apply`; off ZeroGPU it is plain AOTInductor), on ZeroGPU inside one startup
-  `@spaces.GPU` call, since ZeroGPU does not support `torch.compile`;
+  `@spaces.GPU` call, since ZeroGPU does not support `torch.compile` (opt-in: see `choose_backend`);
 - "off": eager, ComfyUI's own path (the warm-up request still runs).
 On a CUDA device the torch.compile'd call is also captured in a CUDA graph (one replay per sampler
 step); the AOT package runs as ZeroGPU runs it, without one.
@@ -95,8 +95,13 @@ class Acceleration:
 
 
 def choose_backend(enabled: bool) -> str:
-    """`BACKEND_ENV` if set, else "aot" on ZeroGPU, "compile" on a CUDA device, "off" on a CPU (where
-    compiling was not measured to help) or when the app was built without acceleration."""
+    """`BACKEND_ENV` if set, else "compile" on a CUDA device, "off" on a CPU (where compiling was not
+    measured to help), on ZeroGPU, or when the app was built without acceleration.
+
+    On ZeroGPU the AoT path ("aot") is opt-in (`COMFY_SPACE_ACCEL=aot`): on the benchmark's H200
+    (torch 2.11, spaces 0.51.3) loading the compiled package crashed the process (a segfault in
+    `torch._inductor.aoti_load_package`), so it is not the default until measured to work there;
+    it passes on a CPU with the Space's torch 2.9.1 (tests/test_accel.py)."""
     from runtime.engine import running_on_zerogpu
 
     forced = os.environ.get(BACKEND_ENV, "").strip()
@@ -104,10 +109,8 @@ def choose_backend(enabled: bool) -> str:
         if forced not in BACKENDS:
             raise ValueError(f"{BACKEND_ENV}={forced!r}: use one of {', '.join(BACKENDS)}")
         return forced
-    if not enabled:
+    if not enabled or running_on_zerogpu():
         return "off"
-    if running_on_zerogpu():
-        return "aot"
     return "compile" if torch.cuda.is_available() else "off"
 
 

@@ -16,7 +16,11 @@ from pathlib import Path
 from wizard.errors import SpecError, WizardError
 
 # What acceleration measured (bench/README.md, one H200 run): the wizard states it, it never hides it.
-ACCEL_MEASURED = "measured on an H200 for SD1.5 and SDXL: see bench/README.md"
+ACCEL_MEASURED = (
+    "torch.compile + CUDA graph on an H200: SD1.5 512x512 0.35x and SDXL 1024x1024 0.53x ComfyUI's own time, "
+    "images vs eager PSNR 47.7 and 48.3 dB (max difference 12/255); eager on ZeroGPU, where the AoT path "
+    "is opt-in (bench/README.md)"
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -303,7 +303,10 @@ def format_table(results: dict[str, Any]) -> str:
         lines += [
             f"- acceleration: {backend}{' (' + accel['reason'] + ')' if accel.get('reason') else ''}; "
             f"CUDA graph: {accel.get('cuda_graph')}; compiled for "
-            + ", ".join(f"{name} {list(shape)} {kind}" for name, shape, kind in accel.get("signature", [])),
+            + (
+                ", ".join(f"{name} {list(shape)} {kind}" for name, shape, kind in accel.get("signature", []))
+                or "-"
+            ),
             f"- diffusion-model calls in (e)'s warm requests: {results['accel_calls']['compiled']} compiled, "
             f"{results['accel_calls']['eager']} eager",
             f"- (e) against (a), same seed: {results['numerics']}",
