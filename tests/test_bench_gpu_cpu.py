@@ -38,11 +38,14 @@ def bench_run(tmp_path_factory) -> tuple[str, dict]:
 
 def test_prints_the_table_with_ratios(bench_run):
     table, results = bench_run
-    for row in ("(a) generated app", "(b) ComfyUI `PromptExecutor`", "(c) naive", "(d) cold start"):
+    rows = ("(a) generated app", "(b) ComfyUI `PromptExecutor`", "(c) naive", "(d) cold start")
+    rows += ("(e) generated app", "(f) one-time compile cost", "(g) first request after start")
+    for row in rows:
         assert re.search(rf"^\| {re.escape(row)}.*\| [0-9.]+ \|", table, re.MULTILINE), row
     ratios = re.search(r"a/b = ([0-9.]+), c/b = ([0-9.]+)", table)
     assert ratios and float(ratios[1]) > 0 and float(ratios[2]) > 0
     assert len(results["timings"]["app"]) == len(results["timings"]["comfyui"]) == REQUESTS
+    assert len(results["timings"]["accel"]) == REQUESTS
     assert len(results["timings"]["naive"]) == NAIVE_REQUESTS
     assert 10 <= results["recommended_duration"] <= 120
 
@@ -58,3 +61,9 @@ def test_app_requests_load_no_model_and_the_naive_pattern_does(bench_run):
 def test_app_gives_comfyuis_own_pixels(bench_run):
     _table, results = bench_run
     assert results["same_pixels"] == "identical"
+
+
+def test_on_a_cpu_the_app_stays_eager_and_its_images_match(bench_run):
+    _table, results = bench_run
+    assert results["accel"]["backend"] == "off"  # compiling was not measured to help on a CPU
+    assert results["numerics"] == f"identical in all {REQUESTS - 1} rounds"
