@@ -227,7 +227,7 @@ def _throw_away_request(workflow: "ComfyWorkflow", variant: int = 0) -> str | No
         if name in _SEED_INPUTS and isinstance(value, int) and not isinstance(value, bool)
     }
     try:
-        workflow.run(overrides)
+        workflow.run_overrides(overrides)
     except (RunError, KeyError) as error:
         logging.warning("the warm-up request failed: %s", error)
         return str(error)

@@ -54,7 +54,7 @@ def main() -> int:
             acceleration.enabled = enabled
             before = (acceleration.compiled_calls, acceleration.eager_calls)
             overrides = {("5", "width"): size, ("5", "height"): size, ("6", "text"): "a bottle"}
-            outputs = workflow.run(overrides)
+            outputs = workflow.run_overrides(overrides)
             runs.append(
                 {
                     "size": size,
