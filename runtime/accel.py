@@ -118,8 +118,9 @@ def accelerate(
     workflow: "ComfyWorkflow", *, enabled: bool = True, backend: str | None = None
 ) -> Acceleration:
     """Warms the app up with one throw-away request (on a GPU) and, unless the backend is "off",
-    compiles the workflow's diffusion model for the shapes that request used. Never raises for the workflow's sake:
-    a request that fails or a model that does not compile leaves the app eager, with the reason."""
+    compiles the workflow's diffusion model for the shapes that request used. Never raises for the
+    workflow's sake: a request that fails or a model that does not compile leaves the app eager, with the reason.
+    """
     backend = backend or choose_backend(enabled)
     from runtime.engine import running_on_zerogpu
 

@@ -129,7 +129,9 @@ def _add_workflow_commands(commands) -> None:
     build.add_argument(
         "--no-accel",
         action="store_true",
-        help=f"run the diffusion model eager (default: compiled at start for the workflow's shapes; {ACCEL_MEASURED})",
+        help="run the diffusion model eager (default: compiled at start for the workflow's shapes; "
+        + ACCEL_MEASURED
+        + ")",
     )
 
 

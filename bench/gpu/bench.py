@@ -108,7 +108,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--accel",
         default="auto",
-        help=f"acceleration backends, comma-separated, one measuring process each ({', '.join(ACCEL_BACKENDS)})",
+        help=f"backends, comma-separated, one measuring process each ({', '.join(ACCEL_BACKENDS)})",
     )
     parser.add_argument("--app", type=Path, help="an app folder already built from the template")
     parser.add_argument("--checkpoint", type=Path, help="an SD1.5-shaped checkpoint (else one is built)")
@@ -313,7 +313,7 @@ def format_table(results: dict[str, Any]) -> str:
             f"- (g) ÷ (e) = {results['first_request_s'] / warm_e:.2f}; start: warm-up request "
             f"{accel.get('warm_up_s', 0.0):.2f} s (eager, recording the inputs), compile + compiled warm-up "
             f"{accel.get('compile_s', 0.0):.2f} s",
-            f"- (d) split: app import (ComfyUI start, model preload, warm-up, compile) {results['import_s']:.2f} s, "
+            f"- (d) split: app import (ComfyUI start, preload, warm-up, compile) {results['import_s']:.2f} s, "
             f"first request {results['first_request_s']:.2f} s",
             f"- model loads in the app's second request: {second['file_reads']} file reads, "
             f"{second['device_loads']} weight loads onto the device",
