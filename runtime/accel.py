@@ -119,8 +119,8 @@ def accelerate(
 ) -> Acceleration:
     """Warms the app up with one throw-away request (on a GPU) and, unless the backend is "off",
     compiles the workflow's diffusion model for the shapes that request used. Never raises for the
-    workflow's sake: a request that fails or a model that does not compile leaves the app eager, with the reason.
-    """
+    workflow's sake: a request that fails or a model that does not compile leaves the app eager,
+    with the reason."""
     backend = backend or choose_backend(enabled)
     from runtime.engine import running_on_zerogpu
 
@@ -130,11 +130,13 @@ def accelerate(
     if running_on_zerogpu():
         import spaces
 
-        # The GPU exists only inside @spaces.GPU calls, in a worker process: warm-up and compile run
-        # there and the compiled package comes back (spaces pickles it); it is installed here.
-        prepared = spaces.GPU(duration=STARTUP_GPU_DURATION_S)(_prepare)(workflow, backend)
-        acceleration = _install(workflow, prepared)
-        return acceleration
+        # The GPU exists only inside @spaces.GPU calls, in a forked worker process: warm-up and
+        # compile run there and the result comes back pickled (spaces' compiled package is made for
+        # that); it is installed here. No argument: the workflow (locks, models) cannot be pickled.
+        def prepare_on_gpu() -> _Prepared:
+            return _prepare(workflow, backend)
+
+        return _install(workflow, spaces.GPU(duration=STARTUP_GPU_DURATION_S)(prepare_on_gpu)())
     prepared = _prepare(workflow, backend)
     acceleration = _install(workflow, prepared)
     if acceleration.dispatchers:  # the compiled path's first run: CUDA graph capture, lazy loads
@@ -183,7 +185,8 @@ def _prepare(workflow: "ComfyWorkflow", backend: str) -> _Prepared:
     if error is not None:
         return _Prepared(AccelReport("off", f"the warm-up request failed: {error}", warm_up_s=warm_up_s))
     if backend == "off":
-        return _Prepared(AccelReport("off", "acceleration is off for this app", warm_up_s=warm_up_s))
+        reason = f"off: built without acceleration, on ZeroGPU (AoT is opt-in) or {BACKEND_ENV}=off"
+        return _Prepared(AccelReport("off", reason, warm_up_s=warm_up_s))
     if len(models) != 1:
         reason = f"the workflow has {len(models)} diffusion models; one is accelerated"
         return _Prepared(AccelReport("off", reason, warm_up_s=warm_up_s))
