@@ -130,6 +130,10 @@ def accelerate(
     if running_on_zerogpu():
         import spaces
 
+        if backend == "compile":  # ZeroGPU does not support torch.compile; its graphs cannot be pickled
+            logging.warning("acceleration: torch.compile is not supported on ZeroGPU; running eager")
+            backend = "off"
+
         # The GPU exists only inside @spaces.GPU calls, in a forked worker process: warm-up and
         # compile run there and the result comes back pickled (spaces' compiled package is made for
         # that); it is installed here. No argument: the workflow (locks, models) cannot be pickled.
