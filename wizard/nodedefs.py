@@ -4,6 +4,10 @@
 - `NodeDefs.live()`: dumped from an installed ComfyUI, custom nodes included (`wizard.worker.object_info`,
   run in a subprocess so the wizard process never imports torch or ComfyUI).
 
+`NodeDefs.from_object_info(data)` reads any `/object_info` dict (a server's, a saved file), and
+`defs.with_extra(object_info)` adds custom packs' classes (dumped by the sandbox worker or read from the
+Comfy Registry) over a base such as the snapshot.
+
 Both dumps are made with one sentinel file in every model folder and in the input folder, so a
 model-file COMBO lists exactly one option `__folder__<folder>__<ext>` naming the ComfyUI model
 folder it reads, and an input-file COMBO lists `__input__.<ext>` options. That is how the wizard
@@ -204,6 +208,25 @@ class NodeDefs:
     def snapshot(cls) -> NodeDefs:
         """The bundled definitions of ComfyUI 0.3.64's core nodes."""
         return _snapshot()
+
+    @classmethod
+    def from_object_info(cls, data: Any, source: str = "object_info") -> NodeDefs:
+        """Definitions from an `/object_info` JSON object `{class_type: definition}`."""
+        if not isinstance(data, dict):
+            raise WizardError(
+                f"node definitions ({source}) are not an /object_info JSON object of node classes"
+            )
+        return cls(data, source=source)
+
+    def with_extra(self, object_info: dict[str, Any], source: str = "extra") -> NodeDefs:
+        """These definitions with `object_info`'s classes added (a class in both takes the new one)."""
+        merged = {node_def.class_type: node_def.raw for node_def in self}
+        merged.update(NodeDefs.from_object_info(object_info, source).raw_items())
+        return NodeDefs(merged, source=f"{self.source}+{source}")
+
+    def raw_items(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(class type, its /object_info entry) for every class."""
+        return ((class_type, node_def.raw) for class_type, node_def in self._defs.items())
 
     @classmethod
     def live(cls, comfyui_path: str | os.PathLike | None = None) -> NodeDefs:

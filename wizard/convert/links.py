@@ -107,8 +107,25 @@ class Resolver:
             inner = self.execs.get(f"{dto.id}:{inner_link.origin_id}") if inner_link else None
             return None if inner is None else Step("out", inner, inner_link.origin_slot, wanted)
         if dto.is_virtual:  # reroutes pass through the same slot; PrimitiveNode and notes give nothing
-            return Step("in", dto, slot, wanted) if slot < len(dto.inputs) else None
+            if slot < len(dto.inputs):
+                return Step("in", dto, slot, wanted)
+            return self._virtual_link(dto, slot, wanted)
         return LinkTo(dto.id, slot)
+
+    def _virtual_link(self, dto: Exec, slot: int, wanted: str) -> Step | None:
+        """`node.getInputLink(slot)` of a virtual node without that input: the link a frontend-only node
+        names (KJNodes' GetNode), followed from its origin ([FE] ExecutableNodeDTO.ts, `resolveOutput`)."""
+        if slot != 0 or dto.virtual_link is None:
+            return None
+        link = dto.graph.links.get(dto.virtual_link)
+        origin = self.execs.get(":".join((*dto.path, link.origin_id))) if link else None
+        if origin is None:
+            self.warnings.append(
+                f"node {dto.id} ({dto.title}): the link its value comes from (link {dto.virtual_link}) "
+                "leads to no node; its targets get nothing"
+            )
+            return None
+        return Step("out", origin, link.origin_slot, wanted)
 
     def _dangling(self, dto: Exec, slot: Slot, why: str) -> None:
         self.warnings.append(

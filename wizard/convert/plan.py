@@ -15,6 +15,13 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from wizard.convert.frontend_js import NodeKey, NodeNames, apply_text_replacements
+from wizard.convert.frontend_only import (
+    FRONTEND_ONLY_TYPES,
+    GET_NODE,
+    PRESET_TEXT,
+    get_node_link,
+    preset_text_value,
+)
 from wizard.convert.groups import apply_group_widget_values, group_as_subgraph, group_node_name
 from wizard.convert.load import (
     MODE_BYPASS,
@@ -60,7 +67,7 @@ class Exec:
     path: tuple[str, ...]  # ids of the subgraph / group-node instances containing it
     graph: Graph
     node: Node
-    kind: str  # "node", "unknown", "reroute", "primitive", "note" or "subgraph"
+    kind: str  # "node", "unknown", "reroute", "primitive", "note", "subgraph" or "frontend_only"
     class_type: str
     title: str
     inputs: tuple[Slot, ...]
@@ -68,10 +75,11 @@ class Exec:
     instance_titles: tuple[str, ...] = ()
     definition: Graph | None = None  # for subgraph and group-node instances
     layout: Layout | None = None  # for nodes with a definition
+    virtual_link: Any = None  # the link id `getInputLink(0)` gives a frontend-only node without inputs
 
     @property
     def is_virtual(self) -> bool:
-        return self.kind in ("reroute", "primitive", "note", "subgraph")
+        return self.kind in ("reroute", "primitive", "note", "subgraph", "frontend_only")
 
 
 @dataclass(frozen=True)
@@ -146,6 +154,8 @@ class Planner:
             for node in graph.nodes.values():
                 if node.type == PRIMITIVE_NODE:
                     self._apply_primitive(graph, node)
+                elif node.type == PRESET_TEXT and graph is self.ui_graph.root:
+                    self._apply_preset_text(graph, node)
         root = self.ui_graph.root
         for node_id in execution_order(root):
             self._add_exec(root, root.nodes[node_id], (), (), frozenset())
@@ -234,6 +244,21 @@ class Planner:
             return
         if value and isinstance(value, str) and node.properties.get(REPLACE_PROPERTY):
             value = self._text_replacements(value, f"PrimitiveNode {node.id}")
+        self._push_value(graph, node, value)
+
+    def _apply_preset_text(self, graph: Graph, node: Node) -> None:
+        """`PresetText.applyToGraph`, on the root graph only as it reads `app.graph`
+        ([Custom-Scripts] web/js/presetText.js:160-185)."""
+        if node.type in self.node_defs or not graph.links_from.get((node.id, 0)):
+            return
+        pushed = preset_text_value(node)
+        if pushed.problem:
+            self.warnings.append(pushed.problem + "; its targets keep their own values")
+        else:
+            self._push_value(graph, node, pushed.value)
+
+    def _push_value(self, graph: Graph, node: Node, value: Any) -> None:
+        """Write `value` into every widget that output 0 of `node` links to."""
         for link in graph.links_from.get((node.id, 0), ()):
             target = graph.nodes.get(link.target_id)
             slot = target_slot(target.inputs, link) if target else None
@@ -319,6 +344,15 @@ class Planner:
                 output_types=node.output_types,
             )
         node_def = self.node_def(node)
+        if node_def is None and node.type in FRONTEND_ONLY_TYPES:
+            return Exec(
+                **common,
+                kind="frontend_only",
+                title=node.title or node.type,
+                inputs=node.inputs,
+                output_types=node.output_types,
+                virtual_link=get_node_link(graph, node) if node.type == GET_NODE else None,
+            )
         if node_def is None:
             return Exec(
                 **common,

@@ -1,0 +1,98 @@
+"""Frontend-only nodes of custom-node packs: node types a pack's JavaScript registers in the browser
+(`LiteGraph.registerNodeType`) with `isVirtualNode = true`, so `graphToPrompt` never sends them.
+
+Virtual nodes resolve the same way whatever their pack ([FE] ExecutableNodeDTO.ts, `resolveOutput`): an
+output whose slot index has an input passes through that input (like a Reroute); otherwise the node's
+`getInputLink(slot)` may name a link elsewhere (KJNodes' GetNode does); otherwise nothing comes out.
+`applyToGraph` runs before the prompt is built and may push values into widgets (Custom-Scripts'
+PresetText does). The nodes that only change other nodes' modes (rgthree's muters, bypassers, relays)
+do so when the user clicks or after timers, never while loading and converting, so the modes saved in
+the workflow are the ones the prompt uses.
+
+Pack sources cited: KJNodes 6ee278a, rgthree-comfy 2b9eb36, ComfyUI-Custom-Scripts f2838ed (the commits of
+`shared/data/customnodes/packs.json`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from wizard.convert.load import Graph, Node
+
+SET_NODE = "SetNode"  # [KJNodes] web/js/setgetnodes.js:45, virtual at :216
+GET_NODE = "GetNode"  # [KJNodes] web/js/setgetnodes.js:376, virtual at :476
+PRESET_TEXT = "PresetText|pysssss"  # [Custom-Scripts] web/js/presetText.js:66-71, 187
+
+# Every frontend-only node type of the popular packs, with the pack that registers it.
+FRONTEND_ONLY_TYPES: dict[str, str] = {
+    SET_NODE: "ComfyUI-KJNodes",
+    GET_NODE: "ComfyUI-KJNodes",
+    PRESET_TEXT: "ComfyUI-Custom-Scripts",
+    # rgthree: all extend RgthreeBaseVirtualNode ([rgthree] web/comfyui/base_node.js:195-198); names from
+    # [rgthree] web/comfyui/constants.js:8-45.
+    "Reroute (rgthree)": "rgthree-comfy",  # one "*" input and output ([rgthree] web/comfyui/reroute.js:278-279)
+    "Label (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/label.js:5
+    "Bookmark (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/bookmark.js:24
+    "Fast Groups Muter (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/fast_groups_muter.js:15, 295
+    "Fast Groups Bypasser (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/fast_groups_bypasser.js:4
+    "Fast Muter (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/muter.js:6
+    "Fast Bypasser (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/bypasser.js:6
+    "Fast Actions Button (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/fast_actions_button.js:14
+    "Node Collector (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/node_collector.js:7
+    "Node Combiner (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/node_collector.js:20
+    # Relays dispatch their mode only from `stabilize`, on a 500 ms timer ([rgthree]
+    # web/comfyui/node_mode_relay.js:47-49, 98-100, 102-125), so never within loadGraphData + graphToPrompt.
+    "Mute / Bypass Relay (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/node_mode_relay.js:31
+    "Mute / Bypass Repeater (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/node_mode_repeater.js:5
+    "Random Unmuter (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/random_unmuter.js:8
+}
+
+# PresetText's presets live in the browser's localStorage; a fresh browser has only this one
+# ([Custom-Scripts] web/js/presetText.js:10-19).
+DEFAULT_PRESETS = {"default negative": "worst quality"}
+
+
+@dataclass(frozen=True)
+class PushedValue:
+    """A value a frontend-only node's `applyToGraph` writes into a widget.
+
+    Attributes:
+        value: the value, or None when the node cannot give one (then `problem` says why).
+        problem: a one-line reason the frontend would refuse to queue, else None.
+    """
+
+    value: Any
+    problem: str | None = None
+
+
+def constant_name(node: Node) -> Any:
+    """The "Constant" widget of a SetNode or GetNode, its first widget ([KJNodes] web/js/setgetnodes.js:65-77,
+    392-405)."""
+    saved = node.widgets_values
+    return saved[0] if isinstance(saved, list) and saved else ""
+
+
+def get_node_link(graph: Graph, getter: Node) -> Any:
+    """`GetNode.getInputLink`: the link into the input of the first SetNode of the same graph whose
+    constant has the getter's name, or None ([KJNodes] web/js/setgetnodes.js:464-468, 479-491)."""
+    name = constant_name(getter)
+    if name == "":
+        return None
+    for node in graph.nodes.values():
+        if node.type == SET_NODE and constant_name(node) == name:
+            return node.inputs[0].link if node.inputs else None
+    return None
+
+
+def preset_text_value(node: Node) -> PushedValue:
+    """`PresetText.applyToGraph`: the text of the chosen preset ([Custom-Scripts] web/js/presetText.js:160-185)."""
+    saved = node.widgets_values
+    name = saved[0] if isinstance(saved, list) and saved else next(iter(DEFAULT_PRESETS))
+    if name in DEFAULT_PRESETS:
+        return PushedValue(DEFAULT_PRESETS[name])
+    return PushedValue(
+        None,
+        f"node {node.id} ({PRESET_TEXT}) names preset text {name!r}, which lives only in the browser that "
+        "saved the workflow; the frontend refuses to queue it elsewhere. Replace the node by a text value",
+    )
