@@ -22,6 +22,7 @@ from wizard.convert.frontend_only import (
     get_node_link,
     preset_text_value,
 )
+from wizard.convert.pack_js import vhs_record, vhs_restored
 from wizard.convert.groups import apply_group_widget_values, group_as_subgraph, group_node_name
 from wizard.convert.load import (
     MODE_BYPASS,
@@ -199,6 +200,14 @@ class Planner:
             positional = migrate_force_input_placeholders(layout, as_list(saved))
             positional = self._realign_if_shifted(graph, node, layout, positional)
             assigned = dict(zip(layout.positions, positional))
+        record = vhs_record(node.type, saved)
+        if record is not None:
+            node_def = self.node_def(node)
+            assigned = {
+                w: vhs_restored(node_def, w.name, record, assigned.get(w, UNASSIGNED))
+                for w in layout.widgets
+                if w.sent
+            }
         values = {}
         for widget in layout.widgets:
             if widget.sent:
