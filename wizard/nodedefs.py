@@ -263,6 +263,21 @@ class NodeDefs:
         return len(self._defs)
 
 
+def read_object_info(path: str | os.PathLike) -> dict[str, Any]:
+    """An /object_info JSON file's content, or a one-line error saying what is wrong with it."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise WizardError(f"cannot read node definitions {path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise WizardError(f"node definitions {path} are not JSON: {error}") from None
+    if not isinstance(data, dict) or not all(isinstance(entry, dict) for entry in data.values()):
+        raise WizardError(
+            f"node definitions {path} are not an /object_info object {{class_type: definition}}"
+        )
+    return data
+
+
 @functools.lru_cache(maxsize=1)
 def _snapshot() -> NodeDefs:
     with SNAPSHOT_PATH.open(encoding="utf-8") as snapshot_file:
