@@ -206,3 +206,109 @@ def test_cli_node_defs_option_adds_pack_classes(tmp_path):
     broken.write_text("{", encoding="utf-8")
     failed = run_wizard("convert", path, "--node-defs", broken)
     assert failed.returncode == 2 and failed.stderr.count("\n") == 1 and "not JSON" in failed.stderr
+
+
+ANYTHING_EVERYWHERE = {
+    "input": {"required": {}, "optional": {"anything": ["*", {}]}},
+    "input_order": {"required": [], "optional": ["anything"]},
+    "output": [],
+    "output_name": [],
+    "name": "Anything Everywhere",
+    "display_name": "Anything Everywhere",
+    "category": "everywhere",
+    "output_node": False,
+    "python_module": "custom_nodes.cg-use-everywhere",
+}
+
+
+def ue_node(node_id, links, ue_properties=None, **extra):
+    """An Anything Everywhere 7.x node receiving `links` (id, type) on its dynamic inputs."""
+    inputs = [inp("anything" if i == 0 else f"anything{i + 1}", t, link) for i, (link, t) in enumerate(links)]
+    properties = {"ue_properties": {"version": "7.4", **(ue_properties or {})}}
+    return node(node_id, "Anything Everywhere", [], inputs=inputs, properties=properties, **extra)
+
+
+def sampler_graph(*ue_nodes, ue_links=(), sampler_title=None):
+    """Checkpoint (MODEL link 1, CLIP link 2 into the UE nodes), a prompt and a sampler left unconnected."""
+    nodes = [
+        node(
+            1,
+            "CheckpointLoaderSimple",
+            ["m.safetensors"],
+            outputs=[out("MODEL", "MODEL", [1]), out("CLIP", "CLIP", [2]), out("VAE", "VAE")],
+        ),
+        node(
+            2, "CLIPTextEncode", ["a cat"], inputs=[inp("clip", "CLIP")], outputs=[out("C", "CONDITIONING")]
+        ),
+        node(3, "KSampler", [1, "fixed", 20, 8.0, "euler", "normal", 1.0], title=sampler_title),
+        *ue_nodes,
+    ]
+    return workflow(nodes, [[1, 1, 0, 10, 0, "MODEL"], [2, 1, 1, 10, 1, "CLIP"], *ue_links])
+
+
+@pytest.fixture
+def ue_defs(node_defs):
+    return node_defs.with_extra({"Anything Everywhere": ANYTHING_EVERYWHERE}, source="ue")
+
+
+def test_use_everywhere_broadcasts_each_type_to_unconnected_inputs(ue_defs):
+    conversion = run(sampler_graph(ue_node(10, [(1, "MODEL"), (2, "CLIP")])), ue_defs)
+    assert conversion.prompt["3"]["inputs"]["model"] == ["1", 0]
+    assert conversion.prompt["2"]["inputs"]["clip"] == ["1", 1]
+    assert "seed" not in conversion.prompt["3"]["inputs"] or conversion.prompt["3"]["inputs"]["seed"] == 1
+    assert conversion.prompt["10"]["inputs"] == {"anything": ["1", 0], "anything2": ["1", 1]}
+
+
+def test_use_everywhere_title_regex_and_priority_ties(ue_defs):
+    only_samplers = ue_node(10, [(1, "MODEL"), (2, "CLIP")], {"title_regex": "^Sampler"})
+    conversion = run(sampler_graph(only_samplers, sampler_title="Sampler A"), ue_defs)
+    assert conversion.prompt["3"]["inputs"]["model"] == ["1", 0]
+    assert "clip" not in conversion.prompt["2"]["inputs"]  # "CLIP Text Encode (Prompt)" does not match
+
+    twins = sampler_graph(
+        ue_node(10, [(1, "MODEL")]), ue_node(11, [(3, "MODEL")]), ue_links=[[3, 1, 0, 11, 0, "MODEL"]]
+    )
+    conversion = run(twins, ue_defs)
+    assert "model" not in conversion.prompt["3"]["inputs"]
+    assert any("several Use Everywhere broadcasts" in w and "'model'" in w for w in conversion.warnings)
+
+
+def test_use_everywhere_group_restriction_and_muted_controllers(ue_defs):
+    data = sampler_graph(ue_node(10, [(1, "MODEL")], {"group_restricted": 1}, pos=[0, 0], size=[100, 50]))
+    for entry in data["nodes"]:
+        entry.setdefault("pos", [0, 0])
+    data["nodes"][2]["pos"] = [1000, 1000]  # the sampler lies outside the group
+    data["groups"] = [{"title": "Loaders", "bounding": [-50, -50, 400, 400]}]
+    assert "model" not in run(data, ue_defs).prompt["3"]["inputs"]
+    data["nodes"][2]["pos"] = [20, 20]
+    assert run(data, ue_defs).prompt["3"]["inputs"]["model"] == ["1", 0]
+
+    muted = sampler_graph(ue_node(10, [(1, "MODEL")], mode=2))
+    assert "model" not in run(muted, ue_defs).prompt["3"]["inputs"]
+
+
+def test_use_everywhere_reaches_widget_inputs_only_when_enabled(ue_defs):
+    data = sampler_graph(ue_node(10, [(1, "MODEL")]))
+    data["nodes"].append(node(4, "PrimitiveInt", [7, "fixed"], outputs=[out("INT", "INT", [5])]))
+    data["nodes"][3]["inputs"].append(inp("anything3", "INT", 5))
+    data["links"].append([5, 4, 0, 10, 2, "INT"])
+    assert run(data, ue_defs).prompt["3"]["inputs"]["seed"] == 1  # a widget: not connectable by default
+    data["nodes"][2]["properties"] = {"ue_properties": {"widget_ue_connectable": {"seed": True}}}
+    assert run(data, ue_defs).prompt["3"]["inputs"]["seed"] == ["4", 0]
+
+
+def test_use_everywhere_replaces_a_link_whose_source_is_bypassed_away(ue_defs):
+    data = sampler_graph(ue_node(10, [(1, "MODEL")]))
+    data["nodes"].append(
+        node(
+            5,
+            "ModelSamplingDiscrete",
+            ["eps", False],
+            mode=4,
+            inputs=[inp("model", "MODEL")],
+            outputs=[out("MODEL", "MODEL", [6])],
+        )
+    )
+    data["nodes"][2]["inputs"] = [inp("model", "MODEL", 6)]
+    data["links"].append([6, 5, 0, 3, 0, "MODEL"])
+    assert run(data, ue_defs).prompt["3"]["inputs"]["model"] == ["1", 0]

@@ -15,6 +15,10 @@ as loader → planner → frozen plan → renderer, one module per phase of the 
    (`frontend_js`: dynamic prompts, `%date%` and `%Node.widget%` substitutions, key order), then
    resolves each input slot through reroutes, bypassed nodes and subgraph boundaries (`links`).
 
+Custom packs' JavaScript is reproduced where it changes the prompt: their frontend-only nodes
+(`frontend_only`), VideoHelperSuite's widget restore (`pack_js`) and cg-use-everywhere's broadcast links,
+added to the loaded graph before planning (`use_everywhere`).
+
 Where the frontend would queue something ComfyUI cannot run, the converter deliberately differs and
 says so in a warning: widget values saved by an older node signature are realigned by type
 (`widgets.realign_if_shifted`); a node type without a definition keeps its class type and links but
@@ -32,6 +36,7 @@ from wizard.convert.frontend_js import ChoiceSource, ContentSeededRandom
 from wizard.convert.load import as_list, load_ui_graph, unique
 from wizard.convert.plan import plan, unknown_node, unknown_warning
 from wizard.convert.render import check_acyclic, flat_node, render
+from wizard.convert.use_everywhere import broadcast_links
 from wizard.errors import WorkflowFileError
 from wizard.nodedefs import NodeDefs
 from wizard.records import Conversion, FlatNode, LoadedWorkflow
@@ -54,7 +59,8 @@ def convert(loaded: LoadedWorkflow, node_defs: NodeDefs, *, rng: ChoiceSource | 
 
 
 def _convert_workflow(loaded: LoadedWorkflow, node_defs: NodeDefs, rng: ChoiceSource) -> Conversion:
-    planned = plan(load_ui_graph(loaded.workflow), node_defs)
+    ui_graph, broadcast_warnings = broadcast_links(load_ui_graph(loaded.workflow), node_defs)
+    planned = plan(ui_graph, node_defs)
     rendered = render(planned, rng)
     prompt = rendered.prompt
     check_acyclic(prompt)
@@ -66,7 +72,13 @@ def _convert_workflow(loaded: LoadedWorkflow, node_defs: NodeDefs, rng: ChoiceSo
         nodes=nodes,
         workflow=loaded.workflow,
         warnings=unique(
-            [*loaded.warnings, *planned.warnings, *rendered.warnings, *map(unknown_warning, unknown)]
+            [
+                *loaded.warnings,
+                *broadcast_warnings,
+                *planned.warnings,
+                *rendered.warnings,
+                *map(unknown_warning, unknown),
+            ]
         ),
         unknown_nodes=unknown,
         declared_models=tuple(_declared_models(loaded.workflow, nodes)),

@@ -19,6 +19,7 @@ MODE_BYPASS = 4
 REROUTE = "Reroute"
 PRIMITIVE_NODE = "PrimitiveNode"
 NOTE_TYPES = frozenset({"Note", "MarkdownNote"})
+TITLE_HEIGHT = 30.0  # LiteGraph.NODE_TITLE_HEIGHT
 # Node types the frontend renames on load ([FE] app.ts, `loadGraphData`).
 LEGACY_TYPE_NAMES = {
     "T2IAdapterLoader": "ControlNetLoader",
@@ -50,6 +51,7 @@ class Slot:
     type: str
     link: Any = None  # a link id
     widget: str | None = None
+    label: str | None = None  # the name shown, when the user renamed it (`label`, else `localized_name`)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,18 @@ class Node:
     output_types: tuple[str, ...]
     widgets_values: Any
     properties: dict[str, Any]
+    box: tuple[float, float, float, float] | None = (
+        None  # `boundingRect`: x, y, width, height, title included
+    )
+    color: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupBox:
+    """A group (the coloured frame) of a graph: its title and `bounding` rectangle x, y, width, height."""
+
+    title: str
+    bounding: tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,7 @@ class Graph:
     inputs: tuple[Slot, ...] = ()  # subgraph inputs, the slots of the -10 node
     output_links: tuple[tuple[Any, ...], ...] = ()  # link ids into each subgraph output (-20 node)
     output_types: tuple[str, ...] = ()
+    groups: tuple[GroupBox, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,7 +161,38 @@ def _load_graph(data: dict[str, Any], *, key: str, where: str) -> Graph:
         ),
         output_links=tuple(_subgraph_output_links(index, raw, links) for index, raw in enumerate(outputs)),
         output_types=tuple(to_slot_type(raw.get("type")) for raw in outputs),
+        groups=tuple(
+            _load_group_box(raw) for raw in dicts_in(data, "groups") if _numbers(raw.get("bounding"), 4)
+        ),
     )
+
+
+def _load_group_box(raw: dict[str, Any]) -> GroupBox:
+    return GroupBox(str(raw.get("title") or ""), tuple(float(v) for v in raw["bounding"][:4]))
+
+
+def _numbers(value: Any, count: int) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) >= count
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value[:count])
+    )
+
+
+def _bounding_rect(raw: dict[str, Any]) -> tuple[float, float, float, float] | None:
+    """`LGraphNode.measure` ([FE] LGraphNode.ts, `measure`): the title bar (30 px) above `pos`; a collapsed
+    node is taken as its title bar of `NODE_COLLAPSED_WIDTH` (80 px) at most."""
+    pos, size = raw.get("pos"), raw.get("size")
+    if isinstance(pos, dict):  # {"0": x, "1": y} in some old files
+        pos = [pos.get("0"), pos.get("1")]
+    if isinstance(size, dict):
+        size = [size.get("0"), size.get("1")]
+    if not _numbers(pos, 2) or not _numbers(size, 2):
+        return None
+    flags = raw.get("flags") if isinstance(raw.get("flags"), dict) else {}
+    if flags.get("collapsed"):
+        return (float(pos[0]), float(pos[1]) - TITLE_HEIGHT, min(float(size[0]), 80.0), TITLE_HEIGHT)
+    return (float(pos[0]), float(pos[1]) - TITLE_HEIGHT, float(size[0]), float(size[1]) + TITLE_HEIGHT)
 
 
 def index_links_from(links: dict[Any, Link]) -> dict[tuple[str, int], tuple[Link, ...]]:
@@ -177,6 +223,8 @@ def _load_node(raw: Any, where: str) -> Node:
         output_types=tuple(to_slot_type(slot.get("type")) for slot in dicts_in(raw, "outputs")),
         widgets_values=raw.get("widgets_values"),
         properties=raw.get("properties") if isinstance(raw.get("properties"), dict) else {},
+        box=_bounding_rect(raw),
+        color=raw.get("color") if isinstance(raw.get("color"), str) else None,
     )
 
 
@@ -188,6 +236,10 @@ def _load_slot(raw: dict[str, Any]) -> Slot:
         type=to_slot_type(raw.get("type")),
         link=to_link_id(raw.get("link")),
         widget=widget_name if isinstance(widget_name, str) else None,
+        label=next(
+            (raw[key] for key in ("label", "localized_name") if isinstance(raw.get(key), str) and raw[key]),
+            None,
+        ),
     )
 
 

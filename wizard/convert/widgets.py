@@ -240,7 +240,11 @@ def live_inputs(layout: Layout, saved: tuple[Slot, ...]) -> tuple[Slot, ...]:
     """Defined inputs take the saved link by name; saved extra inputs follow ([FE] litegraphService.ts:304-331)."""
     by_name = {slot.name: slot for slot in saved}
     defined = tuple(
-        Slot(s.name, s.type, by_name[s.name].link, s.widget) if s.name in by_name else s
+        (
+            Slot(s.name, s.type, by_name[s.name].link, s.widget, by_name[s.name].label)
+            if s.name in by_name
+            else s
+        )
         for s in layout.sockets
     )
     names = {socket.name for socket in layout.sockets}
