@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from wizard.convert.load import MODE_BYPASS, SUBGRAPH_INPUT_ID, Slot
+from wizard.convert.load import MODE_BYPASS, SUBGRAPH_INPUT_ID, Link, Slot
 from wizard.convert.plan import Exec, Plan
 from wizard.convert.widgets import UNASSIGNED
 from wizard.errors import WorkflowGraphError
@@ -78,6 +78,8 @@ class Resolver:
         if link is None:
             self._dangling(dto, slot, f"link {slot.link} does not exist")
             return None, None
+        if dto.graph.is_group_node:
+            return self._group_child_input(dto, slot, link), None
         if link.origin_id == SUBGRAPH_INPUT_ID and dto.path:  # up and out of the subgraph
             instance = self.execs[":".join(dto.path)]
             if link.origin_slot >= len(instance.inputs):
@@ -93,6 +95,33 @@ class Resolver:
             self._dangling(dto, slot, f"its origin node {link.origin_id} does not exist")
             return None, None
         return Step("out", origin, link.origin_slot, step.type or slot.type), None
+
+    def _group_child_input(self, dto: Exec, slot: Slot, link: Link) -> LinkTo | None:
+        """`ExecutableGroupNodeChildDTO.resolveInput` ([FE] executableGroupNodeChildDTO.ts): the node its
+        link comes from, as it is: no reroute, bypass or group output is followed (an origin that is not
+        in the prompt loses the link at the end, as there)."""
+        if len(dto.path) > 1:
+            raise WorkflowGraphError(
+                f"node {dto.id} ({dto.title}) is inside a group node inside a subgraph, which ComfyUI's frontend "
+                "cannot queue; convert the group node to a subgraph"
+            )
+        if link.origin_id != SUBGRAPH_INPUT_ID:
+            origin = self.execs.get(f"{dto.path[0]}:{link.origin_id}")
+            return LinkTo(origin.id, link.origin_slot) if origin else None
+        instance = self.execs[dto.path[0]]
+        if link.origin_slot >= len(instance.inputs):
+            return None
+        outer = instance.graph.links.get(instance.inputs[link.origin_slot].link)
+        if outer is None:
+            return None
+        if outer.origin_id not in instance.graph.nodes:
+            self._dangling(
+                instance,
+                instance.inputs[link.origin_slot],
+                f"its origin node {outer.origin_id} does not exist",
+            )
+            return None
+        return LinkTo(outer.origin_id, outer.origin_slot)
 
     def _out_of_output(self, step: Step) -> Step | LinkTo | None:
         dto, slot, wanted = step.dto, step.slot, step.type or "*"

@@ -7,7 +7,7 @@ node definitions (`extra.groupNodes`) are read as the frontend's `LGraph.configu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from wizard.errors import WorkflowFileError
@@ -19,6 +19,7 @@ MODE_BYPASS = 4
 REROUTE = "Reroute"
 PRIMITIVE_NODE = "PrimitiveNode"
 NOTE_TYPES = frozenset({"Note", "MarkdownNote"})
+GROUP_KEY_PREFIX = "group:"  # graph keys of expanded group nodes
 TITLE_HEIGHT = 30.0  # LiteGraph.NODE_TITLE_HEIGHT
 # Node types the frontend renames on load ([FE] app.ts, `loadGraphData`).
 LEGACY_TYPE_NAMES = {
@@ -94,6 +95,11 @@ class Graph:
     output_types: tuple[str, ...] = ()
     groups: tuple[GroupBox, ...] = ()
 
+    @property
+    def is_group_node(self) -> bool:
+        """An expanded legacy group node (its inner links resolve as `ExecutableGroupNodeChildDTO` does)."""
+        return self.key.startswith(GROUP_KEY_PREFIX)
+
 
 @dataclass(frozen=True)
 class GroupDef:
@@ -102,6 +108,8 @@ class GroupDef:
     name: str
     nodes: tuple[Node, ...]  # ids are the inner indexes
     links: tuple[tuple[int, int, int, int, str], ...]  # origin index, slot, target index, slot, type
+    external: frozenset[tuple[int, int]] = frozenset()  # (inner index, output slot) also used outside
+    config: dict[str, Any] = field(default_factory=dict)  # the user's renames and hidden slots, by index
 
 
 @dataclass(frozen=True)
@@ -277,7 +285,13 @@ def _load_group_def(name: str, raw: dict[str, Any]) -> GroupDef:
         for link in as_list(raw.get("links"))
         if isinstance(link, list) and len(link) >= 5 and all(is_int(v) for v in link[:4])
     )
-    return GroupDef(name, nodes, links)
+    external = frozenset(
+        (int(entry[0]), int(entry[1]))
+        for entry in as_list(raw.get("external"))
+        if isinstance(entry, list) and len(entry) >= 2 and is_int(entry[0]) and is_int(entry[1])
+    )
+    config = raw.get("config") if isinstance(raw.get("config"), dict) else {}
+    return GroupDef(name, nodes, links, external, config)
 
 
 def as_list(value: Any) -> list[Any]:

@@ -23,7 +23,7 @@ from wizard.convert.frontend_only import (
     preset_text_value,
 )
 from wizard.convert.pack_js import vhs_record, vhs_restored
-from wizard.convert.groups import apply_group_widget_values, group_as_subgraph, group_node_name
+from wizard.convert.groups import GroupExpansion, expand_group_node, group_node_name, group_widget_values
 from wizard.convert.load import (
     MODE_BYPASS,
     MODE_NEVER,
@@ -126,7 +126,7 @@ class Planner:
         self.layouts = Layouts()
         self.warnings: list[str] = []
         self.definitions = dict(ui_graph.subgraphs)  # by node type; group nodes are added per instance
-        self._group_instances: dict[NodeKey, Graph] = {}
+        self._group_instances: dict[NodeKey, GroupExpansion] = {}
         self.values: dict[NodeKey, dict[str, Any]] = {}  # see `Plan.values`
         self.realigned: set[NodeKey] = set()
         # Values PrimitiveNodes pushed into subgraph-instance widgets: (graph key, node id) -> {name: value}.
@@ -161,7 +161,7 @@ class Planner:
         for node_id in execution_order(root):
             self._add_exec(root, root.nodes[node_id], (), (), frozenset())
         for dto in self.execs.values():
-            if dto.kind == "subgraph":
+            if dto.kind == "subgraph" and not dto.definition.is_group_node:
                 self._promoted_values(dto)
         return Plan(
             execs=MappingProxyType(self.execs),
@@ -322,17 +322,13 @@ class Planner:
             id=exec_id, path=path, graph=graph, node=node, class_type=node.type, instance_titles=titles
         )
         group = self._group_instances.get((graph.key, node.id))
-        definition = group or self.definitions.get(node.type)
+        definition = group.graph if group else self.definitions.get(node.type)
         if definition is not None:
-            if group is not None:  # group node inputs are positional ([FE] groupNode.ts, oldToNewInputMap)
-                links = [slot.link for slot in node.inputs]
+            if group is not None:  # the group node's own live inputs, saved links by name
+                inputs = live_inputs(self.layouts.get(group.node_def), node.inputs)
             else:  # by name: saved instance inputs omit unlinked widget inputs, while links from -10
                 saved = {slot.name: slot.link for slot in node.inputs}  # carry the definition's slot index
-                links = [saved.get(slot.name) for slot in definition.inputs]
-            inputs = tuple(
-                Slot(s.name, s.type, links[i] if i < len(links) else None, s.name)
-                for i, s in enumerate(definition.inputs)
-            )
+                inputs = tuple(Slot(s.name, s.type, saved.get(s.name), s.name) for s in definition.inputs)
             title = node.title or definition.name or node.type
             return Exec(
                 **common,
@@ -444,11 +440,18 @@ class Planner:
             group = self.ui_graph.group_nodes.get(name) if name else None
             if group is None or node.type in self.node_defs or node.type in self.definitions:
                 continue
-            definition = group_as_subgraph(group, node, self.node_defs)
-            self._group_instances[(graph.key, node.id)] = definition
-            for inner in definition.nodes.values():
-                self._configure(definition, inner)
-            apply_group_widget_values(definition, node, self.layout, self.values)
+            expansion = expand_group_node(group, node, self.node_defs, self.layouts)
+            self._group_instances[(graph.key, node.id)] = expansion
+            for inner in expansion.graph.nodes.values():
+                self._configure(expansion.graph, inner)
+            layout = self.layouts.get(expansion.node_def)
+            group_widget_values(expansion, node, layout, self.layout, self.values)
+            for name in expansion.unread_inputs:
+                self.warnings.append(
+                    f"node {node.id} ({node.title or group.name}): input {name!r} of the group node is linked, but "
+                    "frontend 1.27.10 reads another input of the group node in its place, so the link is lost "
+                    "and the widget keeps its value, as in the browser; convert the group node to a subgraph"
+                )
 
 
 def proxy_widgets(properties: dict[str, Any]) -> list[Any]:
