@@ -312,3 +312,18 @@ def test_use_everywhere_replaces_a_link_whose_source_is_bypassed_away(ue_defs):
     data["nodes"][2]["inputs"] = [inp("model", "MODEL", 6)]
     data["links"].append([6, 5, 0, 3, 0, "MODEL"])
     assert run(data, ue_defs).prompt["3"]["inputs"]["model"] == ["1", 0]
+
+
+def test_an_unknown_node_of_an_installed_pack_is_taken_for_a_frontend_only_node(node_defs):
+    rgthree_server_class = {"input": {"required": {}}, "output": ["INT"], "name": "Seed (rgthree)"}
+    defs = node_defs.with_extra({"Seed (rgthree)": rgthree_server_class})
+    nodes = loader_and_decode(
+        node(2, "Wire Tap (rgthree)", None, inputs=[inp("in", "VAE", 1)], outputs=[out("out", "VAE", [3])])
+    )
+    conversion = run(workflow(nodes, [[1, 1, 2, 2, 0, "VAE"], [3, 2, 0, 9, 1, "VAE"]]), defs)
+    assert set(conversion.prompt) == {"1", "9"} and conversion.prompt["9"]["inputs"]["vae"] == ["1", 2]
+    [warning] = [w for w in conversion.warnings if "Wire Tap (rgthree)" in w]
+    assert "frontend-only" in warning and "rgthree-comfy" in warning and "\n" not in warning
+
+    alone = run(workflow(nodes, [[1, 1, 2, 2, 0, "VAE"], [3, 2, 0, 9, 1, "VAE"]]), node_defs)
+    assert alone.prompt["2"]["class_type"] == "Wire Tap (rgthree)"  # pack not installed: kept, links only

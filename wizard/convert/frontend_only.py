@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from wizard.convert.load import Graph, Node
+from wizard.convert.load import Graph, Node, pack_of
+from wizard.nodedefs import NodeDefs
 
 SET_NODE = "SetNode"  # [KJNodes] web/js/setgetnodes.js:45, virtual at :216
 GET_NODE = "GetNode"  # [KJNodes] web/js/setgetnodes.js:376, virtual at :476
@@ -47,6 +48,9 @@ FRONTEND_ONLY_TYPES: dict[str, str] = {
     "Mute / Bypass Repeater (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/node_mode_repeater.js:5
     "Random Unmuter (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/random_unmuter.js:8
 }
+
+# Type-name endings by which packs mark their classes, server and frontend-only alike.
+PACK_SUFFIXES = {" (rgthree)": "rgthree-comfy", "|pysssss": "ComfyUI-Custom-Scripts"}
 
 # PresetText's presets live in the browser's localStorage; a fresh browser has only this one
 # ([Custom-Scripts] web/js/presetText.js:10-19).
@@ -96,3 +100,26 @@ def preset_text_value(node: Node) -> PushedValue:
         f"node {node.id} ({PRESET_TEXT}) names preset text {name!r}, which lives only in the browser that "
         "saved the workflow; the frontend refuses to queue it elsewhere. Replace the node by a text value",
     )
+
+
+def installed_packs(node_defs: NodeDefs) -> frozenset[str]:
+    """The folder names (lower case) of the custom-node packs the definitions come from
+    (`python_module` "custom_nodes.<folder>")."""
+    folders = set()
+    for node_def in node_defs:
+        module = node_def.raw.get("python_module")
+        if isinstance(module, str) and module.startswith("custom_nodes."):
+            folders.add(module.removeprefix("custom_nodes.").split(".")[0].split("@")[0].lower())
+    return frozenset(folders)
+
+
+def probable_pack(node: Node, node_defs: NodeDefs, packs: frozenset[str]) -> str | None:
+    """For a node type no definition has, the installed pack it names (its `cnr_id`/`aux_id`, or a type-name
+    ending a pack's classes share), so it is most likely one of that pack's frontend-only nodes; else None."""
+    named = pack_of(node.properties)
+    if named and named.rsplit("/", 1)[-1].lower() in packs:
+        return named
+    for suffix, pack in PACK_SUFFIXES.items():
+        if node.type.endswith(suffix) and any(d.class_type.endswith(suffix) for d in node_defs):
+            return pack
+    return None

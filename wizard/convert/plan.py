@@ -20,9 +20,10 @@ from wizard.convert.frontend_only import (
     GET_NODE,
     PRESET_TEXT,
     get_node_link,
+    installed_packs,
     preset_text_value,
+    probable_pack,
 )
-from wizard.convert.pack_js import vhs_record, vhs_restored
 from wizard.convert.groups import GroupExpansion, expand_group_node, group_node_name, group_widget_values
 from wizard.convert.load import (
     MODE_BYPASS,
@@ -42,6 +43,7 @@ from wizard.convert.load import (
     short,
     text_or_none,
 )
+from wizard.convert.pack_js import vhs_record, vhs_restored
 from wizard.convert.widgets import (
     UNASSIGNED,
     Layout,
@@ -133,6 +135,7 @@ class Planner:
         self._pushed: dict[NodeKey, dict[str, Any]] = {}
         self._promoted: dict[NodeKey, dict[int, Any]] = {}
         self.execs: dict[str, Exec] = {}
+        self._packs: frozenset[str] | None = None
         graphs = [ui_graph.root, *ui_graph.subgraphs.values()]
         self.names = NodeNames.of(
             (
@@ -171,6 +174,11 @@ class Planner:
             names=self.names,
             warnings=tuple(self.warnings),
         )
+
+    def _installed_packs(self) -> frozenset[str]:
+        if self._packs is None:
+            self._packs = installed_packs(self.node_defs)
+        return self._packs
 
     def node_def(self, node: Node) -> NodeDef | None:
         if node.type in self.definitions:
@@ -349,6 +357,22 @@ class Planner:
                 output_types=node.output_types,
             )
         node_def = self.node_def(node)
+        if node_def is None and node.type not in FRONTEND_ONLY_TYPES:
+            pack = probable_pack(node, self.node_defs, self._installed_packs())
+            if pack is not None:
+                self.warnings.append(
+                    f"node {exec_id} ({node.title or node.type}): node type {node.type!r} is no class of "
+                    f"the installed pack {pack}, so it is taken for one of its frontend-only nodes, which this "
+                    "converter does not know: it is left out of the prompt and its outputs pass its inputs through "
+                    "by position, as the frontend does for virtual nodes; check the links around it"
+                )
+                return Exec(
+                    **common,
+                    kind="frontend_only",
+                    title=node.title or node.type,
+                    inputs=node.inputs,
+                    output_types=node.output_types,
+                )
         if node_def is None and node.type in FRONTEND_ONLY_TYPES:
             return Exec(
                 **common,
