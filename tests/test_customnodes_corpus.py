@@ -186,3 +186,20 @@ def test_tier3_corpus_matches_the_frontend_with_definitions_dumped_here(tmp_path
 
     print(f"\npack import failures: {definitions.failures or 'none'}")
     check(compare_corpus(NodeDefs.snapshot().with_extra(definitions.object_info)), "tier 3 (dumped here)")
+
+
+def test_analysis_with_pack_definitions_types_custom_inputs_and_outputs():
+    """Custom widgets become typed candidates (ranges, choices, uploads); pack output nodes become outputs."""
+    from wizard.analyze import analyze
+
+    defs = _server_defs()
+    loaded = load_path(CORPUS / "workflows" / "Kosinkadink__ComfyUI-VideoHelperSuite__tests__old-prores.json")
+    analysis = analyze(convert(loaded, defs), defs)
+    assert {o.class_type: o.kind for o in analysis.outputs} == {"VHS_VideoCombine": "video"}
+    by_name = {(c.class_type, c.input_name): c for c in analysis.inputs}
+    video = by_name[("VHS_LoadVideo", "video")]
+    assert (video.value_type, video.media, video.component) == ("FILE", "video", "Video")
+    rate = by_name[("VHS_LoadVideo", "force_rate")]
+    assert (rate.component, rate.minimum, rate.maximum) == ("Slider", 0, 60)
+    formats = by_name[("VHS_VideoCombine", "format")]
+    assert formats.component == "Dropdown" and "video/h264-mp4" in formats.choices
