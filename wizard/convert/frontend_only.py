@@ -25,29 +25,31 @@ SET_NODE = "SetNode"  # [KJNodes] web/js/setgetnodes.js:45, virtual at :216
 GET_NODE = "GetNode"  # [KJNodes] web/js/setgetnodes.js:376, virtual at :476
 PRESET_TEXT = "PresetText|pysssss"  # [Custom-Scripts] web/js/presetText.js:66-71, 187
 
-# Every frontend-only node type of the popular packs, with the pack that registers it.
-FRONTEND_ONLY_TYPES: dict[str, str] = {
-    SET_NODE: "ComfyUI-KJNodes",
-    GET_NODE: "ComfyUI-KJNodes",
-    PRESET_TEXT: "ComfyUI-Custom-Scripts",
-    # rgthree: all extend RgthreeBaseVirtualNode ([rgthree] web/comfyui/base_node.js:195-198); names from
-    # [rgthree] web/comfyui/constants.js:8-45.
-    "Reroute (rgthree)": "rgthree-comfy",  # one "*" input and output ([rgthree] web/comfyui/reroute.js:278-279)
-    "Label (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/label.js:5
-    "Bookmark (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/bookmark.js:24
-    "Fast Groups Muter (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/fast_groups_muter.js:15, 295
-    "Fast Groups Bypasser (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/fast_groups_bypasser.js:4
-    "Fast Muter (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/muter.js:6
-    "Fast Bypasser (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/bypasser.js:6
-    "Fast Actions Button (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/fast_actions_button.js:14
-    "Node Collector (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/node_collector.js:7
-    "Node Combiner (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/node_collector.js:20
-    # Relays dispatch their mode only from `stabilize`, on a 500 ms timer ([rgthree]
-    # web/comfyui/node_mode_relay.js:47-49, 98-100, 102-125), so never within loadGraphData + graphToPrompt.
-    "Mute / Bypass Relay (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/node_mode_relay.js:31
-    "Mute / Bypass Repeater (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/node_mode_repeater.js:5
-    "Random Unmuter (rgthree)": "rgthree-comfy",  # [rgthree] web/comfyui/random_unmuter.js:8
-}
+# Every frontend-only node type of the popular packs (KJNodes, Custom-Scripts, rgthree-comfy).
+FRONTEND_ONLY_TYPES = frozenset(
+    {
+        SET_NODE,
+        GET_NODE,
+        PRESET_TEXT,
+        # rgthree: all extend RgthreeBaseVirtualNode ([rgthree] web/comfyui/base_node.js:195-198); names from
+        # [rgthree] web/comfyui/constants.js:8-45.
+        "Reroute (rgthree)",  # one "*" input and output ([rgthree] web/comfyui/reroute.js:278-279)
+        "Label (rgthree)",  # [rgthree] web/comfyui/label.js:5
+        "Bookmark (rgthree)",  # [rgthree] web/comfyui/bookmark.js:8, 24
+        "Fast Groups Muter (rgthree)",  # [rgthree] web/comfyui/fast_groups_muter.js:15, 295
+        "Fast Groups Bypasser (rgthree)",  # [rgthree] web/comfyui/fast_groups_bypasser.js:4
+        "Fast Muter (rgthree)",  # [rgthree] web/comfyui/muter.js:6
+        "Fast Bypasser (rgthree)",  # [rgthree] web/comfyui/bypasser.js:6
+        "Fast Actions Button (rgthree)",  # [rgthree] web/comfyui/fast_actions_button.js:14
+        "Node Collector (rgthree)",  # [rgthree] web/comfyui/node_collector.js:7, 99
+        "Node Combiner (rgthree)",  # legacy name of the collector ([rgthree] web/comfyui/node_collector.js:20, 48, 110)
+        # Relays dispatch their mode only from `stabilize`, on a 500 ms timer ([rgthree]
+        # web/comfyui/node_mode_relay.js:47-49, 98-100, 102-125), so never within loadGraphData + graphToPrompt.
+        "Mute / Bypass Relay (rgthree)",  # [rgthree] web/comfyui/node_mode_relay.js:31
+        "Mute / Bypass Repeater (rgthree)",  # [rgthree] web/comfyui/node_mode_repeater.js:5
+        "Random Unmuter (rgthree)",  # [rgthree] web/comfyui/random_unmuter.js:8
+    }
+)
 
 # Type-name endings by which packs mark their classes, server and frontend-only alike.
 PACK_SUFFIXES = {" (rgthree)": "rgthree-comfy", "|pysssss": "ComfyUI-Custom-Scripts"}
