@@ -127,7 +127,9 @@ def test_unknown_node_type_keeps_links_only(node_defs):
         "kijai/ComfyUI-KJNodes",
         "abc123",
     )
-    assert any("'ImageResizeKJ' from node pack kijai/ComfyUI-KJNodes abc123" in w for w in conversion.warnings)
+    assert any(
+        "'ImageResizeKJ' from node pack kijai/ComfyUI-KJNodes abc123" in w for w in conversion.warnings
+    )
 
 
 def test_wrong_widget_value_types_warn(node_defs):

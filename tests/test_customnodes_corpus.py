@@ -158,7 +158,7 @@ def _pack_mirrors() -> Path | None:
     _pack_mirrors() is None,
     reason="tier 3: set COMFY_PACK_MIRRORS to a folder of <owner>+<name>/repo git mirrors of the corpus' packs",
 )
-def test_tier3_corpus_matches_the_frontend_with_definitions_dumped_here(tmp_path, monkeypatch):
+def test_tier3_corpus_matches_the_frontend_with_definitions_dumped_here(tmp_path, monkeypatch, comfyui_path):
     from wizard.sandbox import dump_pack_definitions
 
     mirrors = _pack_mirrors()
@@ -179,6 +179,7 @@ def test_tier3_corpus_matches_the_frontend_with_definitions_dumped_here(tmp_path
     git_config = tmp_path / "gitconfig"
     git_config.write_text("".join(sections), encoding="utf-8")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(git_config))
+    monkeypatch.setenv("COMFYUI_PATH", str(comfyui_path))  # stays where it is when the cache moves
     if os.environ.get("COMFY_PACK_CACHE"):  # keeps clones and dumps between runs
         monkeypatch.setenv("COMFYUI_HOME", os.environ["COMFY_PACK_CACHE"])
 
