@@ -175,10 +175,21 @@ class Planner:
             warnings=tuple(self.warnings),
         )
 
-    def _installed_packs(self) -> frozenset[str]:
+    def _taken_for_frontend_only(self, exec_id: str, node: Node) -> bool:
+        """A type no definition has, of a pack that is installed: most likely a frontend-only node this
+        converter does not know. It is then treated as the frontend treats any virtual node, with a warning.
+        """
         if self._packs is None:
             self._packs = installed_packs(self.node_defs)
-        return self._packs
+        pack = probable_pack(node, self.node_defs, self._packs)
+        if pack is not None:
+            self.warnings.append(
+                f"node {exec_id} ({node.title or node.type}): node type {node.type!r} is no class of the installed "
+                f"pack {pack}, so it is taken for one of its frontend-only nodes, which this converter does not "
+                "know: it is left out of the prompt and its outputs pass its inputs through by position, as the "
+                "frontend does for virtual nodes; check the links around it"
+            )
+        return pack is not None
 
     def node_def(self, node: Node) -> NodeDef | None:
         if node.type in self.definitions:
@@ -357,23 +368,9 @@ class Planner:
                 output_types=node.output_types,
             )
         node_def = self.node_def(node)
-        if node_def is None and node.type not in FRONTEND_ONLY_TYPES:
-            pack = probable_pack(node, self.node_defs, self._installed_packs())
-            if pack is not None:
-                self.warnings.append(
-                    f"node {exec_id} ({node.title or node.type}): node type {node.type!r} is no class of "
-                    f"the installed pack {pack}, so it is taken for one of its frontend-only nodes, which this "
-                    "converter does not know: it is left out of the prompt and its outputs pass its inputs through "
-                    "by position, as the frontend does for virtual nodes; check the links around it"
-                )
-                return Exec(
-                    **common,
-                    kind="frontend_only",
-                    title=node.title or node.type,
-                    inputs=node.inputs,
-                    output_types=node.output_types,
-                )
-        if node_def is None and node.type in FRONTEND_ONLY_TYPES:
+        if node_def is None and (
+            node.type in FRONTEND_ONLY_TYPES or self._taken_for_frontend_only(exec_id, node)
+        ):
             return Exec(
                 **common,
                 kind="frontend_only",
