@@ -1059,3 +1059,25 @@ def test_cases_match_the_real_frontend(node_defs, comfyui_path, tmp_path):
         if ours != real or list(ours) != list(real):
             mismatches[name] = {"ours": ours, "frontend": real}
     assert not mismatches, json.dumps(mismatches, indent=1)[:6000]
+
+
+def test_the_planner_hands_the_renderer_a_frozen_plan(node_defs):
+    """Loader → planner → frozen plan → renderer: rendering cannot change what planning decided."""
+    import dataclasses
+
+    from wizard.convert.frontend_js import ContentSeededRandom
+    from wizard.convert.load import load_ui_graph
+    from wizard.convert.plan import plan
+    from wizard.convert.render import render
+
+    data = t2i()
+    planned = plan(load_ui_graph(data), node_defs)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        planned.warnings = ()
+    with pytest.raises(TypeError):
+        planned.values[("", "3")]["seed"] = 0
+    with pytest.raises(TypeError):
+        planned.execs["99"] = planned.execs["3"]
+    first = render(planned, ContentSeededRandom(data))
+    assert render(planned, ContentSeededRandom(data)) == first
+    assert first.prompt == run(t2i(), node_defs).prompt
