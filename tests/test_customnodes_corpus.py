@@ -90,6 +90,9 @@ def prompt_differences(truth: dict, prompt: dict, server: NodeDefs) -> list[str]
 
 
 def _reason(conversion: Conversion, differences: list[str]) -> str:
+    if conversion.unknown_nodes:
+        classes = sorted({node.class_type for node in conversion.unknown_nodes})
+        return f"no definitions for {', '.join(classes)} (their pack's definitions are missing)"
     realigned = [flat for flat in conversion.nodes.values() if flat.realigned]
     differing_nodes = {line.split()[1] for line in differences if line.startswith("node ") and " " in line}
     if realigned and differing_nodes <= {flat.id for flat in realigned}:
