@@ -190,14 +190,18 @@ def test_node_defs_from_object_info_and_with_extra(node_defs):
 
 def test_cli_node_defs_option_adds_pack_classes(tmp_path):
     definitions = tmp_path / "object_info.json"
-    definitions.write_text(json.dumps({"VHS_LoadVideoPath": VHS_LOAD_VIDEO_PATH}), encoding="utf-8")
+    server = {"VHS_LoadVideoPath": VHS_LOAD_VIDEO_PATH, "EmptyLatentImage": {"input": {"required": {}}}}
+    definitions.write_text(json.dumps(server), encoding="utf-8")
     saved = {"video": "/clips/c.mp4", "custom_width": 320}
+    nodes = [node(6, "VHS_LoadVideoPath", saved), node(7, "EmptyLatentImage", [64, 32, 1])]
     path = tmp_path / "vhs.json"
-    path.write_text(json.dumps(workflow([node(6, "VHS_LoadVideoPath", saved)], [])), encoding="utf-8")
+    path.write_text(json.dumps(workflow(nodes, [])), encoding="utf-8")
 
     completed = run_wizard("convert", path, "--node-defs", definitions)
     assert completed.returncode == 0, completed.stderr
-    assert json.loads(completed.stdout)["6"]["inputs"]["custom_width"] == 320
+    prompt = json.loads(completed.stdout)
+    assert prompt["6"]["inputs"]["custom_width"] == 320
+    assert prompt["7"]["inputs"] == {"width": 64, "height": 32, "batch_size": 1}  # core keeps the snapshot's
 
     without = run_wizard("convert", path)
     assert "is not installed here" in without.stderr and "custom_width" not in without.stdout
