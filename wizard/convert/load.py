@@ -277,7 +277,9 @@ def _load_link(raw: Any) -> Link | None:
 
 def _load_group_def(name: str, raw: dict[str, Any]) -> GroupDef:
     nodes = tuple(
-        _load_node({**node, "id": index}, f"group node {name}: nodes[{index}]")
+        _load_node(
+            {**node, "id": index} if isinstance(node, dict) else node, f"group node {name}: nodes[{index}]"
+        )
         for index, node in enumerate(as_list(raw.get("nodes")))
     )
     links = tuple(

@@ -105,7 +105,7 @@ def broadcast_links(ui_graph: UiGraph, node_defs: NodeDefs) -> tuple[UiGraph, tu
 def _ue_properties(node: Node) -> dict[str, Any]:
     """`setup_ue_properties_onload` and `convert_node_types` for a UE node ([UE] js/ue_properties.js:85-143)."""
     properties = node.properties
-    current = dict(properties.get("ue_properties") or {})
+    current = dict(_mapping(properties.get("ue_properties")))
     if not _version_at_least(current.get("version"), "7.0"):
         saved = node.widgets_values if isinstance(node.widgets_values, list) else []
         current = {
@@ -125,6 +125,15 @@ def _ue_properties(node: Node) -> dict[str, Any]:
         if current.get(f"{name}_regex") == ".*":
             current[f"{name}_regex"] = None
     return current
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value: Any) -> float:
+    """A numeric property, 0 for anything else (saved workflows are untrusted)."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value else 0
 
 
 def _version_at_least(version: Any, wanted: str) -> bool:
@@ -150,9 +159,9 @@ def _default_priority(node: Node, properties: dict[str, Any]) -> int:
     priority = 10 + (10 if node.type in UE_TYPES else 0)
     if any(properties.get(f"{name}_regex") for name in ("title", "input", "prompt", "negative", "group")):
         priority += 20
-    if (properties.get("group_restricted") or 0) > 0:
+    if _number(properties.get("group_restricted")) > 0:
         priority += 3
-    if (properties.get("color_restricted") or 0) > 0:
+    if _number(properties.get("color_restricted")) > 0:
         priority += 6
     return priority
 
@@ -259,8 +268,8 @@ def _broadcasts(graph: Graph) -> list[Broadcast]:
             controller=node,
             title_regex=_regex(properties, "title"),
             restrict_to=_restriction(graph, node, properties),
-            priority=properties.get("priority") or _default_priority(node, properties),
-            string_to_combo=(properties.get("string_to_combo") or 0) > 0,
+            priority=_number(properties.get("priority")) or _default_priority(node, properties),
+            string_to_combo=_number(properties.get("string_to_combo")) > 0,
         )
         if properties.get("seed_inputs"):
             candidates = [("INT", (node.id, 0), _regex(properties, "input"), None)]
@@ -306,15 +315,15 @@ def _broadcast(graph: Graph, node_defs: NodeDefs, layouts: Layouts, warnings: li
         node_def = node_defs.get(node.type)
         inputs = live_inputs(layouts.get(node_def), node.inputs) if node_def else node.inputs
         label = node.title or (node_def.display_name if node_def else node.type)
-        connectable = node.properties.get("ue_properties") or {}
+        connectable = _mapping(node.properties.get("ue_properties"))
         changed = list(inputs)
         for index, slot in enumerate(inputs):
             if slot.link is not None and _source(graph, slot.link) is not None:
                 continue  # `is_connected`
             if slot.widget is not None:
-                if not (connectable.get("widget_ue_connectable") or {}).get(slot.name):
+                if not _mapping(connectable.get("widget_ue_connectable")).get(slot.name):
                     continue
-            elif (connectable.get("input_ue_unconnectable") or {}).get(slot.name):
+            elif _mapping(connectable.get("input_ue_unconnectable")).get(slot.name):
                 continue
             best = _best_match(broadcasts, node, label, slot, warnings)
             if best is None:
