@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from wizard.convert.frontend_js import is_link
+from runtime.links import is_link
 from wizard.convert.load import check_depth, unique
 from wizard.convert.plan import default_title, unknown_warning
 from wizard.convert.render import check_acyclic

@@ -198,17 +198,6 @@ def wrap_list(value: Any) -> Any:
     return {"__value__": value} if isinstance(value, list) else value
 
 
-def is_link(value: Any) -> bool:
-    """ComfyUI's link test ([C] comfy_execution/graph_utils.py:1-9): `[str, int | float]`."""
-    return (
-        isinstance(value, list)
-        and len(value) == 2
-        and isinstance(value[0], str)
-        and isinstance(value[1], (int, float))
-        and not isinstance(value[1], bool)
-    )
-
-
 def js_key_order(output: dict[str, Any]) -> list[str]:
     """JavaScript's object key order: array-index keys ascending, then the others as inserted."""
     indexes = [key for key in output if _is_array_index(key)]

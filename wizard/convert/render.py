@@ -11,10 +11,10 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from runtime.links import is_link
 from wizard.convert.frontend_js import (
     ChoiceSource,
     apply_text_replacements,
-    is_link,
     js_key_order,
     process_dynamic_prompt,
     wrap_list,

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from wizard.convert.frontend_js import is_link, js_string
+from runtime.links import is_link
+from wizard.convert.frontend_js import js_string
 from wizard.convert.load import Slot, is_int
 from wizard.nodedefs import InputSpec, NodeDef
 
