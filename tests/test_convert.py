@@ -464,6 +464,95 @@ def group_node_with_input():
     )
 
 
+def _group_inner(index, node_type, widgets, inputs=(), title=None):
+    return {
+        "type": node_type,
+        "pos": [300 * index, 0],
+        "size": [200, 100],
+        "flags": {},
+        "order": index,
+        "mode": 0,
+        "inputs": list(inputs),
+        "outputs": [{"name": "LATENT", "type": "LATENT", "links": [], "slot_index": 0}],
+        "properties": {},
+        "widgets_values": widgets,
+        "index": index,
+        **({"title": title} if title else {}),
+    }
+
+
+def group_node_duplicate_inputs():
+    """A group of two LatentUpscaleBy nodes, both fed from outside: the second one's inputs and widgets
+    are renamed `LatentUpscaleBy samples`, ... ([FE] groupNode.ts getInputConfig); the instance saved its
+    inputs in another order, so only their names tell them apart."""
+    samples = [{"name": "samples", "type": "LATENT", "link": None}]
+    group = {
+        "nodes": [
+            _group_inner(0, "LatentUpscaleBy", ["nearest-exact", 1.5], samples),
+            _group_inner(1, "LatentUpscaleBy", ["nearest-exact", 1.5], samples),
+        ],
+        "links": [],
+        "external": [],
+    }
+    return workflow(
+        [
+            node(1, "EmptyLatentImage", [64, 64, 1], outputs=[out("LATENT", "LATENT", [1])]),
+            node(2, "EmptyLatentImage", [32, 32, 1], outputs=[out("LATENT", "LATENT", [2])]),
+            node(
+                7,
+                "workflow>Twins",
+                ["bilinear", 2.0, "bicubic", 3.0],
+                inputs=[inp("LatentUpscaleBy samples", "LATENT", 2), inp("samples", "LATENT", 1)],
+                outputs=[out("LATENT", "LATENT", [3]), out("LatentUpscaleBy LATENT", "LATENT", [4])],
+            ),
+            node(8, "VAEDecode", [], inputs=[inp("samples", "LATENT", 3), inp("vae", "VAE")]),
+            node(9, "VAEDecode", [], inputs=[inp("samples", "LATENT", 4), inp("vae", "VAE")]),
+        ],
+        [
+            [1, 1, 0, 7, 1, "LATENT"],
+            [2, 2, 0, 7, 0, "LATENT"],
+            [3, 7, 0, 8, 0, "LATENT"],
+            [4, 7, 1, 9, 0, "LATENT"],
+        ],
+        extra={"groupNodes": {"Twins": group}},
+    )
+
+
+def group_node_linked_widget():
+    """A group whose inner EmptyLatentImage has its `width` widget converted to an input, linked from
+    outside the group to a PrimitiveInt, and a LatentUpscaleBy fed inside the group. The group's widgets:
+    height, batch_size, upscale_method, scale_by, then the converted width."""
+    width = {"name": "width", "type": "INT", "link": None, "widget": {"name": "width"}}
+    group = {
+        "nodes": [
+            _group_inner(0, "EmptyLatentImage", [512, 256, 1], [width]),
+            _group_inner(
+                1,
+                "LatentUpscaleBy",
+                ["nearest-exact", 1.5],
+                [{"name": "samples", "type": "LATENT", "link": None}],
+            ),
+        ],
+        "links": [[0, 0, 1, 0, 1, "LATENT"]],
+        "external": [[1, 0, "LATENT"]],
+    }
+    return workflow(
+        [
+            node(1, "PrimitiveInt", [640, "fixed"], outputs=[out("INT", "INT", [1])]),
+            node(
+                7,
+                "workflow>Sized",
+                [256, 2, "bislerp", 2.0, 512],
+                inputs=[inp("width", "INT", 1, widget=True)],
+                outputs=[out("LATENT", "LATENT", [2])],
+            ),
+            node(8, "VAEDecode", [], inputs=[inp("samples", "LATENT", 2), inp("vae", "VAE")]),
+        ],
+        [[1, 1, 0, 7, 0, "INT"], [2, 7, 0, 8, 0, "LATENT"]],
+        extra={"groupNodes": {"Sized": group}},
+    )
+
+
 def subgraph_modes():
     """Two instances of one definition: one bypassed, one muted, with different promoted values; an
     inner node muted; a non-empty `proxyWidgets` (ignored by 1.27.10)."""
@@ -609,6 +698,8 @@ CASES = {
     "subgraph_linked_input": subgraph_linked_input,
     "group_node": group_node,
     "group_node_with_input": group_node_with_input,
+    "group_node_duplicate_inputs": group_node_duplicate_inputs,
+    "group_node_linked_widget": group_node_linked_widget,
     "subgraph_modes": subgraph_modes,
     "primitive_into_subgraph": primitive_into_subgraph,
     "unresolved_links": unresolved_links,
@@ -831,6 +922,24 @@ def test_group_node_inputs_and_widgets_in_order(node_defs):
     assert prompt["8"]["inputs"] == {"samples": ["7:1", 0]}
 
 
+def test_group_node_duplicate_inputs_take_their_links_by_renamed_name(node_defs):
+    prompt = run(group_node_duplicate_inputs(), node_defs).prompt
+    assert prompt["7:0"]["inputs"] == {"upscale_method": "bilinear", "scale_by": 2.0, "samples": ["1", 0]}
+    assert prompt["7:1"]["inputs"] == {"upscale_method": "bicubic", "scale_by": 3.0, "samples": ["2", 0]}
+    assert (prompt["8"]["inputs"], prompt["9"]["inputs"]) == (
+        {"samples": ["7:0", 0]},
+        {"samples": ["7:1", 0]},
+    )
+
+
+def test_group_node_widget_linked_from_outside_keeps_its_value_as_the_frontend_does(node_defs):
+    conversion = run(group_node_linked_widget(), node_defs)
+    prompt = conversion.prompt
+    assert prompt["7:0"]["inputs"] == {"width": 512, "height": 256, "batch_size": 2}
+    assert prompt["7:1"]["inputs"] == {"upscale_method": "bislerp", "scale_by": 2.0, "samples": ["7:0", 0]}
+    assert any("'width'" in w and "group node" in w and "keeps" in w for w in conversion.warnings)
+
+
 def test_dynamic_prompt_choice_is_seeded_and_reported(node_defs):
     first = run(dynamic_prompt(), node_defs)
     assert first.prompt["1"]["inputs"]["text"] == "a red cat  "
@@ -950,3 +1059,25 @@ def test_cases_match_the_real_frontend(node_defs, comfyui_path, tmp_path):
         if ours != real or list(ours) != list(real):
             mismatches[name] = {"ours": ours, "frontend": real}
     assert not mismatches, json.dumps(mismatches, indent=1)[:6000]
+
+
+def test_the_planner_hands_the_renderer_a_frozen_plan(node_defs):
+    """Loader → planner → frozen plan → renderer: rendering cannot change what planning decided."""
+    import dataclasses
+
+    from wizard.convert.frontend_js import ContentSeededRandom
+    from wizard.convert.load import load_ui_graph
+    from wizard.convert.plan import plan
+    from wizard.convert.render import render
+
+    data = t2i()
+    planned = plan(load_ui_graph(data), node_defs)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        planned.warnings = ()
+    with pytest.raises(TypeError):
+        planned.values[("", "3")]["seed"] = 0
+    with pytest.raises(TypeError):
+        planned.execs["99"] = planned.execs["3"]
+    first = render(planned, ContentSeededRandom(data))
+    assert render(planned, ContentSeededRandom(data)) == first
+    assert first.prompt == run(t2i(), node_defs).prompt

@@ -107,7 +107,7 @@ def test_mutually_recursive_subgraphs(node_defs):
 def test_unknown_node_type_keeps_links_only(node_defs):
     unknown = {
         "id": 2,
-        "type": "SetNode",
+        "type": "ImageResizeKJ",
         "widgets_values": ["x"],
         "properties": {"aux_id": "kijai/ComfyUI-KJNodes", "ver": "abc123"},
         "inputs": [{"name": "LATENT", "type": "LATENT", "link": 1}],
@@ -117,17 +117,19 @@ def test_unknown_node_type_keeps_links_only(node_defs):
     )
     assert conversion.prompt["2"] == {
         "inputs": {"LATENT": ["1", 0]},
-        "class_type": "SetNode",
-        "_meta": {"title": "SetNode"},
+        "class_type": "ImageResizeKJ",
+        "_meta": {"title": "ImageResizeKJ"},
     }
     [record] = conversion.unknown_nodes
     assert (record.id, record.class_type, record.pack, record.version) == (
         "2",
-        "SetNode",
+        "ImageResizeKJ",
         "kijai/ComfyUI-KJNodes",
         "abc123",
     )
-    assert any("'SetNode' from node pack kijai/ComfyUI-KJNodes abc123" in w for w in conversion.warnings)
+    assert any(
+        "'ImageResizeKJ' from node pack kijai/ComfyUI-KJNodes abc123" in w for w in conversion.warnings
+    )
 
 
 def test_wrong_widget_value_types_warn(node_defs):

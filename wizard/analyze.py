@@ -54,6 +54,18 @@ OUTPUT_NODES: dict[str, tuple[OutputKind, bool]] = {
     "Preview3D": ("mesh", False),
     "Preview3DAnimation": ("mesh", False),
     "PreviewAny": ("text", False),
+    # Custom packs' output nodes, by what their `ui` result holds (files the runtime collects under any key):
+    "VHS_VideoCombine": ("video", True),  # {"gifs": [...]} [VHS] videohelpersuite/nodes.py:624
+    "Image Comparer (rgthree)": ("images", False),  # [rgthree] py/image_comparer.py:35-37
+    "CR Image Output": ("images", True),  # [Comfyroll] nodes/nodes_core.py:70-124
+    "ShowText|pysssss": ("text", False),  # {"text": [...]} [Custom-Scripts] py/show_text.py:40
+}
+# COMBOs of input-folder files to which a pack's JavaScript adds its own upload button (their definitions
+# say nothing): (class type, input) -> media ([VHS] web/js/VHS.core.js:1959-1990).
+PACK_UPLOAD_INPUTS = {
+    ("VHS_LoadVideo", "video"): "video",
+    ("VHS_LoadVideoFFmpeg", "video"): "video",
+    ("VHS_LoadAudioUpload", "audio"): "audio",
 }
 OUTPUT_LABELS = {"images": "Images", "video": "Video", "audio": "Audio", "mesh": "3D model", "text": "Text"}
 
@@ -276,7 +288,7 @@ def _typed_candidate(
 
 def _media_kind(node: FlatNode, node_def: NodeDef, spec: InputSpec, conversion: Conversion) -> str | None:
     """ "image", "mask", "image+mask", "video", "audio" or "file" for a COMBO of uploaded files."""
-    kind = spec.upload_kind
+    kind = spec.upload_kind or PACK_UPLOAD_INPUTS.get((node.class_type, spec.name))
     if kind is None:
         return "file" if spec.options.get("file_upload") or spec.input_file_kinds else None
     if kind == "image":

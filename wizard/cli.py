@@ -71,6 +71,15 @@ def _add_workflow_args(command: argparse.ArgumentParser) -> None:
         "instead of the bundled ComfyUI 0.3.64 snapshot",
     )
     command.add_argument(
+        "--node-defs",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="OBJECT_INFO_JSON",
+        help="an /object_info JSON (e.g. saved from a ComfyUI server with the workflow's packs) whose "
+        "node classes missing from the other definitions are added; may be repeated",
+    )
+    command.add_argument(
         "--offline",
         action="store_true",
         help="no registry or git access: custom-node packs only from the cache "
@@ -159,7 +168,7 @@ def _read(args: argparse.Namespace):
     """The workflow file named on the command line, the node definitions to convert it with, and how
     to get its custom-node packs."""
     from wizard.ingest import load_path
-    from wizard.nodedefs import NodeDefs
+    from wizard.nodedefs import NodeDefs, read_object_info
     from wizard.packs import PackOptions, parse_choices, parse_pins
 
     options = PackOptions(
@@ -169,7 +178,11 @@ def _read(args: argparse.Namespace):
         definitions=not args.live,  # the installed ComfyUI defines its packs' nodes itself
         progress=lambda line: print(line, file=sys.stderr),
     )
-    return load_path(args.file), NodeDefs.live() if args.live else NodeDefs.snapshot(), options
+    node_defs = NodeDefs.live() if args.live else NodeDefs.snapshot()
+    for path in args.node_defs:  # new classes only: known ones keep the definitions that name model folders
+        extra = {name: entry for name, entry in read_object_info(path).items() if name not in node_defs}
+        node_defs = node_defs.with_extra(extra, source=path.name)
+    return load_path(args.file), node_defs, options
 
 
 def _load(args: argparse.Namespace):

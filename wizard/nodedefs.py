@@ -4,6 +4,10 @@
 - `NodeDefs.live()`: dumped from an installed ComfyUI, custom nodes included (`wizard.worker.object_info`,
   run in a subprocess so the wizard process never imports torch or ComfyUI).
 
+`NodeDefs.from_object_info(data)` reads any `/object_info` dict (a server's, a saved file), and
+`defs.with_extra(object_info)` adds custom packs' classes (dumped by the sandbox worker or read from the
+Comfy Registry) over a base such as the snapshot.
+
 Both dumps are made with one sentinel file in every model folder and in the input folder, so a
 model-file COMBO lists exactly one option `__folder__<folder>__<ext>` naming the ComfyUI model
 folder it reads, and an input-file COMBO lists `__input__.<ext>` options. That is how the wizard
@@ -206,6 +210,25 @@ class NodeDefs:
         return _snapshot()
 
     @classmethod
+    def from_object_info(cls, data: Any, source: str = "object_info") -> NodeDefs:
+        """Definitions from an `/object_info` JSON object `{class_type: definition}`."""
+        if not isinstance(data, dict):
+            raise WizardError(
+                f"node definitions ({source}) are not an /object_info JSON object of node classes"
+            )
+        return cls(data, source=source)
+
+    def with_extra(self, object_info: dict[str, Any], source: str = "extra") -> NodeDefs:
+        """These definitions with `object_info`'s classes added (a class in both takes the new one)."""
+        merged = {node_def.class_type: node_def.raw for node_def in self}
+        merged.update(NodeDefs.from_object_info(object_info, source).raw_items())
+        return NodeDefs(merged, source=f"{self.source}+{source}")
+
+    def raw_items(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(class type, its /object_info entry) for every class."""
+        return ((class_type, node_def.raw) for class_type, node_def in self._defs.items())
+
+    @classmethod
     def live(cls, comfyui_path: str | os.PathLike | None = None) -> NodeDefs:
         """Definitions dumped from an installed ComfyUI, custom nodes included.
 
@@ -238,6 +261,21 @@ class NodeDefs:
 
     def __len__(self) -> int:
         return len(self._defs)
+
+
+def read_object_info(path: str | os.PathLike) -> dict[str, Any]:
+    """An /object_info JSON file's content, or a one-line error saying what is wrong with it."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise WizardError(f"cannot read node definitions {path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise WizardError(f"node definitions {path} are not JSON: {error}") from None
+    if not isinstance(data, dict) or not all(isinstance(entry, dict) for entry in data.values()):
+        raise WizardError(
+            f"node definitions {path} are not an /object_info object {{class_type: definition}}"
+        )
+    return data
 
 
 @functools.lru_cache(maxsize=1)
