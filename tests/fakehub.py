@@ -13,7 +13,10 @@ Shapes follow `shared/docs/huggingface.md` §5:
 - commits apply atomically (all lines valid, or nothing changes) and `parentCommit` is checked;
 - gated models answer 403 `X-Error-Code: GatedRepo` on downloads unless the user was granted access;
 - `fail_next` injects any status (with `X-Error-Message` and, for 429, `Retry-After` and `RateLimit`) or a
-  dropped connection (the request is read, then the socket closes without a response; nothing is applied).
+  dropped connection (the request is read, then the socket closes without a response; nothing is applied);
+- with `spaces=SpaceRunConfig(...)`, ZeroGPU Spaces actually build and run (`tests/fakespaces.py`): stages
+  through `/api/spaces/{id}/runtime`, logs through `/api/spaces/{id}/logs/{build|run}`, the app at
+  `space_info(...).host`.
 
 Usage::
 
@@ -34,6 +37,7 @@ import json
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -41,6 +45,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import yaml
+
+from tests.fakespaces import ZERO_GPU, RunningSpace, SpaceBuild, SpaceLog, SpaceRunConfig, sse_event
 
 REPO_TYPES = ("model", "dataset", "space")
 SPACE_SDKS = ("gradio", "streamlit", "docker", "static")
@@ -218,7 +224,10 @@ class FakeHub:
     """The fake Hub: a server thread plus the repositories, users and recorded requests."""
 
     def __init__(
-        self, users: dict[str, str] | None = None, orgs: dict[str, list[str] | dict[str, str]] | None = None
+        self,
+        users: dict[str, str] | None = None,
+        orgs: dict[str, list[str] | dict[str, str]] | None = None,
+        spaces: SpaceRunConfig | None = None,
     ):
         # token -> user name; org name -> {member: role}. A list of members means role "write" for each;
         # "read" members see the org's private repos but may not create or write repos there.
@@ -232,6 +241,8 @@ class FakeHub:
         self._requests: list[RecordedRequest] = []
         self._failures: list[_Failure] = []
         self._access: set[tuple[str, str]] = set()  # (user, model repo id) allowed past gating
+        self.spaces_config = spaces
+        self.running: dict[str, RunningSpace] = {}  # Space id -> its builds and app (with `spaces` only)
         self._lock = threading.RLock()
         self._counter = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -249,6 +260,7 @@ class FakeHub:
         return self
 
     def stop(self) -> None:
+        self._stop_spaces()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -275,6 +287,7 @@ class FakeHub:
 
     def reset(self) -> None:
         """Forget repositories, recorded requests, pending failures and granted access (users stay)."""
+        self._stop_spaces()
         with self._lock:
             self.repos.clear()
             self._requests.clear()
@@ -358,6 +371,93 @@ class FakeHub:
             files = {**repo.head(revision).files, path: data}
             return self._commit(repo, revision, files, f"Add {path}", "", repo.namespace).oid
 
+    # ------------------------------------------------------------------ running Spaces
+
+    def wait_for_stage(self, repo_id: str, stages: tuple[str, ...], timeout_s: float = 300) -> str:
+        """Block until the running Space `repo_id` reaches one of `stages`; returns it (AssertionError on
+        timeout, with the logs)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            space = self.running.get(repo_id)
+            if space is not None and space.stage in stages:
+                return space.stage
+            time.sleep(0.2)
+        space = self.running.get(repo_id)
+        logs = "" if space is None else space.build_log.text + space.run_log.text
+        raise AssertionError(f"{repo_id} is not in {stages} after {timeout_s} s:\n{logs[-4000:]}")
+
+    def head_oid(self, repo_type: str, repo_id: str) -> str:
+        with self._lock:
+            return self.repos[(repo_type, repo_id)].refs["main"]
+
+    def may_read_space(self, repo_id: str, token: str | None) -> bool:
+        """Whether a request with `token` (or none) may see the Space `repo_id`, as its host checks."""
+        with self._lock:
+            repo = self.repos.get(("space", repo_id))
+            if repo is None:
+                return False
+            if not repo.private:
+                return True
+            user = self.users.get(token or "")
+            return user is not None and (repo.namespace == user or user in self.orgs.get(repo.namespace, {}))
+
+    def preload_into(self, entry: str, cache_dir: Path) -> str | None:
+        """Copy a `preload_from_hub` entry ("repo", "repo f1,f2" or "repo file commit") from this Hub's
+        public repos into a huggingface_hub cache at `cache_dir`, as the Hub does at build time. Returns why
+        it cannot (a private, gated or missing repo or file), or None."""
+        parts = entry.split()
+        repo_id = parts[0] if parts else ""
+        with self._lock:
+            repo = self.repos.get(("model", repo_id))
+            if repo is None or repo.private or repo.gated:
+                return f"preload_from_hub: cannot download {repo_id!r} (missing, private or gated)"
+            try:
+                commit = repo.head(parts[2] if len(parts) > 2 else "main")
+            except KeyError:
+                return f"preload_from_hub: {repo_id} has no revision {parts[2]!r}"
+            names = parts[1].split(",") if len(parts) > 1 else sorted(commit.files)
+            missing = [name for name in names if name not in commit.files]
+            if missing:
+                return f"preload_from_hub: {repo_id} has no file {missing[0]!r}"
+            files = {name: commit.files[name] for name in names}
+        folder = cache_dir / f"models--{repo_id.replace('/', '--')}"
+        for name, data in files.items():
+            target = folder / "snapshots" / commit.oid / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        (folder / "refs").mkdir(parents=True, exist_ok=True)
+        (folder / "refs" / "main").write_text(commit.oid)
+        return None
+
+    def _space_changed(self, repo: Repo) -> None:
+        """(Re)build a ZeroGPU Space after a commit to main or a restart, when Spaces run (lock held)."""
+        if self.spaces_config is None or repo.repo_type != "space" or repo.hardware != ZERO_GPU:
+            return
+        files = repo.files
+        metadata, _ = _front_matter(files.get("README.md", b"").decode("utf-8", "replace"))
+        app_file = metadata.get("app_file", "app.py") if isinstance(metadata, dict) else "app.py"
+        space = self.running.get(repo.repo_id)
+        if app_file not in files:  # NO_APP_FILE, as the Hub reports it
+            if space is not None:
+                space.shutdown()
+                del self.running[repo.repo_id]
+            return
+        if space is None:
+            space = self.running[repo.repo_id] = RunningSpace(self, repo.repo_id, self.spaces_config)
+        space.rebuild(
+            SpaceBuild(
+                files=files,
+                secrets={key: item["value"] for key, item in repo.secrets.items()},
+                variables={key: item["value"] for key, item in repo.variables.items()},
+            )
+        )
+
+    def _stop_spaces(self) -> None:
+        with self._lock:
+            spaces, self.running = list(self.running.values()), {}
+        for space in spaces:
+            space.shutdown()
+
     # ------------------------------------------------------------------ state helpers (lock held)
 
     def _new_oid(self, *parts: str) -> str:
@@ -405,6 +505,8 @@ class FakeHub:
         )
         repo.commits.append(commit)
         repo.refs[branch] = commit.oid
+        if branch == "main":
+            self._space_changed(repo)
         return commit
 
     def _take_failure(self, method: str, path: str) -> _Failure | None:
@@ -467,11 +569,33 @@ class _Handler(BaseHTTPRequestHandler):
                 retry_after=failure.retry_after,
             )
         else:
+            api = _Api(hub, method, split.path, query, headers, body, self._base_url())
+            logs = re.fullmatch(r"/api/spaces/(?P<repo>[^/]+/[^/]+)/logs/(?P<kind>build|run)", split.path)
             try:
-                response = _Api(hub, method, split.path, query, headers, body, self._base_url()).dispatch()
+                if logs and method == "GET":
+                    api.authenticate()
+                    return self._stream_logs(api.space_logs(unquote(logs["repo"]), logs["kind"]))
+                response = api.dispatch()
             except HubError as error:
                 response = _error_response(error)
         self._send(method, response)
+
+    def _stream_logs(self, log) -> None:
+        """Server-sent events, one per log line, open until that phase of the Space ends (as on the Hub)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        hub: FakeHub = self.server.hub  # type: ignore[attr-defined]
+        try:
+            for line, timestamp in log.follow(stop=lambda: hub._server is None):
+                event = sse_event(line, timestamp)
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:  # the client went away
+            self.close_connection = True
 
     def _base_url(self) -> str:
         host, port = self.server.server_address[:2]
@@ -833,6 +957,8 @@ class _Api:
         namespace = payload.get("organization") or self.require_user()
         repo = self.writable_repo(repo_type, f"{namespace}/{payload['name']}", f"delete a {repo_type}")
         del self.hub.repos[(repo.repo_type, repo.repo_id)]
+        if repo.repo_type == "space" and repo.repo_id in self.hub.running:
+            self.hub.running.pop(repo.repo_id).shutdown()
         return _Response(200, b"")
 
     def validate_yaml(self) -> _Response:
@@ -995,7 +1121,11 @@ class _Api:
                 {
                     "sdk": repo.sdk,
                     "subdomain": repo.repo_id.replace("/", "-").lower(),
-                    "host": f"{self.base_url}/spaces/{repo.repo_id}",
+                    "host": (
+                        self.hub.running[repo.repo_id].host
+                        if repo.repo_id in self.hub.running
+                        else f"{self.base_url}/spaces/{repo.repo_id}"
+                    ),
                     "runtime": self.runtime_json(repo),
                 }
             )
@@ -1224,7 +1354,20 @@ class _Api:
             return _Response(200, b"")
         return _json_response(target.variables)
 
+    def space_logs(self, repo: str, kind: str):
+        """The build or run log of a running Space (write access, like the Hub); an empty, closed one else."""
+        target = self.space(repo, "read the logs of a Space")
+        running = self.hub.running.get(target.repo_id)
+        if running is None:
+            empty = SpaceLog()
+            empty.close()
+            return empty
+        return running.build_log if kind == "build" else running.run_log
+
     def runtime_json(self, repo: Repo) -> dict:
+        running = self.hub.running.get(repo.repo_id) if repo.repo_type == "space" else None
+        if running is not None and running.stage is not None:
+            return self.running_json(repo, running)
         app_file = "app.py"
         metadata, _ = _front_matter(repo.files.get("README.md", b"").decode("utf-8", "replace"))
         if isinstance(metadata, dict) and isinstance(metadata.get("app_file"), str):
@@ -1247,6 +1390,24 @@ class _Api:
             "devMode": False,
             "domains": [{"domain": f"{repo.repo_id.replace('/', '-').lower()}.hf.space", "stage": "READY"}],
         }
+
+    def running_json(self, repo: Repo, running: RunningSpace) -> dict:
+        """The runtime of a Space the fake builds and runs: its real stage, and why it failed."""
+        answer = {
+            "stage": running.stage,
+            "hardware": {
+                "current": repo.hardware if running.stage == "RUNNING" else None,
+                "requested": repo.hardware,
+            },
+            "storage": None,
+            "gcTimeout": repo.sleep_time,
+            "replicas": {"current": 1, "requested": 1},
+            "devMode": False,
+            "domains": [{"domain": running.host.split("://", 1)[1], "stage": "READY"}],
+        }
+        if running.error_message is not None:
+            answer["errorMessage"] = running.error_message
+        return answer
 
     def runtime(self, repo: str) -> _Response:
         return _json_response(self.runtime_json(self.find_repo("space", repo)))
@@ -1272,6 +1433,10 @@ class _Api:
         target = self.space(repo, f"{action} a Space")
         target.paused = action == "pause"
         target.restarts += action == "restart"
+        if action == "restart":
+            self.hub._space_changed(target)
+        elif target.repo_id in self.hub.running:
+            self.hub.running.pop(target.repo_id).shutdown()
         return _json_response(self.runtime_json(target))
 
     # ---------------------------------------------------------------- downloads

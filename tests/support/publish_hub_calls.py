@@ -1,10 +1,10 @@
 """Call huggingface_hub in a fresh process (it reads HF_ENDPOINT at import) and print the results as JSON.
 
 Usage: python tests/support/publish_hub_calls.py '[{"call": "whoami"}, {"call": "create_repo", "args": {...}}]'
-Each call is an `HfApi` method, or `hf_hub_download` / `snapshot_download`; the output is one JSON list with,
-per call, {"result": ...} (objects flattened to their attributes; a str subclass such as
-RepoUrl or CommitInfo becomes {"str": its text, **attributes}) or {"error": class name, "status": HTTP
-status or null, "message": str}. Calls after a failing one still run.
+Each call is an `HfApi` method (the generators of `list_*` and `fetch_*` become lists), or `hf_hub_download` /
+`snapshot_download`; the output is one JSON list with, per call, {"result": ...} (objects flattened to their
+attributes; a str subclass such as RepoUrl or CommitInfo becomes {"str": its text, **attributes}) or
+{"error": class name, "status": HTTP status or null, "message": str}. Calls after a failing one still run.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _run(call: str, args: dict) -> Any:
     if call in ("hf_hub_download", "snapshot_download"):
         return getattr(huggingface_hub, call)(**args)
     result = getattr(huggingface_hub.HfApi(), call)(**args)
-    return list(result) if call.startswith("list_") else result
+    return list(result) if call.startswith(("list_", "fetch_")) else result  # generators
 
 
 def main() -> int:
