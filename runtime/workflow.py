@@ -197,11 +197,10 @@ class ComfyWorkflow:
         return secrets.randbelow(MAX_SEED + 1)
 
     def recommended_duration(self) -> int:
-        """Seconds to ask ZeroGPU for: the slowest measured run × 1.5 plus headroom, within 10-120 s."""
+        """Seconds to ask ZeroGPU for, from the slowest measured run (`gpu_duration`)."""
         if not self.durations:
             return DURATION_UNMEASURED_S
-        seconds = math.ceil(max(self.durations) * 1.5 + DURATION_HEADROOM_S)
-        return min(max(seconds, DURATION_MIN_S), DURATION_MAX_S)
+        return gpu_duration(max(self.durations))
 
     def run(self, *, progress: Callable | None = None, **values: Any) -> RunOutputs:
         """Runs the prompt with the app's inputs set to `values` (by input name); raises `RunError`
@@ -488,6 +487,11 @@ class ComfyWorkflow:
             seconds=seconds,
             named=self.outputs,
         )
+
+
+def gpu_duration(seconds: float) -> int:
+    """Seconds to ask ZeroGPU for a run that took `seconds`: × 1.5 plus headroom, within 10-120 s."""
+    return min(max(math.ceil(seconds * 1.5 + DURATION_HEADROOM_S), DURATION_MIN_S), DURATION_MAX_S)
 
 
 def _install(lock: dict[str, Any], models_root: Path) -> Path:

@@ -147,13 +147,28 @@ def _add_workflow_commands(commands) -> None:
 def _add_space_commands(commands) -> None:
     """The commands that take a built Space folder: run, publish."""
     run = _command(
-        commands, "run", _run, "Run a built app's generate function headless and write its outputs."
+        commands,
+        "run",
+        _run,
+        "Run a built app's generate function headless and write its outputs; with --space, on ZeroGPU "
+        "as a private Space in your account.",
     )
     run.add_argument("app_dir", type=Path, help="a folder written by `build`")
     run.add_argument(
         "--input", action="append", default=[], metavar="NAME=VALUE", help="an input by its parameter name"
     )
     run.add_argument("-o", "--output", type=Path, required=True, help="where to write the outputs")
+    run.add_argument(
+        "--space",
+        metavar="[USER/]NAME",
+        help="publish the build as this PRIVATE ZeroGPU Space, wait until it runs and call it there",
+    )
+    run.add_argument(
+        "--token", help="with --space: a Hugging Face token (default: HF_TOKEN, else the saved login)"
+    )
+    run.add_argument(
+        "--timeout", type=float, default=1800, metavar="SECONDS", help="with --space: how long to wait for it"
+    )
 
     publish = _command(commands, "publish", _publish, "Create or update a ZeroGPU Space from a built folder.")
     publish.add_argument("app_dir", type=Path, help="a folder written by `build`")
@@ -292,10 +307,48 @@ def _run(args: argparse.Namespace) -> int:
         if not separator or not name:
             raise WizardError(f"--input needs NAME=VALUE, got {item!r}")
         inputs[name] = value
+    if args.space:
+        return _run_on_space(args, inputs)
+    if args.token:
+        raise WizardError("--token is for --space: a local run needs no token")
     result = run_app(args.app_dir, inputs, args.output)
     for path in result.files:
         print(path)
     print(f"ran in {result.seconds:.2f} s", file=sys.stderr)
+    return 0
+
+
+def _run_on_space(args: argparse.Namespace, inputs: dict[str, str]) -> int:
+    from wizard.space_run import SpaceStageError, run_on_space
+
+    def progress(fraction, desc=None) -> None:
+        if desc:
+            print(desc, file=sys.stderr, flush=True)
+
+    try:
+        result = run_on_space(
+            args.app_dir,
+            space=args.space,
+            inputs=inputs,
+            out_dir=args.output,
+            token=args.token,
+            timeout_s=args.timeout,
+            progress=progress,
+            log=lambda line: print(f"  | {line}", file=sys.stderr, flush=True),
+        )
+    except SpaceStageError as error:
+        print(f"last log lines of {error.repo_id} ({error.stage}):", file=sys.stderr)
+        for line in error.log_tail:
+            print(f"  | {line}", file=sys.stderr)
+        raise
+    for path in result.files:
+        print(path)
+    print(
+        f"ran on {result.repo_id} (private) in {result.request_seconds:.2f} s; ask ZeroGPU for "
+        f"{result.recommended_duration} s per request (written to {args.app_dir / 'appspec.json'}; rebuild "
+        "with --spec to apply it)",
+        file=sys.stderr,
+    )
     return 0
 
 
