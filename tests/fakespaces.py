@@ -74,11 +74,14 @@ class SpaceRunConfig:
         workdir: where each build gets a folder (the app's files, its HF cache and Gradio temp files).
         env: set in every Space process after the Space's own variables (e.g. COMFYUI_PATH).
         start_timeout_s: how long an app may take to answer on its port before RUNTIME_ERROR.
+        unavailable: distributions the fake's package index lacks (installed here or not), to fail a build
+            the way a yanked or unpublished requirement does.
     """
 
     workdir: Path
     env: dict[str, str] = field(default_factory=dict)
     start_timeout_s: float = 600.0
+    unavailable: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -239,7 +242,7 @@ class RunningSpace:
             )
         log.add("--> RUN pip install --no-cache-dir -r requirements.txt")
         problems = _unsatisfied_requirements(
-            build.files.get("requirements.txt", b"").decode("utf-8", "replace")
+            build.files.get("requirements.txt", b"").decode("utf-8", "replace"), self.config.unavailable
         )
         if problems:
             return self._fail_build(generation, log, problems, "Build failed with exit code: 1")
@@ -366,8 +369,9 @@ def _front_matter(readme: bytes) -> dict:
     return metadata if isinstance(metadata, dict) else {}
 
 
-def _unsatisfied_requirements(text: str) -> list[str]:
-    """pip's error lines for each requirement this interpreter's installed distributions do not satisfy."""
+def _unsatisfied_requirements(text: str, unavailable: frozenset[str]) -> list[str]:
+    """pip's error lines for each requirement this interpreter's installed distributions (less the
+    `unavailable` ones) do not satisfy."""
     problems: list[str] = []
     for raw in text.splitlines():
         line = raw.split(" #", 1)[0].strip()
@@ -383,6 +387,8 @@ def _unsatisfied_requirements(text: str) -> list[str]:
         try:
             installed = importlib.metadata.version(requirement.name)
         except importlib.metadata.PackageNotFoundError:
+            installed = None
+        if requirement.name.lower() in unavailable:
             installed = None
         if installed is None or not requirement.specifier.contains(installed, prereleases=True):
             versions = installed or "none"
