@@ -21,11 +21,12 @@ START_TIMEOUT_S = 90
 
 
 @contextmanager
-def wizard_app(hub_url: str, token: str, home: Path) -> Iterator[str]:
-    """Yield the URL of a running wizard; its output goes to `home/wizard.log`, shown if it fails."""
+def wizard_app(hub_url: str, token: str, home: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Yield the URL of a running wizard; its output goes to `home/wizard.log`, shown if it fails. `env` is
+    set last (for example `SYSTEM=spaces` to run it as on Spaces)."""
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
-    env = {
+    environment = {
         **os.environ,
         "HF_ENDPOINT": hub_url,
         "HF_TOKEN": token,
@@ -38,13 +39,14 @@ def wizard_app(hub_url: str, token: str, home: Path) -> Iterator[str]:
         "TMPDIR": str(home),
         "PYTHONUNBUFFERED": "1",
     }
-    env.pop("SYSTEM", None)
+    environment.pop("SYSTEM", None)
+    environment.update(env or {})
     log_path = home / "wizard.log"
     url = f"http://127.0.0.1:{port}"
     print(f"wizard at {url}, log: {log_path}")  # shown by pytest when a test fails
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "app.py"], cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
         )
         try:
             wait_until_serving(url, process, log_path, START_TIMEOUT_S, "the wizard")

@@ -68,11 +68,11 @@ def listening_on_loopback() -> bool:
 def acting_token(oauth_token: str | None) -> str:
     """The token to build, run or publish with for the visitor whose OAuth token (or None) this is."""
     signed_in = oauth_token if oauth_token and not oauth_token.startswith(MOCK_OAUTH_PREFIX) else None
-    if on_spaces():
-        if signed_in is None:
-            raise AccessError(f"{SIGN_IN}: on the hosted wizard everything runs in your own account")
-        return signed_in
+    if signed_in is None and on_spaces():
+        raise AccessError(f"{SIGN_IN}: on the hosted wizard everything runs in your own account")
     if signed_in is not None:
+        # A token may also come in an API call's body: the Hub must know it before anything is built.
+        whoami(signed_in)
         return signed_in
     if not listening_on_loopback():
         raise AccessError(
