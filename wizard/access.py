@@ -6,18 +6,22 @@ Gradio-free rules the page calls in a few places:
   uses only that visitor's token: the wizard never acts with a token of its own for someone's work.
 - Off Spaces, the page may use this machine's own Hugging Face login only while the wizard listens on
   loopback (`GRADIO_SERVER_NAME`, Gradio's default 127.0.0.1): then only this machine's user can reach it.
-- A visitor's state and work folder live `SESSION_TTL_S` seconds after their last change (Gradio's
-  `gr.State(time_to_live=…)` deletes them, also for API clients that never close a tab); Gradio's own cache
-  is cleaned on the same clock (`delete_cache`).
+- A visitor's state and work folder live `SESSION_TTL_S` seconds after their last use: `gr.State(time_to_live=…)`
+  deletes the state, and a sweeper thread deletes every work folder unused for that long, whatever became of
+  its session (Gradio keeps a closed tab's state an hour whatever its TTL, and API clients never close one);
+  Gradio's own cache is cleaned on the same clock (`delete_cache`).
 - A request body is capped at `MAX_REQUEST_BYTES` while it arrives (an ASGI middleware), before Gradio reads
   it into memory: a pasted workflow travels in one. File uploads have their own cap (`max_file_size`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -104,11 +108,17 @@ def account_note() -> str:
 # --- work folders -----------------------------------------------------------------------------------
 
 
-def new_workdir() -> str:
-    """A work folder for one session, under `limits().work_root`."""
+WORKDIR_PREFIX = "session-"
+
+
+def use_workdir(folder: str | None) -> str:
+    """The session's work folder, made when it has none (or it was swept), marked as used now."""
+    if folder and Path(folder).is_dir():
+        os.utime(folder)
+        return folder
     root = limits().work_root
     root.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkdtemp(prefix="session-", dir=root)
+    return tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=root)
 
 
 def remove_workdir(folder: str | None) -> None:
@@ -118,6 +128,39 @@ def remove_workdir(folder: str | None) -> None:
     path = Path(folder).resolve()
     if path.parent == limits().work_root.resolve():
         shutil.rmtree(path, ignore_errors=True)
+
+
+def sweep_workdirs(now: float | None = None) -> int:
+    """Delete every work folder unused for the session TTL; returns how many went."""
+    settings = limits()
+    if not settings.work_root.is_dir():
+        return 0
+    cutoff = (time.time() if now is None else now) - settings.session_ttl_s
+    swept = 0
+    for folder in settings.work_root.glob(f"{WORKDIR_PREFIX}*"):
+        try:
+            if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+                swept += 1
+        except FileNotFoundError:  # removed meanwhile, by its session's state
+            continue
+    return swept
+
+
+@functools.cache
+def start_sweeper() -> threading.Thread:
+    """Sweep the work folders in the background (one thread per process), every tenth of the TTL (at least
+    every 60 s)."""
+    interval = max(1.0, min(limits().session_ttl_s / 10, 60.0))
+
+    def sweep_forever() -> None:
+        while True:
+            sweep_workdirs()
+            time.sleep(interval)
+
+    thread = threading.Thread(target=sweep_forever, name="workdir-sweeper", daemon=True)
+    thread.start()
+    return thread
 
 
 def delete_cache() -> tuple[int, int]:
