@@ -13,7 +13,6 @@ import hashlib
 import io
 import json
 import logging
-import math
 import os
 import re
 import secrets
@@ -26,6 +25,7 @@ from typing import Any, Callable
 from runtime.engine import Engine, ExecutionResult, start
 from runtime.errors import ComfyUIStartError, InputError, MissingModelError, NodeExecutionError, RunError
 from runtime.links import is_link
+from runtime.durations import DURATION_UNMEASURED_S, gpu_duration
 from runtime.locate import DATA_DIR_NAME
 
 InputKey = tuple[str, str]  # (node id, input name) in the API prompt
@@ -63,10 +63,6 @@ MODEL_TYPES = frozenset(
         "LATENT_UPSCALE_MODEL",
     }
 )
-DURATION_HEADROOM_S = 5.0
-DURATION_MIN_S = 10
-DURATION_MAX_S = 120
-DURATION_UNMEASURED_S = 60
 MAX_SEED = 2**32 - 1  # every core seed input accepts it, and so do numpy-seeded custom nodes
 
 
@@ -487,11 +483,6 @@ class ComfyWorkflow:
             seconds=seconds,
             named=self.outputs,
         )
-
-
-def gpu_duration(seconds: float) -> int:
-    """Seconds to ask ZeroGPU for a run that took `seconds`: × 1.5 plus headroom, within 10-120 s."""
-    return min(max(math.ceil(seconds * 1.5 + DURATION_HEADROOM_S), DURATION_MIN_S), DURATION_MAX_S)
 
 
 def _install(lock: dict[str, Any], models_root: Path) -> Path:

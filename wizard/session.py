@@ -12,7 +12,6 @@ import dataclasses
 import json
 import re
 import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from wizard.nodedefs import NodeDefs
 from wizard.packs import PackedConversion, PackOptions, convert_with_packs, pin_packs
 from wizard.publish import Account, PublishResult, publish_folder, space_repo_id
 from wizard.records import Conversion, LoadedWorkflow, ModelFile, NodePack
+from wizard.space_run import run_on_space
 from wizard.testrun import run_app
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
@@ -308,19 +308,6 @@ def _with_spec(session: Session, **changes: Any) -> Session:
     return dataclasses.replace(session, spec=spec)
 
 
-# --- work folders -------------------------------------------------------------------------------
-
-
-def new_workdir() -> str:
-    """A build folder for one browser tab (or one CLI call); `remove_workdir` deletes it."""
-    return tempfile.mkdtemp(prefix="comfy-wizard-")
-
-
-def remove_workdir(folder: str | None) -> None:
-    if folder:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 # --- build --------------------------------------------------------------------------------------
 
 
@@ -424,6 +411,55 @@ def test_run(session: Session, workdir: Path, media: list[str]) -> TestRun:
 
 
 test_run.__test__ = False  # a step of the wizard, not a pytest test
+
+
+def test_run_on_space(
+    session: Session,
+    workdir: Path,
+    media: list[str],
+    *,
+    name: str,
+    token: str,
+    hf_token_secret: str | None,
+    log: Callable[[str], object] | None = None,
+    progress: Callable[..., object] | None = None,
+) -> TestRun:
+    """Test run on ZeroGPU: the app built from the current choices runs as the private Space `name` in the
+    token's account (`wizard.space_run`); the request's time becomes the spec's GPU duration."""
+    problem = space_name_problem(name)
+    if problem:
+        raise WizardError(problem)
+    needed = file_inputs(session.spec)
+    if len(media) < len(needed):
+        raise WizardError(
+            f"add one file for each of: {', '.join(item.label for item in needed)} (in that order)"
+        )
+    folder = build_preview(session, workdir).folder
+    output_dir = workdir / "test-run"
+    if output_dir.exists():
+        shutil.rmtree(output_dir)
+    result = run_on_space(
+        folder,
+        space=name.strip(),
+        inputs={item.name: str(path) for item, path in zip(needed, media)},
+        out_dir=output_dir,
+        token=token,
+        hf_token_secret=hf_token_secret,
+        progress=progress,
+        log=log,
+    )
+    measured = _with_spec(
+        session, duration=result.recommended_duration, measured_seconds=round(result.request_seconds, 2)
+    )
+    message = (
+        f"**Ran on the private Space [{result.repo_id}]({result.host}) in {result.request_seconds:.2f} s.** "
+        f"The app will ask ZeroGPU for **{result.recommended_duration} s** per request "
+        f"(`@spaces.GPU(duration={result.recommended_duration})`). Publish makes this Space public."
+    )
+    return TestRun(session=measured, files=result.files, message=message)
+
+
+test_run_on_space.__test__ = False
 
 
 # --- publish ------------------------------------------------------------------------------------

@@ -14,17 +14,19 @@ Besides `wizard.publish`, this is the only module that talks to the Hub.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from runtime.workflow import gpu_duration
-from wizard.errors import PublishError, WizardError
+from runtime.durations import gpu_duration
+from wizard import app_contract
+from wizard.errors import PublishError, WizardError, one_line
 from wizard.publish import Progress, _explain, _hub, _transport_errors, publish_folder, resolve_token
 from wizard.publish import space_repo_id, whoami
-from wizard.testrun import _convert_inputs, _parameters, _read_spec, _save_outputs
+from wizard.testrun import _convert_inputs, _read_spec, _save_outputs
 
 # huggingface_hub `SpaceStage` values (`_space_api.py`).
 WAITING_STAGES = frozenset({"BUILDING", "RUNNING_BUILDING", "APP_STARTING", "RUNNING_APP_STARTING"})
@@ -58,7 +60,8 @@ class SpaceRunResult:
     Attributes:
         repo_id: the private Space that ran it. host: its address, as the Hub reports it.
         files: the outputs, copied into the output folder. request_seconds: the `/generate` call's wall time.
-        recommended_duration: the seconds `@spaces.GPU(duration=…)` should ask for (written to appspec.json).
+        recommended_duration: the seconds `@spaces.GPU(duration=…)` should ask for (written to appspec.json,
+            a `--spec` for the next build).
     """
 
     repo_id: str
@@ -89,7 +92,7 @@ def run_on_space(
     if not (app_dir / "appspec.json").is_file():
         raise WizardError(f"{app_dir} is not a folder written by `python -m wizard build` (no appspec.json)")
     spec = _read_spec(app_dir)
-    parameters = _parameters(spec)
+    parameters = app_contract.parameters(spec)
     values = _convert_inputs(parameters, inputs)  # bad inputs fail here, before anything is published
     report = progress or (lambda fraction, desc=None: None)
     token = resolve_token(token)
@@ -110,12 +113,13 @@ def run_on_space(
     )
     host = _space_host(repo_id, token)
     report(0.8, desc=f"Calling /generate on {repo_id}")
-    returned, seconds = _call_generate(host, token, parameters, values)
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = _save_outputs(spec, _local_paths(returned), out_dir)
+    with tempfile.TemporaryDirectory(prefix="wizard-space-run-") as downloads:
+        returned, seconds = _call_generate(host, token, parameters, values, Path(downloads))
+        files = _save_outputs(spec, _local_paths(returned), out_dir)
     duration = gpu_duration(seconds)
-    _write_duration(app_dir, duration, seconds)
+    replace(spec, duration=duration, measured_seconds=round(seconds, 2)).save(app_dir / "appspec.json")
     report(1.0, desc=f"Ran on {repo_id} in {seconds:.1f} s")
     return SpaceRunResult(
         repo_id=repo_id,
@@ -251,14 +255,21 @@ class _SpaceWatcher:
 # --- the call --------------------------------------------------------------------------------------
 
 
-def _call_generate(host: str, token: str, parameters: list, values: dict[str, Any]) -> tuple[Any, float]:
-    """`/generate` with the values in the app's parameter order; (what it returned, seconds it took)."""
+def _call_generate(
+    host: str,
+    token: str,
+    parameters: tuple[app_contract.Parameter, ...],
+    values: dict[str, Any],
+    downloads: Path,
+) -> tuple[Any, float]:
+    """`/generate` with the values in the app's parameter order; (what it returned, with its files in
+    `downloads`, and the seconds it took)."""
     from gradio_client import Client
     from gradio_client.exceptions import AppError
 
     arguments = [_client_value(values[parameter.name]) for parameter in parameters]
     try:
-        client = Client(host, token=token, verbose=False, download_files=_download_dir())
+        client = Client(host, token=token, verbose=False, download_files=str(downloads))
     except Exception as error:  # gradio_client raises plain exceptions for an unreachable app
         raise SpaceCallError(
             f"cannot reach the running Space at {host}: {_one_line(error)}; try again"
@@ -273,12 +284,6 @@ def _call_generate(host: str, token: str, parameters: list, values: dict[str, An
         raise SpaceCallError(f"the call to /generate failed: {_one_line(error)}; try again") from None
     finally:
         client.close()
-
-
-def _download_dir() -> str:
-    import tempfile
-
-    return tempfile.mkdtemp(prefix="wizard-space-run-")
 
 
 def _client_value(value: Any) -> Any:
@@ -324,14 +329,5 @@ def _explain_app_error(message: str) -> str:
     return f"the app failed: {text}"
 
 
-def _write_duration(app_dir: Path, duration: int, seconds: float) -> None:
-    """The measured time and the GPU duration go into the build's appspec.json (`--spec` for a rebuild)."""
-    from wizard.appspec import AppSpec
-
-    path = app_dir / "appspec.json"
-    spec = AppSpec.from_json(path.read_text(encoding="utf-8"))
-    replace(spec, duration=duration, measured_seconds=round(seconds, 2)).save(path)
-
-
 def _one_line(error: object) -> str:
-    return " ".join(str(error).split())[:300] or type(error).__name__
+    return one_line(str(error), 300) or type(error).__name__

@@ -8,8 +8,9 @@
     preview.py  the generated app's controls, from wizard.app_contract
     assets/     the page's CSS, the graph's HTML template and script
 
-Everything a visitor does lives in that visitor's `gr.State` (a frozen `Session`) and in a temp
-folder per browser tab removed when the tab's state is deleted; nothing mutable is module-global.
+Everything a visitor does lives in that visitor's `gr.State` (a frozen `Session`) and in a work
+folder per session, both gone after the session's time to live (`wizard.access`); nothing mutable is
+module-global.
 A reload restores the workflow and the choices from `gr.BrowserState`.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 
 import gradio as gr
 
+from wizard import access
 from wizard.session import EXAMPLES, EXAMPLES_DIR, open_workflow
 from wizard.ui import events
 from wizard.ui.layout import Page, asset, lay_out
@@ -30,7 +32,8 @@ def build_ui() -> gr.Blocks:
     # so the first visitor's upload does not pay for it.
     open_workflow((EXAMPLES_DIR / next(iter(EXAMPLES))).read_bytes(), "warm-up.json")
     page = Page()
-    with gr.Blocks(title="ComfyUI → Gradio Space") as demo:
+    access.start_sweeper()
+    with gr.Blocks(title="ComfyUI → Gradio Space", delete_cache=access.delete_cache()) as demo:
         lay_out(page)
         events.wire(page, demo)
     return demo
@@ -43,4 +46,5 @@ def launch_options() -> dict[str, Any]:
         "css": asset("wizard.css"),
         "footer_links": ["api", "gradio"],
         "max_file_size": "60mb",
+        "app_kwargs": access.app_kwargs(),
     }

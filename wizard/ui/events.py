@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
 import gradio as gr
 import spaces
 
+from wizard import access
 from wizard import session as sessions
 from wizard.errors import WizardError, one_line
-from wizard.publish import user_token
 from wizard.session import PREVIEW_FILES, Session
+from wizard.space_run import SpaceStageError, make_public
 from wizard.ui import tables, views
 from wizard.ui.layout import Page
 
@@ -147,7 +150,7 @@ def _wire_choice_events(page: Page) -> None:
 
     def on_export(current: Session | None, folder: str | None) -> dict:
         with _shown_to_user():
-            folder = folder or sessions.new_workdir()
+            folder = access.use_workdir(folder)
             path = Path(folder) / "appspec.json"
             path.write_text(_require(current).spec.to_json(), encoding="utf-8")
             return {page.export_spec: str(path), page.workdir: folder}
@@ -187,9 +190,10 @@ def _wire_build_events(page: Page) -> None:
 
 
 def _wire_build(page: Page) -> None:
-    def on_build(current: Session | None, folder: str | None) -> dict:
+    def on_build(current: Session | None, folder: str | None, oauth_token: gr.OAuthToken | None) -> dict:
         with _shown_to_user():
-            folder = folder or sessions.new_workdir()
+            access.require_sign_in(oauth_token.token if oauth_token else None)
+            folder = access.use_workdir(folder)
             preview = sessions.build_preview(_require(current), Path(folder))
             needed = [item.label for item in sessions.file_inputs(current.spec)]
             media_label = f"Files for the run, in this order: {', '.join(needed)}"
@@ -218,27 +222,89 @@ def _wire_test_run(page: Page) -> None:
         progress=gr.Progress(track_tqdm=True),
     ) -> dict:
         with _shown_to_user():
-            folder = folder or sessions.new_workdir()
+            if access.on_spaces():
+                raise access.AccessError(
+                    "on the hosted wizard the Test run runs on ZeroGPU: use Test run on ZeroGPU"
+                )
+            folder = access.use_workdir(folder)
             progress(0, desc="Starting ComfyUI")
             result = test_run_on_gpu(_require(current), Path(folder), list(media or []))
-            images = [str(path) for path in result.files if Path(path).suffix.lower() in _IMAGE_SUFFIXES]
-            return {
-                page.workdir: folder,
-                page.session: result.session,
-                page.saved_spec: result.session.spec.to_json(),
-                page.test_status: result.message,
-                page.test_outputs: gr.Gallery(value=images, visible=bool(images)),
-                page.test_files: gr.File(
-                    value=[str(path) for path in result.files], visible=bool(result.files)
-                ),
-            }
+            return _tested(page, folder, result)
 
+    def on_space_test_run(
+        current: Session | None,
+        folder: str | None,
+        media: list[str] | None,
+        name: str,
+        secret: str,
+        oauth_token: gr.OAuthToken | None,
+        progress=gr.Progress(),
+    ):
+        """Test run on ZeroGPU, the Space's log streamed into the page while it builds and starts."""
+        with _shown_to_user():
+            token = access.acting_token(oauth_token.token if oauth_token else None)
+            session, folder = _require(current), access.use_workdir(folder)
+            lines: queue.Queue = queue.Queue()
+            outcome: dict[str, Any] = {}
+
+            def work() -> None:
+                try:
+                    outcome["run"] = sessions.test_run_on_space(
+                        session,
+                        Path(folder),
+                        list(media or []),
+                        name=name,
+                        token=token,
+                        hf_token_secret=(secret or "").strip() or None,
+                        log=lines.put,
+                        progress=progress,
+                    )
+                except Exception as error:  # raised below, in the page's thread
+                    outcome["error"] = error
+                lines.put(None)
+
+            threading.Thread(target=work, name="space-test-run", daemon=True).start()
+            shown: list[str] = []
+            while (line := lines.get()) is not None:
+                shown.append(line)
+                yield {page.space_log: gr.Textbox(value="\n".join(shown[-200:]), visible=True)}
+            error = outcome.get("error")
+            if isinstance(error, SpaceStageError):
+                shown += ["", f"{error.stage}: last lines of the log", *error.log_tail]
+                yield {page.space_log: gr.Textbox(value="\n".join(shown[-200:]), visible=True)}
+            if error is not None:
+                raise error
+            yield _tested(page, folder, outcome["run"])
+
+    tested = [
+        page.workdir,
+        page.session,
+        page.saved_spec,
+        page.test_status,
+        page.test_outputs,
+        page.test_files,
+    ]
     page.run_test.click(
-        on_test_run,
-        [page.session, page.workdir, page.test_media],
-        [page.workdir, page.session, page.saved_spec, page.test_status, page.test_outputs, page.test_files],
-        api_name="test_run",
+        on_test_run, [page.session, page.workdir, page.test_media], tested, api_name="test_run"
     )
+    page.run_space_test.click(
+        on_space_test_run,
+        [page.session, page.workdir, page.test_media, page.space_name, page.hf_token_secret],
+        [*tested, page.space_log],
+        api_name="test_run_on_zerogpu",
+    )
+
+
+def _tested(page: Page, folder: str, result: sessions.TestRun) -> dict:
+    images = [str(path) for path in result.files if Path(path).suffix.lower() in _IMAGE_SUFFIXES]
+    return {
+        page.workdir: folder,
+        page.session: result.session,
+        page.saved_spec: result.session.spec.to_json(),
+        page.test_status: result.message,
+        page.test_outputs: gr.Gallery(value=images, visible=bool(images)),
+        page.test_files: gr.File(value=[str(path) for path in result.files], visible=bool(result.files)),
+    }
 
 
 def _wire_publish(page: Page) -> None:
@@ -252,16 +318,19 @@ def _wire_publish(page: Page) -> None:
         progress=gr.Progress(),
     ) -> dict:
         with _shown_to_user():
-            folder = folder or sessions.new_workdir()
+            token = access.acting_token(oauth_token.token if oauth_token else None)
+            folder = access.use_workdir(folder)
             result = sessions.publish_space(
                 _require(current),
                 Path(folder),
                 name=name,
                 private=private == "private",
                 hf_token_secret=secret.strip() or None,
-                token=user_token(oauth_token.token if oauth_token else None),
+                token=token,
                 progress=progress,
             )
+            if private != "private" and not result.created:  # e.g. the private Space of a ZeroGPU Test run
+                make_public(result.repo_id, token=token)
             verb = "Created" if result.created else "Updated"
             link = f"{verb} **[{result.repo_id}]({result.url})**: it builds now and runs in a few minutes."
             return {page.workdir: folder, page.published: link}

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import gradio as gr
 
+from wizard import access
 from wizard.appspec import AppSpec
 from wizard.errors import WizardError, one_line
 from wizard.publish import resolve_token, whoami
-from wizard.session import PREVIEW_FILES, comfyui_status, example_paths, remove_workdir
+from wizard.session import PREVIEW_FILES, comfyui_status, example_paths
 from wizard.ui.preview import render_app_preview
 from wizard.ui.tables import INPUT_COLUMNS, MODEL_COLUMNS, OUTPUT_COLUMNS, PACK_COLUMNS, Column
 
@@ -38,7 +39,10 @@ INTRO_MODELS = (
 INTRO_PREVIEW = (
     "The Space's files, and the controls its page will show. Download them, or publish in the last step."
 )
-INTRO_TEST = "Run the app's workflow once, here, to check it and to measure the GPU time each request needs."
+INTRO_TEST = (
+    "Run the app's workflow once to check it and to measure the GPU time each request needs: on ZeroGPU, as a "
+    "**private** Space in your account (the one Publish makes public), or here when ComfyUI is installed."
+)
 HARDWARE_NOTE = (
     "Hardware: **ZeroGPU**, set when the Space is created. Free accounts may host 2 ZeroGPU Spaces "
     "(PRO 10); CPU Spaces would need a paid plan."
@@ -73,8 +77,10 @@ class Page:
 
 def lay_out(page: Page) -> None:
     """The page inside the open `gr.Blocks`: per-tab state, the header, the seven steps."""
-    page.session = gr.State(None)  # wizard.session.Session | None
-    page.workdir = gr.State(None, delete_callback=remove_workdir)  # this tab's build folder
+    ttl = access.limits().session_ttl_s
+    page.session = gr.State(None, time_to_live=ttl)  # wizard.session.Session | None
+    # this session's build folder, removed with its state (and swept `ttl` s after its last use)
+    page.workdir = gr.State(None, time_to_live=ttl, delete_callback=access.remove_workdir)
     page.built = gr.State(None)  # JSON of the AppSpec the preview was built from (a str: Gradio hashes it)
     # What survives a reload: the workflow (written once per upload) and the choices (every edit).
     page.saved_workflow = gr.BrowserState(None, storage_key=f"{STORAGE_KEY}-workflow")
@@ -199,7 +205,15 @@ def _test_step(page: Page) -> None:
             label="Files for the run", file_count="multiple", elem_id="test-media", visible=False
         )
         with gr.Row(elem_classes="action-row"):
-            page.run_test = gr.Button("Run the workflow once", variant="primary", elem_id="run-test")
+            page.run_space_test = gr.Button(
+                "Test run on ZeroGPU", variant="primary", elem_id="run-space-test"
+            )
+            page.run_test = gr.Button(
+                "Run here", variant="secondary", elem_id="run-test", visible=not access.on_spaces()
+            )
+        page.space_log = gr.Textbox(
+            label="Space build and run log", lines=10, max_lines=10, visible=False, elem_id="space-log"
+        )
         page.test_outputs = gr.Gallery(
             label="Outputs", columns=4, height=280, visible=False, elem_id="test-outputs"
         )
@@ -231,6 +245,7 @@ def _publish_step(page: Page) -> None:
                 )
                 gr.Markdown(HARDWARE_NOTE, elem_classes="hardware-note")
             with gr.Column(scale=2, elem_classes="publish-actions"):
+                gr.Markdown(access.account_note(), elem_id="account-note")
                 login_problem = _local_login_problem()
                 if login_problem is None:
                     gr.LoginButton()
