@@ -157,6 +157,8 @@ def test_the_walls_see_every_module():
         ("runtime/bad.py", "from ..wizard import cli\n", "imports wizard"),
         ("wizard/session.py", "def f():\n    import gradio as gr\n", "wizard/session.py:2: imports gradio"),
         ("wizard/codegen.py", "from huggingface_hub import HfApi\n", "talk to the Hub"),
+        ("wizard/space_run.py", "import gradio as gr\n", "gradio belongs to the page"),
+        ("wizard/codegen.py", "from gradio_client import Client\n", "gradio belongs to the page"),
         ("wizard/analyze.py", "import folder_paths\n", "never runs ComfyUI"),
         ("wizard/analyze.py", "from runtime import ComfyWorkflow\n", "never runs ComfyUI"),
         ("wizard/analyze.py", "from runtime.engine import start\n", "never runs ComfyUI"),
