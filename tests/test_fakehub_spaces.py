@@ -172,3 +172,29 @@ def test_logs_need_write_access_and_a_deleted_space_stops(hub, tmp_path):
     )
     assert "error" not in deleted, deleted
     assert process.poll() is not None and "alice/echo" not in hub.running
+
+
+def test_preload_from_hub_fills_the_spaces_cache_and_a_gated_repo_fails_the_build(hub, tmp_path):
+    hub.add_model_file("acme/tiny", "tiny.safetensors", b"weights")
+    reads_cache = ECHO_APP.replace(
+        "def shout(text):\n",
+        "from huggingface_hub import hf_hub_download\n"
+        "PRELOADED = open(hf_hub_download('acme/tiny', 'tiny.safetensors', local_files_only=True)).read()\n\n"
+        "def shout(text):\n",
+    ).replace("text.upper()", "PRELOADED")
+    files = echo_files(app=reads_cache)
+    files["README.md"] = files["README.md"].replace(
+        b"app_file: app.py\n", b"app_file: app.py\npreload_from_hub:\n- acme/tiny tiny.safetensors\n"
+    )
+    create_space(hub, "alice/preloaded", files)
+    hub.wait_for_stage("alice/preloaded", ("RUNNING",), timeout_s=120)
+    assert call(hub.running["alice/preloaded"].host, None, "x") == "weights|"
+    hub.add_model_file("acme/gated", "g.safetensors", b"secret", gated=True)
+    files["README.md"] = files["README.md"].replace(
+        b"acme/tiny tiny.safetensors", b"acme/gated g.safetensors"
+    )
+    create_space(hub, "alice/gated-preload", files)
+    assert hub.wait_for_stage("alice/gated-preload", ("BUILD_ERROR",), timeout_s=30) == "BUILD_ERROR"
+    assert "preload_from_hub: cannot download 'acme/gated' (missing, private or gated)" in (
+        hub.running["alice/gated-preload"].build_log.text
+    )

@@ -219,3 +219,15 @@ def test_the_generated_comfyui_app_runs_on_the_fake_zerogpu_space(built, tmp_pat
     # blurred, then inverted: the mean flips around 255 and the noise is smoothed
     assert abs(output.mean() - (255 - pixels(photo).astype(float).mean())) < 8
     assert output.std() < pixels(photo).astype(float).std()
+
+
+def test_a_second_run_waits_for_its_own_build_of_the_space(hub, built, tmp_path):
+    folder = small_app(built, tmp_path)
+    _, first = run_on_space(hub, tmp_path, folder)
+    assert first.returncode == 0, first.stderr
+    _, second = run_on_space(hub, tmp_path, folder)
+    assert second.returncode == 0, second.stderr
+    # appspec.json changed (the measured duration), so the second publish is a new commit: it waits for
+    # that build, not the first one, and calls the new app
+    assert hub.running["alice/effect-test"].builds == 2
+    assert len(second.stdout.split()) == 1
