@@ -1366,7 +1366,7 @@ class _Api:
 
     def runtime_json(self, repo: Repo) -> dict:
         running = self.hub.running.get(repo.repo_id) if repo.repo_type == "space" else None
-        if running is not None and running.stage is not None:
+        if running is not None and running.reported()[0] is not None:
             return self.running_json(repo, running)
         app_file = "app.py"
         metadata, _ = _front_matter(repo.files.get("README.md", b"").decode("utf-8", "replace"))
@@ -1393,10 +1393,11 @@ class _Api:
 
     def running_json(self, repo: Repo, running: RunningSpace) -> dict:
         """The runtime of a Space the fake builds and runs: its real stage, and why it failed."""
+        stage, error_message = running.reported()
         answer = {
-            "stage": running.stage,
+            "stage": stage,
             "hardware": {
-                "current": repo.hardware if running.stage == "RUNNING" else None,
+                "current": repo.hardware if stage == "RUNNING" else None,
                 "requested": repo.hardware,
             },
             "storage": None,
@@ -1405,8 +1406,8 @@ class _Api:
             "devMode": False,
             "domains": [{"domain": running.host.split("://", 1)[1], "stage": "READY"}],
         }
-        if running.error_message is not None:
-            answer["errorMessage"] = running.error_message
+        if error_message is not None:
+            answer["errorMessage"] = error_message
         return answer
 
     def runtime(self, repo: str) -> _Response:

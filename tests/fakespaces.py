@@ -76,12 +76,15 @@ class SpaceRunConfig:
         start_timeout_s: how long an app may take to answer on its port before RUNTIME_ERROR.
         unavailable: distributions the fake's package index lacks (installed here or not), to fail a build
             the way a yanked or unpublished requirement does.
+        stage_lag_s: for this long after a commit the runtime API still reports the previous build's stage,
+            as the Hub's does for a moment.
     """
 
     workdir: Path
     env: dict[str, str] = field(default_factory=dict)
     start_timeout_s: float = 600.0
     unavailable: frozenset[str] = frozenset()
+    stage_lag_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,8 @@ class RunningSpace:
         self._generation = 0
         self._lock = threading.RLock()
         self._app_port: int | None = None
+        self._previous: tuple[str | None, str | None] = (None, None)  # reported until `_lag_until`
+        self._lag_until = 0.0
         self._proxy = ThreadingHTTPServer(("127.0.0.1", 0), _ProxyHandler)
         self._proxy.daemon_threads = True
         self._proxy.space = self  # type: ignore[attr-defined]
@@ -163,6 +168,13 @@ class RunningSpace:
     @property
     def host(self) -> str:
         return f"http://127.0.0.1:{self._proxy.server_address[1]}"
+
+    def reported(self) -> tuple[str | None, str | None]:
+        """(stage, errorMessage) as the runtime API reports them: the previous build's during the lag."""
+        with self._lock:
+            if time.monotonic() < self._lag_until:
+                return self._previous
+            return self.stage, self.error_message
 
     @property
     def app_port(self) -> int | None:
@@ -175,6 +187,9 @@ class RunningSpace:
             self._stop_process()
             self._generation += 1
             self.builds += 1
+            if self.stage is not None:
+                self._previous = (self.stage, self.error_message)
+                self._lag_until = time.monotonic() + self.config.stage_lag_s
             self.stage, self.error_message, self._app_port = BUILDING, None, None
             self.build_log.close()
             self.run_log.close()

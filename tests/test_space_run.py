@@ -231,3 +231,18 @@ def test_a_second_run_waits_for_its_own_build_of_the_space(hub, built, tmp_path)
     # that build, not the first one, and calls the new app
     assert hub.running["alice/effect-test"].builds == 2
     assert len(second.stdout.split()) == 1
+
+
+def test_after_a_fix_the_previous_builds_error_stage_is_not_believed(built, tmp_path):
+    """The Hub reports the previous build's stage for a moment after a commit: a fixed app must not be
+    reported as failed because the crashed one still shows RUNTIME_ERROR."""
+    config = SpaceRunConfig(workdir=tmp_path / "spaces", start_timeout_s=300, stage_lag_s=6)
+    with FakeHub(users={ALICE: "alice"}, spaces=config) as hub:
+        crash = "raise SystemExit('broken')\n"
+        _, failed = run_on_space(hub, tmp_path, small_app(built, tmp_path, app=crash))
+        assert failed.returncode == 2 and "built, but its app stopped" in failed.stderr
+        fixed = tmp_path / "app"
+        (fixed / "app.py").write_text(INVERT_APP)
+        _, result = run_on_space(hub, tmp_path, fixed)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.split()) == 1

@@ -179,23 +179,27 @@ class _SpaceWatcher:
         self.tails = {"build": deque(maxlen=LOG_TAIL_LINES), "run": deque(maxlen=LOG_TAIL_LINES)}
 
     def wait_until_running(self, *, expect_rebuild: bool, timeout_s: float, poll_interval_s: float) -> None:
+        """Return once the Space runs; raise SpaceStageError when it stops in another stage or time runs out.
+        After a new commit the Hub may report the previous build's stage (RUNNING, or an error) for a moment:
+        until a build or start stage shows (or REBUILD_GRACE_S pass), a final stage is not believed."""
         started = time.monotonic()
-        rebuilding = not expect_rebuild  # a new commit: the first RUNNING may still be the old build's
-        stage = None
+        current = not expect_rebuild
         while True:
             runtime = self._runtime()
             stage = runtime.stage
-            if stage in BUILD_STAGES or not self.build_read:
-                self._read_logs("build")  # once more after the build, for the lines of its end
-                self.build_read = stage not in BUILD_STAGES
-            if stage not in BUILD_STAGES:
-                self._read_logs("run")
-            rebuilding = rebuilding or stage != "RUNNING" or time.monotonic() - started > REBUILD_GRACE_S
-            if stage == "RUNNING" and rebuilding:
-                return
-            if stage not in WAITING_STAGES and stage != "RUNNING":
-                raise self._stage_error(stage, runtime.raw.get("errorMessage"))
-            if time.monotonic() - started > timeout_s:
+            elapsed = time.monotonic() - started
+            current = current or stage in WAITING_STAGES or elapsed > REBUILD_GRACE_S
+            if current:
+                if stage in BUILD_STAGES or not self.build_read:
+                    self._read_logs("build")  # once more after the build, for the lines of its end
+                    self.build_read = stage not in BUILD_STAGES
+                if stage not in BUILD_STAGES:
+                    self._read_logs("run")
+                if stage == "RUNNING":
+                    return
+                if stage not in WAITING_STAGES:
+                    raise self._stage_error(stage, runtime.raw.get("errorMessage"))
+            if elapsed > timeout_s:
                 raise SpaceStageError(
                     f"{self.repo_id} is still {stage} after {timeout_s:.0f} s: open "
                     f"https://huggingface.co/spaces/{self.repo_id} to see its logs, then Test run again",
