@@ -14,26 +14,21 @@ from wizard.nodedefs import NodeDef
 
 VHS_PREFIX = "VHS_"
 # Old list-form layouts converted to records; None skips a position ([VHS] web/js/VHS.core.js:33-39).
+# VHS_LoadVideo and VHS_LoadVideoPath saved the same widget list.
+_VIDEO_LOADER_WIDGETS = (
+    "video",
+    "force_rate",
+    "force_size",
+    "frame_load_cap",
+    "skip_first_frames",
+    "select_every_nth",
+)
 _VHS_LIST_LAYOUTS: dict[str, tuple[str | None, ...]] = {
     "VHS_LoadImages": ("directory", None, "image_load_cap", "skip_first_images", "select_every_nth"),
     "VHS_LoadImagesPath": ("directory", "image_load_cap", "skip_first_images", "select_every_nth"),
     "VHS_VideoCombine": ("frame_rate", "loop_count", "filename_prefix", "format", "pingpong", "save_image"),
-    "VHS_LoadVideo": (
-        "video",
-        "force_rate",
-        "force_size",
-        "frame_load_cap",
-        "skip_first_frames",
-        "select_every_nth",
-    ),
-    "VHS_LoadVideoPath": (
-        "video",
-        "force_rate",
-        "force_size",
-        "frame_load_cap",
-        "skip_first_frames",
-        "select_every_nth",
-    ),
+    "VHS_LoadVideo": _VIDEO_LOADER_WIDGETS,
+    "VHS_LoadVideoPath": _VIDEO_LOADER_WIDGETS,
 }
 # Renamed widgets: current name -> the name old records used ([VHS] web/js/VHS.core.js:40).
 _VHS_RENAMED = {"VHS_VideoCombine": {"save_output": "save_image"}}
