@@ -13,7 +13,6 @@ from typing import Any
 from wizard.nodedefs import NodeDef
 
 VHS_PREFIX = "VHS_"
-# Old list-form layouts converted to records; None skips a position ([VHS] web/js/VHS.core.js:33-39).
 # VHS_LoadVideo and VHS_LoadVideoPath saved the same widget list.
 _VIDEO_LOADER_WIDGETS = (
     "video",
@@ -23,6 +22,7 @@ _VIDEO_LOADER_WIDGETS = (
     "skip_first_frames",
     "select_every_nth",
 )
+# Old list-form layouts converted to records; None skips a position ([VHS] web/js/VHS.core.js:33-39).
 _VHS_LIST_LAYOUTS: dict[str, tuple[str | None, ...]] = {
     "VHS_LoadImages": ("directory", None, "image_load_cap", "skip_first_images", "select_every_nth"),
     "VHS_LoadImagesPath": ("directory", "image_load_cap", "skip_first_images", "select_every_nth"),
