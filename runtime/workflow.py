@@ -73,11 +73,18 @@ class Input:
     Attributes:
         node_id, input_name: the value in the API prompt.
         label: what the app calls it; error messages name the input by it (None: by node and name).
+        also: more values (node id, input name) each request sets to the same value, e.g. the
+            refiner's prompt next to the base's.
     """
 
     node_id: str
     input_name: str
     label: str | None = None
+    also: tuple[InputKey, ...] = ()
+
+    @property
+    def targets(self) -> tuple[InputKey, ...]:
+        return ((str(self.node_id), self.input_name), *((str(node), name) for node, name in self.also))
 
 
 @dataclass(frozen=True)
@@ -204,9 +211,7 @@ class ComfyWorkflow:
         unknown = sorted(set(values) - set(self.inputs))
         if unknown:
             raise TypeError(f"the app has no input {unknown[0]!r}; its inputs are {', '.join(self.inputs)}")
-        overrides = {
-            (self.inputs[name].node_id, self.inputs[name].input_name): value for name, value in values.items()
-        }
+        overrides = {target: value for name, value in values.items() for target in self.inputs[name].targets}
         return self.run_overrides(overrides, progress)
 
     def run_overrides(self, overrides: dict[InputKey, Any], progress: Callable | None = None) -> RunOutputs:
@@ -364,7 +369,7 @@ class ComfyWorkflow:
     @property
     def _labels(self) -> dict[InputKey, str]:
         """The inputs' labels (their names where they have none), by node id and input name."""
-        return {(item.node_id, item.input_name): item.label or name for name, item in self.inputs.items()}
+        return {target: item.label or name for name, item in self.inputs.items() for target in item.targets}
 
     def _label(self, node_id: str, name: str | None) -> str:
         if name is not None and (node_id, name) in self._labels:

@@ -58,11 +58,11 @@ def test_auto_selection_orders_prompts_by_link_polarity(node_defs):
         ("5", "height", "Height"),
         ("3", "steps", "Steps"),
         ("3", "cfg", "CFG"),
-        ("3", "denoise", "Denoise"),
-    ]
-    assert [c.advanced for c in chosen] == [False, False, True, True, True, True, True, True]
+    ]  # text to image always denoises fully: no Denoise
+    assert [c.advanced for c in chosen] == [False, False, True, True, True, True, True]
     unchosen = {(c.node_id, c.input_name) for c in analysis.inputs if not c.auto}
     assert unchosen == {
+        ("3", "denoise"),
         ("3", "sampler_name"),
         ("3", "scheduler"),
         ("5", "batch_size"),
@@ -95,7 +95,7 @@ def test_outputs_models_and_report_shape(node_defs):
     assert "Negative prompt" in summary and "checkpoints/v1-5-pruned-emaonly-fp16.safetensors" in summary
 
 
-def test_two_samplers_keep_only_prompts_media_and_seeds_and_labels_stay_unique(node_defs):
+def test_a_refiner_chain_shares_equal_values_and_qualifies_different_ones(node_defs):
     prompt = t2i_prompt()
     second = json.loads(json.dumps(prompt["3"]))
     second["inputs"]["latent_image"] = ["3", 0]
@@ -104,7 +104,24 @@ def test_two_samplers_keep_only_prompts_media_and_seeds_and_labels_stay_unique(n
     prompt["8"]["inputs"]["samples"] = ["10", 0]
     analysis = analyze(conversion_from_prompt(prompt, node_defs), node_defs)
     chosen = sorted((c for c in analysis.inputs if c.auto), key=lambda c: c.rank)
-    assert [c.label for c in chosen] == ["Prompt", "Negative prompt", "KSampler seed", "Refiner seed"]
+    assert [c.label for c in chosen] == [
+        "Prompt",
+        "Negative prompt",
+        "Seed",
+        "Width",
+        "Height",
+        "Steps",
+        "CFG",
+    ]
+    assert [c.also_targets for c in chosen if c.label in ("Seed", "Steps")] == [
+        (("10", "seed"),),
+        (("10", "steps"),),
+    ]
+
+    prompt["10"]["inputs"]["seed"] = 7
+    analysis = analyze(conversion_from_prompt(prompt, node_defs), node_defs)
+    chosen = sorted((c for c in analysis.inputs if c.auto), key=lambda c: c.rank)
+    assert [c.label for c in chosen if c.role == "seed"] == ["KSampler seed", "Refiner seed"]
     labels = [c.label.casefold() for c in analysis.inputs]
     assert len(labels) == len(set(labels))
     assert not any(c.label[:1].isdigit() or c.node_id in c.label.split() for c in analysis.inputs)

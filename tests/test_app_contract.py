@@ -66,7 +66,6 @@ def test_generate_takes_the_parameters_in_the_contract_order(spec, conversion):
         "height",
         "steps",
         "cfg",
-        "denoise",
     ]
     assert generate_signature(render_app(conversion, spec)) == names
 

@@ -34,13 +34,12 @@ def test_auto_spec_holds_the_choices(spec):
         ("5", "height", "height"),
         ("3", "steps", "steps"),
         ("3", "cfg", "cfg"),
-        ("3", "denoise", "denoise"),
     ]
     seed = spec.inputs[2]
     assert seed.randomize and seed.advanced and seed.default == 156680208700286
-    assert [i.order for i in spec.inputs] == list(range(8))
+    assert [i.order for i in spec.inputs] == list(range(7))
     assert [(o.node_id, o.name, o.component) for o in spec.outputs] == [("9", "images", "Gallery")]
-    assert spec.title == "Text to image (v1-5-pruned-emaonly-fp16)"
+    assert spec.title == "Text to image"  # no model file name
     assert spec.emoji == "🎨" and "text-to-image" in spec.tags
     assert spec.comfyui["commit"].startswith("a125cd84")
     assert [m.name for m in spec.models] == ["v1-5-pruned-emaonly-fp16.safetensors"]

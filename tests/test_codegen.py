@@ -78,7 +78,6 @@ def test_t2i_app_follows_the_runtime_api(node_defs, tmp_path):
         "height",
         "steps",
         "cfg",
-        "denoise",
         "progress",
     ]
     assert ast.unparse(generate.args.defaults[-1]) == "gr.Progress(track_tqdm=True)"

@@ -18,6 +18,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
+import networkx
+
 from runtime.links import is_link
 from runtime.urlpolicy import url_problem
 from wizard.app_contract import MEDIA_COMPONENTS, OUTPUT_COMPONENTS
@@ -165,6 +167,7 @@ class Analysis:
             lines.append(
                 f"  {mark} {candidate.label} [{candidate.component}] = {_short(candidate.value)}"
                 f"  ({candidate.node_title}.{candidate.input_name}, node {candidate.node_id})"
+                + "".join(f" + node {node_id} {name}" for node_id, name in candidate.also_targets)
             )
         lines.append("Outputs:")
         for output in self.outputs:
@@ -381,12 +384,15 @@ def _browser_safe(number: int | float | None) -> int | float | None:
 def _choose_inputs(
     conversion: Conversion, node_defs: NodeDefs, candidates: list[CandidateInput]
 ) -> list[CandidateInput]:
-    """The candidates (in node order) with their role, auto flag, advanced flag and rank."""
+    """The candidates (in node order) with their role, auto flag, advanced flag and rank; widgets that
+    mean one thing to the app's user (the base's and the refiner's prompt) merged into one candidate."""
     polarity = _prompt_polarity(conversion, node_defs)
-    simple = _sampler_count(conversion, node_defs) == 1
+    one_chain = len(_sampler_chains(conversion, node_defs)) == 1
+    takes_media = any(candidate.media is not None for candidate in candidates)
     chosen = []
     for position, candidate in enumerate(candidates):
-        group, role = _group(candidate, polarity.get((candidate.node_id, candidate.input_name)), simple)
+        key = (candidate.node_id, candidate.input_name)
+        group, role = _group(candidate, polarity.get(key), one_chain, takes_media, conversion)
         chosen.append(
             replace(
                 candidate,
@@ -396,10 +402,16 @@ def _choose_inputs(
                 rank=group * 1_000_000 + position,
             )
         )
-    return chosen
+    return _merge_shared(chosen, one_chain)
 
 
-def _group(candidate: CandidateInput, polarity: str | None, simple: bool) -> tuple[int, InputRole | None]:
+def _group(
+    candidate: CandidateInput,
+    polarity: str | None,
+    one_chain: bool,
+    takes_media: bool,
+    conversion: Conversion,
+) -> tuple[int, InputRole | None]:
     name = candidate.input_name
     if candidate.value_type == "STRING" and (candidate.multiline or polarity):
         if polarity == "negative":
@@ -408,8 +420,10 @@ def _group(candidate: CandidateInput, polarity: str | None, simple: bool) -> tup
     if candidate.media is not None:
         return _MEDIA, "media"
     if candidate.seed:
+        if _noise_disabled(candidate, conversion):
+            return _OTHER, None
         return _SEED, "seed"
-    if not simple or candidate.value_type not in ("INT", "FLOAT"):
+    if not one_chain or candidate.value_type not in ("INT", "FLOAT"):
         return _OTHER, None
     if name in ("width", "height") and _is_empty_latent(candidate.class_type):
         return _SIZE, "size"
@@ -417,11 +431,51 @@ def _group(candidate: CandidateInput, polarity: str | None, simple: bool) -> tup
         return _STEPS, "steps"
     if name in ("cfg", "guidance"):
         return _GUIDANCE, "guidance"
-    if name == "denoise":
+    if name == "denoise" and takes_media:  # text to image always denoises fully
         return _DENOISE, "denoise"
     if name.startswith("strength"):
         return _STRENGTH, "strength"
     return _OTHER, None
+
+
+def _noise_disabled(candidate: CandidateInput, conversion: Conversion) -> bool:
+    """A KSampler (Advanced) seed with add_noise "disable" (a refiner's) adds no noise: it does nothing
+    ([C] nodes.py:1557-1558)."""
+    node = conversion.nodes[candidate.node_id]
+    return candidate.input_name == "noise_seed" and node.inputs.get("add_noise") == "disable"
+
+
+def _merge_shared(candidates: list[CandidateInput], one_chain: bool) -> list[CandidateInput]:
+    """Auto candidates that one app input should drive, merged into the first of them.
+
+    Widgets of the same role, name, type and value merge (one seed for two samplers, the same
+    negative text in two encoders); the prompts of one sampler chain (a base and its refiner) merge
+    by polarity whatever their texts, since the app's user writes one prompt. The first keeps its
+    value and settings and takes the others as `also_targets`; they are no candidates of their own.
+    """
+    merged: dict[tuple, CandidateInput] = {}
+    result: list[CandidateInput] = []
+    for candidate in candidates:
+        key = _merge_key(candidate, one_chain)
+        first = merged.get(key) if key is not None else None
+        if first is None:
+            if key is not None:
+                merged[key] = candidate
+            result.append(candidate)
+            continue
+        grown = replace(first, also_targets=(*first.also_targets, (candidate.node_id, candidate.input_name)))
+        merged[key] = grown
+        result[result.index(first)] = grown
+    return result
+
+
+def _merge_key(candidate: CandidateInput, one_chain: bool) -> tuple | None:
+    if not candidate.auto or candidate.role in (None, "media"):
+        return None
+    group = candidate.rank // 1_000_000
+    if one_chain and group in (_POSITIVE, _NEGATIVE):
+        return (group, candidate.value_type)
+    return (candidate.role, candidate.input_name, candidate.value_type, repr(candidate.value))
 
 
 def _is_empty_latent(class_type: str) -> bool:
@@ -429,13 +483,27 @@ def _is_empty_latent(class_type: str) -> bool:
     return class_type.startswith("Empty") and "Latent" in class_type
 
 
-def _sampler_count(conversion: Conversion, node_defs: NodeDefs) -> int:
-    count = 0
+def _sampler_chains(conversion: Conversion, node_defs: NodeDefs) -> list[set[str]]:
+    """The samplers (nodes of a "sampling" category that output a LATENT), grouped into chains: a
+    sampler working on another's result (a refiner, a hires-fix pass) is in that one's chain."""
+    graph = networkx.DiGraph()
+    for node_id, node in conversion.prompt.items():
+        graph.add_node(node_id)
+        for value in (node.get("inputs") or {}).values():
+            if is_link(value):
+                graph.add_edge(value[0], node_id)
+    samplers = []
     for node in conversion.nodes.values():
         node_def = node_defs.get(node.class_type)
         if node_def and node_def.category.startswith("sampling") and "LATENT" in node_def.output_types:
-            count += 1
-    return count
+            samplers.append(node.id)
+    chains = networkx.Graph()
+    chains.add_nodes_from(samplers)
+    for sampler in samplers:
+        chains.add_edges_from(
+            (sampler, other) for other in networkx.ancestors(graph, sampler) if other in chains
+        )
+    return [set(chain) for chain in networkx.connected_components(chains)]
 
 
 def _prompt_polarity(conversion: Conversion, node_defs: NodeDefs) -> dict[tuple[str, str], str]:
@@ -493,7 +561,7 @@ def _texts_upstream(starts: list, conversion: Conversion, node_defs: NodeDefs) -
 # --- labels -------------------------------------------------------------------------------------
 
 
-_ROLE_LABELS = {"prompt": "Prompt", "negative_prompt": "Negative prompt"}
+_ROLE_LABELS = {"prompt": "Prompt", "negative_prompt": "Negative prompt", "seed": "Seed"}
 _ACRONYMS = {"cfg": "CFG", "vae": "VAE", "clip": "CLIP", "fps": "FPS", "crf": "CRF"}
 
 
@@ -503,31 +571,56 @@ def _humanize(name: str) -> str:
 
 
 def _label_inputs(candidates: list[CandidateInput], node_defs: NodeDefs) -> tuple[CandidateInput, ...]:
-    """ "Prompt"/"Negative prompt" for prompts; a node's own title when the user gave it one and it
-    is the node's only candidate ("Photo"); else the input's name ("Steps"), led by the node title
-    when that name repeats ("KSampler steps")."""
+    """What a person would call each value: "Prompt", "Negative prompt" by role; a node's own title
+    when the user gave it one and it is the node's only candidate ("Photo"); "Seed"; else the input's
+    name ("Steps", "CFG", "Width"). A label that repeats is led by what the artist wrote in the node's
+    title ("Base steps" for "KSampler (Advanced) - BASE"), else by the node's title."""
     widgets_per_node = Counter(c.node_id for c in candidates)
     shorts = []
     for candidate in candidates:
         titled = widgets_per_node[candidate.node_id] == 1 and _has_custom_title(
             candidate.node_title, candidate.class_type, node_defs
         )
-        if candidate.role in _ROLE_LABELS:
+        if candidate.role in ("prompt", "negative_prompt"):
             shorts.append(_ROLE_LABELS[candidate.role])
         elif titled:
             shorts.append(candidate.node_title.strip())
+        elif candidate.role == "seed":
+            shorts.append(_ROLE_LABELS["seed"])
         else:
             shorts.append(_humanize(candidate.input_name))
     counts = Counter(short.casefold() for short in shorts)
     labels = []
     for candidate, short in zip(candidates, shorts):
+        qualifier = _title_qualifier(candidate.node_title, candidate.class_type, node_defs)
         if counts[short.casefold()] == 1:
             labels.append(short)
+        elif qualifier:
+            labels.append(f"{qualifier} {_lower_first(short)}")
         elif widgets_per_node[candidate.node_id] == 1 and candidate.node_title.strip():
             labels.append(candidate.node_title.strip())
         else:
-            labels.append(f"{candidate.node_title.strip()} {short[:1].lower() + short[1:]}".strip())
+            labels.append(f"{candidate.node_title.strip()} {_lower_first(short)}".strip())
     return tuple(replace(c, label=label) for c, label in zip(candidates, unique_labels(labels)))
+
+
+def _title_qualifier(title: str, class_type: str, node_defs: NodeDefs) -> str | None:
+    """What the artist added to a node's default title: "Base" for "KSampler (Advanced) - BASE"."""
+    node_def = node_defs.get(class_type)
+    default = node_def.display_name if node_def else class_type
+    text = title.strip()
+    for known in (default, class_type):
+        if known and text.casefold().startswith(known.casefold()):
+            text = text[len(known) :]
+    text = text.strip(" -–—:|()[]/")
+    if not text:
+        return None
+    return text.capitalize() if text.isupper() else text[:1].upper() + text[1:]
+
+
+def _lower_first(text: str) -> str:
+    """ "Steps" -> "steps", but "CFG" stays "CFG"."""
+    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
 
 
 def _has_custom_title(title: str, class_type: str, node_defs: NodeDefs) -> bool:

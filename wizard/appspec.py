@@ -176,7 +176,8 @@ class AppSpec:
                 f"has {fingerprint}): make a new one with `python -m wizard spec FILE --auto -o SPEC.json`"
             )
         for item in self.inputs:
-            _check_input_against(item, conversion)
+            for node_id, input_name in item.targets:
+                _check_input_against(replace(item, node_id=node_id, input_name=input_name), conversion)
         for output in self.outputs:
             if output.node_id not in conversion.prompt:
                 raise SpecError(
@@ -202,9 +203,10 @@ class AppSpec:
             _check_field_types(record)
         for item in self.inputs:
             _check_input(item)
-            if (item.node_id, item.input_name) in widgets:
-                raise SpecError(f"node {item.node_id} input {item.input_name!r} is exposed twice")
-            widgets.add((item.node_id, item.input_name))
+            for node_id, input_name in item.targets:
+                if (node_id, input_name) in widgets:
+                    raise SpecError(f"node {node_id} input {input_name!r} is exposed twice")
+                widgets.add((node_id, input_name))
             _claim(item.name, item.label, names, labels)
         for output in self.outputs:
             _check_output(output)
@@ -220,8 +222,9 @@ class AppSpec:
 # --- building a spec ----------------------------------------------------------------------------
 
 
-def auto_spec(conversion: Conversion, analysis: Analysis) -> AppSpec:
-    """The spec of the `auto` selection: the inputs and outputs a user would keep."""
+def auto_spec(conversion: Conversion, analysis: Analysis, *, filename: str | None = None) -> AppSpec:
+    """The spec of the `auto` selection: the inputs and outputs a user would keep, titled from the
+    workflow's file name when it says something ("sdxl_refiner_prompt_example.json"), else from its task."""
     chosen = sorted((c for c in analysis.inputs if c.auto), key=lambda c: c.rank)
     taken: set[str] = set()
     inputs = [
@@ -241,11 +244,9 @@ def auto_spec(conversion: Conversion, analysis: Analysis) -> AppSpec:
         labels_taken.add(label.casefold())
         outputs.append(AppOutput.from_candidate(candidate, name=python_name(label, taken), label=label))
     task = _task(inputs, outputs)
-    main_model = _main_model(analysis.models)
-    title = f"{task} ({main_model})" if main_model and len(task) + len(main_model) <= 57 else task
     return AppSpec(
         fingerprint=workflow_fingerprint(conversion.prompt),
-        title=title,
+        title=title_from_filename(filename) or task,
         description=_description(task),
         emoji=_EMOJI.get(outputs[0].kind if outputs else "", "🧩"),
         inputs=tuple(inputs),
@@ -335,13 +336,60 @@ def _task_tags(inputs: list[AppInput], outputs: list[AppOutput]) -> list[str]:
     return [known[task]] if task in known else []
 
 
-def _main_model(models: tuple[ModelFile, ...]) -> str | None:
-    """The stem of the first checkpoint or diffusion model, e.g. "v1-5-pruned-emaonly-fp16"."""
-    for model in models:
-        if model.folder in ("checkpoints", "diffusion_models", "unet"):
-            stem = model.name.replace("\\", "/").rsplit("/", 1)[-1]
-            return stem.rsplit(".", 1)[0] if "." in stem else stem
-    return None
+_GENERIC_WORDS = frozenset(
+    {
+        "comfyui",
+        "comfy",
+        "workflow",
+        "workflows",
+        "api",
+        "untitled",
+        "new",
+        "copy",
+        "export",
+        "default",
+        "final",
+    }
+)
+_TITLE_WORDS = {
+    "sdxl": "SDXL",
+    "sd": "SD",
+    "sd3": "SD3",
+    "sd15": "SD1.5",
+    "api": "API",
+    "vae": "VAE",
+    "lora": "LoRA",
+    "controlnet": "ControlNet",
+    "3d": "3D",
+    "openai": "OpenAI",
+    "ai": "AI",
+    "gpt": "GPT",
+    "ltxv": "LTXV",
+    "i2v": "I2V",
+    "t2v": "T2V",
+    "t2i": "T2I",
+    "i2i": "I2I",
+    "svd": "SVD",
+    "flux": "Flux",
+    "hidream": "HiDream",
+}
+
+
+def title_from_filename(filename: str | None) -> str | None:
+    """ "SDXL refiner prompt example" for "sdxl_refiner_prompt_example.json"; None for a name that says
+    nothing of the workflow ("workflow (3).json", "ComfyUI_00012_.png")."""
+    if not filename:
+        return None
+    stem = Path(filename.replace("\\", "/")).name.rsplit(".", 1)[0]
+    words = [word for word in re.split(r"[\s_\-.()\[\]]+", stem) if word and not word.isdigit()]
+    if not [word for word in words if word.lower() not in _GENERIC_WORDS]:
+        return None
+    words = [
+        _TITLE_WORDS.get(word.lower(), word if word[1:] and not word[1:].islower() else word.lower())
+        for word in words
+    ]
+    title = " ".join(words)[:60].rstrip()
+    return title[:1].upper() + title[1:]
 
 
 # --- checks -------------------------------------------------------------------------------------
@@ -571,6 +619,19 @@ def _record(cls, item: Any, where: str):
     missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in item]
     _require(not missing, f'"{where}" entry lacks {", ".join(missing)}')
     values = {key: tuple(value) if isinstance(value, list) else value for key, value in item.items()}
+    if "also_targets" in values:
+        targets = values["also_targets"]
+        _require(
+            isinstance(targets, tuple)
+            and all(
+                isinstance(target, list)
+                and len(target) == 2
+                and all(isinstance(part, str) for part in target)
+                for target in targets
+            ),
+            f'"{where}" entry: "also_targets" must be a list of [node id, input name] pairs',
+        )
+        values["also_targets"] = tuple(tuple(target) for target in targets)
     return cls(**values)
 
 

@@ -291,6 +291,7 @@ def _app_context(conversion: Conversion, spec: AppSpec) -> dict[str, Any]:
                 "node_id": item.node_id,
                 "input_name": item.input_name,
                 "label": item.label,
+                "also": item.also_targets,
                 "value_expression": _value_expression(item),
             }
             for item in inputs

@@ -224,6 +224,8 @@ class InputSettings:
         multiline: a Textbox of several lines.
         media: what a FILE input takes.
         advanced: shown in the collapsed "Advanced" section.
+        also_targets: more widget values (node id, input name) that take the same value, e.g. the
+            refiner's prompt next to the base's: one app input drives them all.
     """
 
     node_id: str
@@ -238,6 +240,12 @@ class InputSettings:
     multiline: bool = False
     media: Media | None = None
     advanced: bool = False
+    also_targets: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def targets(self) -> tuple[tuple[str, str], ...]:
+        """Every widget value (node id, input name) this input sets, its own first."""
+        return ((self.node_id, self.input_name), *self.also_targets)
 
 
 @dataclass(frozen=True, kw_only=True)

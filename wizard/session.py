@@ -95,7 +95,7 @@ def open_converted(loaded: LoadedWorkflow, packed: PackedConversion, *, offline:
         ui_graph_json=json.dumps(document, ensure_ascii=False, separators=(",", ":")),
         conversion=conversion,
         analysis=analysis,
-        spec=auto_spec(conversion, analysis),
+        spec=auto_spec(conversion, analysis, filename=loaded.filename),
     )
 
 
@@ -188,7 +188,7 @@ def candidate_order(analysis: Analysis) -> list[CandidateInput]:
 
 def exposed_node_ids(spec: AppSpec) -> set[str]:
     """The nodes whose values are inputs of the app: the graph draws them as chosen inputs."""
-    return {item.node_id for item in spec.inputs}
+    return {node_id for item in spec.inputs for node_id, _name in item.targets}
 
 
 def with_inputs(session: Session, choices: Sequence[InputChoice]) -> Session:
@@ -479,9 +479,10 @@ def space_name_problem(name: str) -> str | None:
 
 
 def suggested_space_name(session: Session) -> str:
-    """A valid Space name made from the app's title ("Text to image (SD1.5)" -> "text-to-image-sd1-5")."""
-    slug = re.sub(r"[^a-z0-9]+", "-", session.spec.title.lower()).strip("-")[:60].strip("-")
-    return slug or "comfyui-app"
+    """A valid Space name made from the app's title and its workflow's fingerprint, so two workflows
+    never share one ("Text to image" -> "text-to-image-3fa9c1")."""
+    slug = re.sub(r"[^a-z0-9]+", "-", session.spec.title.lower()).strip("-")[:50].strip("-")
+    return f"{slug or 'comfyui-app'}-{session.spec.fingerprint.removeprefix('sha256:')[:6]}"
 
 
 def publish_space(
