@@ -156,7 +156,7 @@ def test_outputs_and_title(default_session):
     )
     assert [(o.label, o.name) for o in session.spec.outputs] == [("Pictures", "pictures")]
     assert (session.spec.title, session.spec.description) == ("My app", "Pretty pictures")
-    assert sessions.suggested_space_name(session) == "my-app"
+    assert sessions.suggested_space_name(session).startswith("my-app-")
     with pytest.raises(WizardError, match="title"):
         sessions.with_title(default_session, " ", "")
 

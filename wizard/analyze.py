@@ -21,6 +21,7 @@ from typing import Any, Literal
 import networkx
 
 from runtime.links import is_link
+from runtime.workflow import COMFY_API_KEY_SECRET
 from runtime.urlpolicy import url_problem
 from wizard.app_contract import MEDIA_COMPONENTS, OUTPUT_COMPONENTS
 from wizard.nodedefs import InputSpec, NodeDef, NodeDefs
@@ -129,6 +130,7 @@ class Analysis:
         nodes: the flattened workflow's nodes, in prompt order.
         inputs, outputs: the candidates, with the automatic selection marked.
         models, custom_nodes: what the app needs installed.
+        api_nodes: the class types of ComfyUI's paid API nodes the workflow runs (they call Comfy.org).
         warnings: one line each, for the user.
     """
 
@@ -138,6 +140,7 @@ class Analysis:
     models: tuple[ModelFile, ...]
     custom_nodes: tuple[NodePack, ...]
     warnings: tuple[str, ...]
+    api_nodes: tuple[str, ...] = ()
 
     def to_report(self) -> dict[str, Any]:
         """The JSON report of `python -m wizard inspect --json`."""
@@ -150,6 +153,7 @@ class Analysis:
             "outputs": [asdict(candidate) for candidate in self.outputs],
             "models": [model.to_dict() for model in self.models],
             "custom_nodes": [pack.to_dict() for pack in self.custom_nodes],
+            "api_nodes": list(self.api_nodes),
             "warnings": list(self.warnings),
         }
 
@@ -208,6 +212,9 @@ def analyze(conversion: Conversion, node_defs: NodeDefs, *, online: bool = False
             warnings.append(
                 f"node {node.title!r} ({node.class_type}) has no definition here: its values stay fixed"
             )
+    api_nodes = paid_api_nodes(conversion, node_defs)
+    if api_nodes:
+        warnings.append(api_nodes_warning(api_nodes))
     models = tuple(
         _allowed_downloads(resolve_models(find_models(conversion, node_defs), online=online), warnings)
     )
@@ -223,6 +230,24 @@ def analyze(conversion: Conversion, node_defs: NodeDefs, *, online: bool = False
         models=models,
         custom_nodes=identify_packs(conversion).packs,
         warnings=tuple(warnings),
+        api_nodes=api_nodes,
+    )
+
+
+def paid_api_nodes(conversion: Conversion, node_defs: NodeDefs) -> tuple[str, ...]:
+    """The class types, in node order, whose definition is one of ComfyUI's API nodes (`api_node`)."""
+    found = []
+    for node in conversion.nodes.values():
+        node_def = node_defs.get(node.class_type)
+        if node_def is not None and node_def.raw.get("api_node") and node.class_type not in found:
+            found.append(node.class_type)
+    return tuple(found)
+
+
+def api_nodes_warning(api_nodes: tuple[str, ...]) -> str:
+    return (
+        f"paid API nodes ({', '.join(api_nodes)}): every run calls Comfy.org's API and costs credits; the "
+        f"Space needs your Comfy API key (platform.comfy.org) as its {COMFY_API_KEY_SECRET} secret"
     )
 
 

@@ -8,6 +8,9 @@ in `INPUT_COMPONENTS` (which value types may use it) and in `component`.
                          checkbox right after the first randomized seed
     return_values(spec)  what `generate` returns, in order: the outputs, then each randomized seed
     component(item)      (Gradio class name, keyword arguments) of an input, output or parameter
+    annotation(param)    the Python type `generate` declares for a parameter (the API's and MCP tool's schema)
+    describe(param)      the parameter's line in `generate`'s docstring ("Args:"), which Gradio shows in
+                         the API page and gives MCP clients as the tool's parameter description
 """
 
 from __future__ import annotations
@@ -135,6 +138,49 @@ def return_values(spec: AppSpec) -> tuple[ReturnValue, ...]:
 def randomized_seeds(spec: AppSpec) -> tuple[AppInput, ...]:
     """The seeds the "Randomize seed" checkbox replaces, in the app's order."""
     return tuple(item for item in spec.ordered_inputs if item.randomize)
+
+
+_ANNOTATIONS = {"INT": "int", "FLOAT": "float", "STRING": "str", "BOOLEAN": "bool"}
+
+
+def annotation(parameter: Parameter) -> str:
+    """ "int", "float", "str", "bool"; a file input takes a path or URL ("str"), the mask editor its
+    layers ("dict"); a choice the type of its choices."""
+    item = parameter.input
+    if item is None:
+        return "bool"
+    if item.value_type == "FILE":
+        return "dict" if item.component == "ImageEditor" else "str"
+    if item.value_type == "COMBO":
+        kinds = {type(choice).__name__ for choice in (item.choices or ())} or {"str"}
+        return kinds.pop() if len(kinds) == 1 and kinds <= {"str", "int", "float"} else "str"
+    return _ANNOTATIONS[item.value_type]
+
+
+def describe(parameter: Parameter) -> str:
+    """What the parameter is and takes, in one line: "Steps (an integer from 1 to 100)."."""
+    item = parameter.input
+    if item is None:
+        return f"{parameter.label} (true: a random seed for each run)."
+    if item.value_type == "FILE":
+        words = {
+            "image": "an image (path or URL)",
+            "mask": "an image whose alpha channel is the mask (path or URL)",
+            "image+mask": "an image with the mask painted over it (the image editor's background and layers)",
+            "video": "a video (path or URL)",
+            "audio": "an audio file (path or URL)",
+            "file": "a file (path or URL)",
+        }
+        return f"{item.label} ({words[item.media or 'file']})."
+    if item.component in ("Dropdown", "Radio"):
+        return f"{item.label} (one of {', '.join(map(str, item.choices or ()))})."
+    bounds = ""
+    if item.minimum is not None and item.maximum is not None:
+        bounds = f" from {item.minimum} to {item.maximum}"
+    elif item.minimum is not None:
+        bounds = f" of at least {item.minimum}"
+    kinds = {"INT": "an integer", "FLOAT": "a number", "STRING": "text", "BOOLEAN": "true or false"}
+    return f"{item.label} ({kinds.get(item.value_type, 'a value')}{bounds})."
 
 
 def component(item: InputSettings | OutputSettings | Parameter) -> tuple[str, dict[str, Any]]:

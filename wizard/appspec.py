@@ -97,6 +97,7 @@ class AppSpec:
         duration: seconds of GPU each request asks ZeroGPU for.
         measured_seconds: the wizard's Test run, when one was made.
         models, custom_nodes: what the Space installs.
+        api_nodes: ComfyUI's paid API nodes it runs (class types): the Space needs a Comfy API key secret.
         comfyui: the pinned ComfyUI {"repo", "commit"}.
         spec_version: the format's version.
     """
@@ -113,6 +114,7 @@ class AppSpec:
     tags: tuple[str, ...] = ("comfyui",)
     models: tuple[ModelFile, ...] = ()
     custom_nodes: tuple[NodePack, ...] = ()
+    api_nodes: tuple[str, ...] = ()
     comfyui: dict[str, str] = field(
         default_factory=lambda: {"repo": COMFYUI_GIT_URL, "commit": COMFYUI_COMMIT}
     )
@@ -138,6 +140,7 @@ class AppSpec:
             "outputs": [asdict(item) for item in self.outputs],
             "models": [model.to_dict() for model in self.models],
             "custom_nodes": [pack.to_dict() for pack in self.custom_nodes],
+            "api_nodes": list(self.api_nodes),
             "comfyui": dict(self.comfyui),
         }
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
@@ -254,6 +257,7 @@ def auto_spec(conversion: Conversion, analysis: Analysis, *, filename: str | Non
         tags=tuple(dict.fromkeys(["comfyui", *_task_tags(inputs, outputs)])),
         models=tuple(replace(model, node_ids=()) for model in analysis.models),  # the spec keeps no ids
         custom_nodes=tuple(analysis.custom_nodes),
+        api_nodes=analysis.api_nodes,
     )
 
 
@@ -582,6 +586,11 @@ def _parse_spec(data: Any) -> AppSpec:
     )
     accelerate = data.get("accelerate", True)
     _require(isinstance(accelerate, bool), 'the spec\'s "accelerate" must be true or false')
+    api_nodes = data.get("api_nodes", [])
+    _require(
+        isinstance(api_nodes, list) and all(isinstance(name, str) for name in api_nodes),
+        '"api_nodes" must be a list of node class types',
+    )
     tags = data.get("tags", ["comfyui"])
     _require(
         isinstance(tags, list) and all(isinstance(tag, str) for tag in tags),
@@ -600,6 +609,7 @@ def _parse_spec(data: Any) -> AppSpec:
         tags=tuple(tags),
         models=models,
         custom_nodes=packs,
+        api_nodes=tuple(api_nodes),
         comfyui={"repo": comfyui["repo"], "commit": comfyui["commit"]},
     )
 

@@ -41,7 +41,7 @@ COMFYUI_REQUIREMENTS = Path(__file__).parent / "data" / f"comfyui-requirements-{
 BLACK_MODE = black.Mode(line_length=110, target_versions={black.TargetVersion.PY310})
 
 SDK_VERSION = "6.31.0"
-PINS = ("gradio==6.31.0", "spaces==0.51.3", "huggingface_hub==2.4.0")
+PINS = ("gradio[mcp]==6.31.0", "spaces==0.51.3", "huggingface_hub==2.4.0")
 TORCH_PINS = ("torch==2.9.1", "torchvision==0.24.1", "torchaudio==2.9.1")
 TORCH_PACKAGES = frozenset({"torch", "torchvision", "torchaudio"})
 # ComfyUI's requirements.txt omits `requests`, which its frontend management imports.
@@ -155,6 +155,21 @@ def _string_literal(text: str) -> str:
     return quoted
 
 
+def _docstring(text: Any) -> Code:
+    """A triple-quoted docstring of `text` for a function body (lines after the first indented 4 more;
+    `inspect.getdoc` strips that again): quotes, backslashes and control characters escaped."""
+    escaped = "".join(_docstring_char(char) for char in str(text))
+    return Code('"""' + escaped.replace("\n", "\n    ") + '"""')
+
+
+def _docstring_char(char: str) -> str:
+    if char in ('"', "\\"):
+        return "\\" + char
+    if char != "\n" and (ord(char) < 32 or ord(char) == 127):
+        return f"\\x{ord(char):02x}"
+    return char
+
+
 def _py(value: Any) -> Code:
     return Code(literal(value))
 
@@ -249,6 +264,7 @@ _ENVIRONMENT = jinja2.Environment(
 )
 _ENVIRONMENT.filters.update(
     py=_py,
+    docstring=_docstring,
     ident=_ident,
     names=_names,
     code=_code,
@@ -282,6 +298,11 @@ def _app_context(conversion: Conversion, spec: AppSpec) -> dict[str, Any]:
         "duration": spec.duration,
         "duration_note": _duration_note(spec),
         "parameters": [parameter.name for parameter in parameters],
+        "signature": [
+            {"name": parameter.name, "annotation": app_contract.annotation(parameter)}
+            for parameter in parameters
+        ],
+        "api_doc": _api_doc(spec, parameters, returns),
         "randomized": app_contract.randomized_seeds(spec),
         "randomize_seed": app_contract.RANDOMIZE_SEED,
         "accelerate": spec.accelerate,
@@ -306,6 +327,23 @@ def _app_context(conversion: Conversion, spec: AppSpec) -> dict[str, Any]:
         "examples": _examples(inputs),
         "click_outputs": [value.name for value in returns],
     }
+
+
+def _api_doc(
+    spec: AppSpec,
+    parameters: tuple[app_contract.Parameter, ...],
+    returns: tuple[app_contract.ReturnValue, ...],
+) -> str:
+    """`generate`'s docstring in the "Args:"/"Returns:" form Gradio reads for the API page and the MCP tool."""
+    lines = [f"{one_line(spec.description).rstrip('.')}: runs the ComfyUI workflow once.", ""]
+    if parameters:
+        lines.append("Args:")
+        lines += [f"    {parameter.name}: {app_contract.describe(parameter)}" for parameter in parameters]
+    lines += ["", "Returns:"]
+    for value in returns:
+        label = value.output.label if value.output is not None else f"the seed used for {value.seed.label}"
+        lines.append(f"    {label}")
+    return "\n".join(lines) + "\n"
 
 
 def _constructor(item: app_contract.Parameter | AppOutput) -> Code:
