@@ -13,6 +13,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from runtime.workflow import COMFY_API_KEY_SECRET
 from wizard.errors import SpecError, WizardError
 
 # What acceleration measured (bench/README.md, one H200 run): the wizard states it, it never hides it.
@@ -177,6 +178,12 @@ def _add_space_commands(commands) -> None:
     )
     publish.add_argument("--private", action="store_true", help="create the Space private")
     publish.add_argument("--token", help="a Hugging Face token (default: HF_TOKEN, else the saved login)")
+    publish.add_argument(
+        "--comfy-api-key",
+        default=os.environ.get(COMFY_API_KEY_SECRET),
+        help=f"a Comfy API key for workflows with paid API nodes, stored as the Space's {COMFY_API_KEY_SECRET} "
+        f"secret (default: the {COMFY_API_KEY_SECRET} environment variable)",
+    )
 
 
 def _read(args: argparse.Namespace):
@@ -355,6 +362,27 @@ def _run_on_space(args: argparse.Namespace, inputs: dict[str, str]) -> int:
 def _publish(args: argparse.Namespace) -> int:
     from wizard.publish import publish_folder
 
-    result = publish_folder(args.app_dir, space=args.space, private=args.private, token=args.token)
+    api_nodes = _api_nodes_of(args.app_dir)
+    if api_nodes and not args.comfy_api_key:
+        print(
+            f"warning: this app runs paid API nodes ({', '.join(api_nodes)}) and no Comfy API key was given: "
+            f"set {COMFY_API_KEY_SECRET} or pass --comfy-api-key, or add the secret in the Space's settings",
+            file=sys.stderr,
+        )
+    result = publish_folder(
+        args.app_dir,
+        space=args.space,
+        private=args.private,
+        token=args.token,
+        comfy_api_key=args.comfy_api_key if api_nodes else None,
+    )
     print(result.url)
     return 0
+
+
+def _api_nodes_of(app_dir: Path) -> list[str]:
+    """The paid API nodes a built app's appspec.json names (none when it cannot be read: publish says why)."""
+    try:
+        return list(json.loads((app_dir / "appspec.json").read_text(encoding="utf-8")).get("api_nodes", []))
+    except (OSError, ValueError, AttributeError):
+        return []

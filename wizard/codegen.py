@@ -28,6 +28,7 @@ import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 
 from runtime.locate import COMFYUI_VERSION
+from runtime.workflow import COMFY_API_KEY_SECRET
 from wizard import app_contract
 from wizard.appspec import AppInput, AppOutput, AppSpec
 from wizard.errors import BuildError, one_line
@@ -207,6 +208,13 @@ def _md(text: Any) -> Code:
     return Code(markdown_text(str(text)))
 
 
+def _md_code(text: Any) -> Code:
+    """A fenced Python block, its fence longer than any run of backticks inside."""
+    longest = max((len(run) for run in re.findall(r"`+", str(text))), default=0)
+    fence = "`" * max(3, longest + 1)
+    return Code(f"{fence}python\n{text}\n{fence}")
+
+
 def _url(url: Any) -> Code:
     if not isinstance(url, str) or not re.fullmatch(r"https://huggingface\.co/[A-Za-z0-9_.~%/-]+", url):
         raise BuildError(f"{url!r} is not a link the README may hold")
@@ -270,6 +278,7 @@ _ENVIRONMENT.filters.update(
     code=_code,
     comment=_comment,
     md=_md,
+    md_code=_md_code,
     url=_url,
     yaml=_yaml,
     requirement=_requirement,
@@ -401,9 +410,39 @@ def _readme_context(spec: AppSpec, has_ui_workflow: bool) -> dict[str, Any]:
         "outputs": [{"label": output.label, "kind": _OUTPUT_WORDS[output.kind]} for output in spec.outputs],
         "models": [_model_entry(model) for model in spec.models],
         "custom_nodes": [_pack_words(pack) for pack in spec.custom_nodes],
+        "api_nodes": ", ".join(spec.api_nodes),
+        "api_key_secret": COMFY_API_KEY_SECRET,
+        "client_call": _client_call(spec),
         "comfyui": f"{COMFYUI_VERSION} (commit {spec.comfyui['commit'][:8]})",
         "has_ui_workflow": has_ui_workflow,
     }
+
+
+def _client_call(spec: AppSpec) -> str:
+    """The `gradio_client` call of `/generate` with the app's own defaults (files as `handle_file`)."""
+    parameters = app_contract.parameters(spec)
+    files = any(
+        parameter.input is not None and parameter.input.value_type == "FILE" for parameter in parameters
+    )
+    lines = [
+        f"from gradio_client import Client{', handle_file' if files else ''}",
+        "",
+        'client = Client("user/space")',
+    ]
+    lines.append("result = client.predict(")
+    for parameter in parameters:
+        item = parameter.input
+        if item is None:
+            value = "True"
+        elif item.value_type == "FILE":
+            value = 'handle_file("input.png")' if item.media in ("image", "mask") else 'handle_file("input")'
+            if item.component == "ImageEditor":
+                value = '{"background": handle_file("input.png"), "layers": [], "composite": None}'
+        else:
+            value = literal(item.default)
+        lines.append(f"    {parameter.name}={value},")
+    lines += ['    api_name="/generate",', ")", "print(result)"]
+    return "\n".join(lines)
 
 
 def front_matter(spec: AppSpec) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from runtime.locate import DATA_DIR_NAME
+from runtime.workflow import COMFY_API_KEY_SECRET
 from wizard.errors import (
     PublishAuthError,
     PublishError,
@@ -158,12 +159,14 @@ def publish_folder(
     private: bool = False,
     token: str | None = None,
     hf_token_secret: str | None = None,
+    comfy_api_key: str | None = None,
     template: str | None = None,
     progress: Progress | None = None,
 ) -> PublishResult:
     """Create (or update) the ZeroGPU Space `space` from the built `folder`, in one commit.
 
-    `hf_token_secret`: stored as the Space's `HF_TOKEN` secret (gated models). `template`: a Space to
+    `hf_token_secret`: stored as the Space's `HF_TOKEN` secret (gated models). `comfy_api_key`: stored as
+    its `API_KEY_COMFY_ORG` secret (ComfyUI's paid API nodes). `template`: a Space to
     duplicate instead of starting empty. `progress(fraction, desc=...)` is told each step."""
     from huggingface_hub import CommitOperationAdd
 
@@ -172,20 +175,21 @@ def publish_folder(
     files = _space_files(folder)
     parse_space_name(space)  # a bad name fails here, before any network call
     token = resolve_token(token)
-    _refuse_secrets_in_files(folder, files, [token, hf_token_secret])
+    _refuse_secrets_in_files(folder, files, [token, hf_token_secret, comfy_api_key])
 
     report(0.0, desc="Checking your Hugging Face account")
     repo_id = space_repo_id(space, whoami(token))
-    secrets = [{"key": "HF_TOKEN", "value": hf_token_secret}] if hf_token_secret else None
+    given = {"HF_TOKEN": hf_token_secret, COMFY_API_KEY_SECRET: comfy_api_key}
+    secrets = [{"key": key, "value": value} for key, value in given.items() if value] or None
 
     report(0.2, desc=f"Creating the Space {repo_id}")
     created = _create_space(repo_id, token=token, private=private, secrets=secrets, template=template)
     if not created and private:  # asked for private: an update makes sure; never the reverse, silently
         with _writing_to(repo_id, f"making {repo_id} private", created=created):
             _hub().update_repo_settings(repo_id, repo_type="space", private=True, token=token)
-    if not created and secrets:
-        with _writing_to(repo_id, f"setting the HF_TOKEN secret of {repo_id}", created=created):
-            _hub().add_space_secret(repo_id, "HF_TOKEN", hf_token_secret, token=token)
+    for secret in secrets if not created and secrets else ():
+        with _writing_to(repo_id, f"setting the {secret['key']} secret of {repo_id}", created=created):
+            _hub().add_space_secret(repo_id, secret["key"], secret["value"], token=token)
 
     report(0.4, desc=f"Uploading {len(files)} files to {repo_id}")
     operations = [CommitOperationAdd(path_in_repo=path, path_or_fileobj=folder / path) for path in files]

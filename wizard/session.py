@@ -493,6 +493,7 @@ def publish_space(
     private: bool,
     hf_token_secret: str | None,
     token: str | None,
+    comfy_api_key: str | None = None,
     progress: Callable[..., object] | None = None,
 ) -> PublishResult:
     """The folder built from the current choices, as a ZeroGPU Space in the token's account."""
@@ -501,6 +502,11 @@ def publish_space(
         raise WizardError(problem)
     if token is None:
         raise WizardError("sign in with Hugging Face first (the button above)")
+    if session.spec.api_nodes and not comfy_api_key:
+        raise WizardError(
+            f"this workflow runs paid API nodes ({', '.join(session.spec.api_nodes)}): "
+            "enter your Comfy API key (platform.comfy.org) in the field above"
+        )
     folder = build_preview(session, workdir).folder
     return publish_folder(
         folder,
@@ -508,5 +514,6 @@ def publish_space(
         private=private,
         token=token,
         hf_token_secret=hf_token_secret,
+        comfy_api_key=comfy_api_key if session.spec.api_nodes else None,
         progress=progress,
     )

@@ -314,6 +314,7 @@ def _wire_publish(page: Page) -> None:
         name: str,
         private: str,
         secret: str,
+        comfy_api_key: str,
         oauth_token: gr.OAuthToken | None,
         progress=gr.Progress(),
     ) -> dict:
@@ -326,6 +327,7 @@ def _wire_publish(page: Page) -> None:
                 name=name,
                 private=private == "private",
                 hf_token_secret=secret.strip() or None,
+                comfy_api_key=comfy_api_key.strip() or None,
                 token=token,
                 progress=progress,
             )
@@ -337,7 +339,14 @@ def _wire_publish(page: Page) -> None:
 
     page.publish.click(
         on_publish,
-        [page.session, page.workdir, page.space_name, page.visibility, page.hf_token_secret],
+        [
+            page.session,
+            page.workdir,
+            page.space_name,
+            page.visibility,
+            page.hf_token_secret,
+            page.comfy_api_key,
+        ],
         [page.workdir, page.published],
         api_name="publish",
     )

@@ -243,6 +243,13 @@ def _publish_step(page: Page) -> None:
                     info="Only for gated models: a read token of an account that accepted their licences. "
                     "Stored as a Space secret, never in a file.",
                 )
+                page.comfy_api_key = gr.Textbox(
+                    label="Comfy API key (only for paid API nodes)",
+                    type="password",
+                    elem_id="comfy-api-key",
+                    info="Workflows with ComfyUI's API nodes (OpenAI, Kling...) call Comfy.org and cost credits "
+                    "per run: a key from platform.comfy.org, stored as the Space's API_KEY_COMFY_ORG secret.",
+                )
                 gr.Markdown(HARDWARE_NOTE, elem_classes="hardware-note")
             with gr.Column(scale=2, elem_classes="publish-actions"):
                 gr.Markdown(access.account_note(), elem_id="account-note")

@@ -50,6 +50,11 @@ def models_markdown(session: Session) -> str:
         )
     if any(model.gated for model in models):
         lines.append("Some files are gated: give the Space an `HF_TOKEN` secret when you publish.")
+    if session.spec.api_nodes:
+        lines.append(
+            f"**Paid API nodes** ({html.escape(', '.join(session.spec.api_nodes))}): each run calls Comfy.org "
+            "and costs credits; enter your Comfy API key when you publish."
+        )
     return " ".join(lines)
 
 
