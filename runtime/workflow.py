@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from runtime.comfy_api import api_key_extra_data
 from runtime.engine import Engine, ExecutionResult, start
 from runtime.errors import ComfyUIStartError, InputError, MissingModelError, NodeExecutionError, RunError
 from runtime.links import is_link
@@ -29,9 +30,6 @@ from runtime.durations import DURATION_UNMEASURED_S, gpu_duration
 from runtime.locate import DATA_DIR_NAME
 
 InputKey = tuple[str, str]  # (node id, input name) in the API prompt
-# The Space secret ComfyUI's paid API nodes (comfy_api_nodes) need: ComfyUI hands a prompt's
-# extra_data["api_key_comfy_org"] to their hidden API_KEY_COMFY_ORG input ([C] execution.py:199-200).
-COMFY_API_KEY_SECRET = "API_KEY_COMFY_ORG"
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 VIDEO_EXTENSIONS = frozenset({".mp4", ".webm", ".mov", ".mkv", ".avi", ".m4v"})
@@ -227,8 +225,7 @@ class ComfyWorkflow:
                 raise KeyError(f"the workflow has no input {name!r} on node {node_id!r}")
             prompt[node_id]["inputs"][name] = self._request_value(node_id, name, value)
         extra_data = {"extra_pnginfo": {"workflow": self.ui_workflow}} if self.ui_workflow else {}
-        if os.environ.get(COMFY_API_KEY_SECRET):
-            extra_data["api_key_comfy_org"] = os.environ[COMFY_API_KEY_SECRET]
+        extra_data.update(api_key_extra_data())  # paid API nodes read the Space's Comfy API key
         with self.engine.lock:
             error, output_ids, node_errors = self.engine.validate(prompt)
             if error is not None or node_errors:

@@ -76,7 +76,7 @@ def test_outputs_models_and_report_shape(node_defs):
         ("9", "images", "Gallery", "Images", True)
     ]
     report = json.loads(json.dumps(analysis.to_report()))
-    assert set(report) == {"nodes", "inputs", "outputs", "models", "custom_nodes", "warnings"}
+    assert set(report) == {"nodes", "inputs", "outputs", "models", "custom_nodes", "api_nodes", "warnings"}
     assert [model["name"] for model in report["models"]] == ["v1-5-pruned-emaonly-fp16.safetensors"]
     assert set(report["models"][0]) == {
         "name",

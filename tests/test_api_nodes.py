@@ -4,11 +4,12 @@ as its API_KEY_COMFY_ORG secret (the fake Hub over HTTP), never in a file or in 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from runtime.workflow import COMFY_API_KEY_SECRET
+from runtime.comfy_api import COMFY_API_KEY_SECRET, api_key_extra_data
 from tests.fakehub import client_env
 from tests.wizard_cli import run_wizard
 from wizard import session as sessions
@@ -30,8 +31,13 @@ def openai():
 
 def test_the_secret_is_the_one_comfyui_reads():
     # ComfyUI fills the hidden API_KEY_COMFY_ORG input from extra_data (execution.py:199-200)
-    source = (Path(sessions.__file__).parents[1] / "runtime" / "workflow.py").read_text()
-    assert COMFY_API_KEY_SECRET == "API_KEY_COMFY_ORG" and 'extra_data["api_key_comfy_org"]' in source
+    assert COMFY_API_KEY_SECRET == "API_KEY_COMFY_ORG"
+    assert api_key_extra_data() == {}
+    os.environ[COMFY_API_KEY_SECRET] = COMFY_KEY
+    try:
+        assert api_key_extra_data() == {"api_key_comfy_org": COMFY_KEY}
+    finally:
+        del os.environ[COMFY_API_KEY_SECRET]
 
 
 def test_the_analysis_and_the_models_step_name_the_paid_nodes(openai):

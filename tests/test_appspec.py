@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from dataclasses import replace
 
@@ -173,10 +174,15 @@ def test_spec_cli_writes_a_spec_build_accepts(templates_dir, tmp_path):
     spec_path.write_text(json.dumps(data))
     built = run_wizard("build", str(workflow), "--spec", str(spec_path), "-o", str(tmp_path / "app"))
     assert built.returncode == 0, built.stderr
-    assert (
-        "def generate(prompt, negative_prompt, seed, randomize_seed, progress="
-        in (tmp_path / "app/app.py").read_text()
-    )
+    tree = ast.parse((tmp_path / "app/app.py").read_text())
+    generate = next(node for node in tree.body if getattr(node, "name", None) == "generate")
+    assert [arg.arg for arg in generate.args.args] == [
+        "prompt",
+        "negative_prompt",
+        "seed",
+        "randomize_seed",
+        "progress",
+    ]
     other = run_wizard(
         "build", str(templates_dir / "lora.json"), "--spec", str(spec_path), "-o", str(tmp_path / "other")
     )

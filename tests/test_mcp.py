@@ -95,6 +95,6 @@ def test_the_running_app_serves_generate_as_a_described_mcp_tool(tmp_path):
         server.stop()
     [tool] = [tool for tool in tools if tool["name"].endswith("generate")]
     properties = tool["inputSchema"]["properties"]
-    assert set(properties) == {"photo", "blur_radius"}
-    assert properties["blur_radius"]["description"].startswith("Blur radius (an integer")
-    assert "Photo (an image (path or URL))" in properties["photo"]["description"]
+    assert list(properties) == [arg.arg for arg in _generate(folder).args.args if arg.arg != "progress"]
+    assert properties["photo"]["description"] == "Photo (an image (path or URL))."
+    assert tool["description"].startswith("Image to image")

@@ -21,7 +21,7 @@ from typing import Any, Literal
 import networkx
 
 from runtime.links import is_link
-from runtime.workflow import COMFY_API_KEY_SECRET
+from runtime.comfy_api import COMFY_API_KEY_SECRET
 from runtime.urlpolicy import url_problem
 from wizard.app_contract import MEDIA_COMPONENTS, OUTPUT_COMPONENTS
 from wizard.nodedefs import InputSpec, NodeDef, NodeDefs

@@ -13,7 +13,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from runtime.workflow import COMFY_API_KEY_SECRET
+from runtime.comfy_api import COMFY_API_KEY_SECRET
 from wizard.errors import SpecError, WizardError
 
 # What acceleration measured (bench/README.md, one H200 run): the wizard states it, it never hides it.

@@ -28,7 +28,7 @@ import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 
 from runtime.locate import COMFYUI_VERSION
-from runtime.workflow import COMFY_API_KEY_SECRET
+from runtime.comfy_api import COMFY_API_KEY_SECRET
 from wizard import app_contract
 from wizard.appspec import AppInput, AppOutput, AppSpec
 from wizard.errors import BuildError, one_line
@@ -166,8 +166,8 @@ def _docstring(text: Any) -> Code:
 def _docstring_char(char: str) -> str:
     if char in ('"', "\\"):
         return "\\" + char
-    if char != "\n" and (ord(char) < 32 or ord(char) == 127):
-        return f"\\x{ord(char):02x}"
+    if char != "\n" and not char.isprintable():
+        return repr(char)[1:-1]  # "\\x00", "\\u2028"
     return char
 
 
@@ -438,8 +438,8 @@ def _client_call(spec: AppSpec) -> str:
             value = 'handle_file("input.png")' if item.media in ("image", "mask") else 'handle_file("input")'
             if item.component == "ImageEditor":
                 value = '{"background": handle_file("input.png"), "layers": [], "composite": None}'
-        else:
-            value = literal(item.default)
+        else:  # no HTML in the README, not even inside a string: "<" is written "\\x3c"
+            value = literal(item.default).replace("<", "\\x3c").replace(">", "\\x3e").replace("&", "\\x26")
         lines.append(f"    {parameter.name}={value},")
     lines += ['    api_name="/generate",', ")", "print(result)"]
     return "\n".join(lines)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from runtime.locate import DATA_DIR_NAME
-from runtime.workflow import COMFY_API_KEY_SECRET
+from runtime.comfy_api import COMFY_API_KEY_SECRET
 from wizard.errors import (
     PublishAuthError,
     PublishError,
