@@ -100,7 +100,7 @@ def test_t2i_app_follows_the_runtime_api(node_defs, tmp_path):
     (examples,) = calls(tree, "Examples")
     assert ast.literal_eval(examples.keywords[0].value) == [["a glass bottle", "text, watermark"]]
     main = body[-1]
-    assert ast.unparse(main) == "if __name__ == '__main__':\n    demo.queue(max_size=20).launch()"
+    assert ast.unparse(main) == "if __name__ == '__main__':\n    demo.queue(max_size=20).launch(mcp_server=True)"
     # Module-level names are the app's own or the spec's: nothing a workflow could add.
     assigned = {
         t.id
