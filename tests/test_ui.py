@@ -289,14 +289,14 @@ def test_api_walks_from_upload_to_a_published_space(app_url, hub, templates_dir)
         assert "graph-canvas" in graph and f"{sum(row[0] for row in table['data'])} inputs" in badge
         app_py = client.predict(api_name="/build")[0]
         assert 'Input("3", "sampler_name"' in app_py
-        link = client.predict("sd15-app", "private", "", api_name="/publish")
+        link = client.predict("sd15-app", "private", "", "", api_name="/publish")
         assert f"]({hub.url}/spaces/{USER}/sd15-app)" in link
         repo = hub.repos[("space", f"{USER}/sd15-app")]
         assert repo.private and repo.hardware == "zero-a10g"
         assert 'Input("3", "sampler_name"' in repo.files["app.py"].decode()
         assert all(TOKEN.encode() not in content for content in repo.files.values())
         client.predict("Pocket painter", "Pictures from words", api_name="/edit_title")
-        again = client.predict("sd15-app", "private", "hf_readgatedmodels", api_name="/publish")
+        again = client.predict("sd15-app", "private", "hf_readgatedmodels", "", api_name="/publish")
         assert again.startswith("Updated") and len(repo.commits) == 3  # initial, first publish, update
         assert "HF_TOKEN" in repo.secrets and "Pocket painter" in repo.files["README.md"].decode()
         assert all(b"hf_readgatedmodels" not in content for content in repo.files.values())
