@@ -24,7 +24,7 @@ from runtime.links import is_link
 from runtime.comfy_api import COMFY_API_KEY_SECRET
 from runtime.urlpolicy import url_problem
 from wizard.app_contract import MEDIA_COMPONENTS, OUTPUT_COMPONENTS
-from wizard.nodedefs import InputSpec, NodeDef, NodeDefs
+from wizard.nodedefs import InputDef, NodeDef, NodeDefs
 from wizard.records import (
     Conversion,
     FlatNode,
@@ -282,7 +282,7 @@ def _candidate_inputs(conversion: Conversion, node_defs: NodeDefs) -> list[Candi
 
 
 def _typed_candidate(
-    node: FlatNode, node_def: NodeDef, spec: InputSpec, value: Any, conversion: Conversion
+    node: FlatNode, node_def: NodeDef, spec: InputDef, value: Any, conversion: Conversion
 ) -> CandidateInput | None:
     """The candidate for one widget value, or None when it is no app input (model files, lists)."""
     base = dict(
@@ -314,7 +314,7 @@ def _typed_candidate(
     return None
 
 
-def _media_kind(node: FlatNode, node_def: NodeDef, spec: InputSpec, conversion: Conversion) -> str | None:
+def _media_kind(node: FlatNode, node_def: NodeDef, spec: InputDef, conversion: Conversion) -> str | None:
     """ "image", "mask", "image+mask", "video", "audio" or "file" for a COMBO of uploaded files."""
     kind = spec.upload_kind or PACK_UPLOAD_INPUTS.get((node.class_type, spec.name))
     if kind is None:
@@ -336,7 +336,7 @@ def _mask_output_used(node: FlatNode, node_def: NodeDef, conversion: Conversion)
     )
 
 
-def _number_candidate(base: dict[str, Any], spec: InputSpec, value: int | float) -> CandidateInput:
+def _number_candidate(base: dict[str, Any], spec: InputDef, value: int | float) -> CandidateInput:
     is_int = spec.type == "INT"
     minimum, maximum = _finite(spec.options.get("min")), _finite(spec.options.get("max"))
     step = _finite(spec.options.get("step")) or (1 if is_int else _float_step(spec))
@@ -363,7 +363,7 @@ def _number_candidate(base: dict[str, Any], spec: InputSpec, value: int | float)
     )
 
 
-def _is_seed(spec: InputSpec, node_title: str) -> bool:
+def _is_seed(spec: InputDef, node_title: str) -> bool:
     """An INT with a control_after_generate widget that is a seed by name or by its node's title.
 
     Primitive Int nodes also carry the control widget, but mostly hold counts ("Steps", "Batch
@@ -372,7 +372,7 @@ def _is_seed(spec: InputSpec, node_title: str) -> bool:
     return spec.has_control_after_generate and ("seed" in spec.name.lower() or "seed" in node_title.lower())
 
 
-def _float_step(spec: InputSpec) -> float:
+def _float_step(spec: InputDef) -> float:
     rounding = _finite(spec.options.get("round"))
     return rounding if rounding else 0.01
 

@@ -62,7 +62,7 @@ _INPUT_SENTINEL = "__input__"
 
 
 @dataclass(frozen=True)
-class InputSpec:
+class InputDef:
     """One input of a node definition: `("INT", {"min": 0, ...})` made explicit."""
 
     name: str
@@ -159,9 +159,9 @@ class NodeDef:
         return tuple(self.raw.get("output_name", ()) or self.output_types)
 
     @functools.cached_property
-    def inputs(self) -> tuple[InputSpec, ...]:
+    def inputs(self) -> tuple[InputDef, ...]:
         """Required then optional inputs, in the frontend's order (`input_order`, then leftovers)."""
-        specs: list[InputSpec] = []
+        specs: list[InputDef] = []
         declared = self.raw.get("input", {})
         order = self.raw.get("input_order", {})
         for section in ("required", "optional"):
@@ -173,24 +173,24 @@ class NodeDef:
                     specs.append(_input_spec(name, section_inputs[name], section))
         return tuple(specs)
 
-    def input(self, name: str) -> InputSpec | None:
+    def input(self, name: str) -> InputDef | None:
         return next((spec for spec in self.inputs if spec.name == name), None)
 
     @property
-    def widget_inputs(self) -> tuple[InputSpec, ...]:
+    def widget_inputs(self) -> tuple[InputDef, ...]:
         return tuple(spec for spec in self.inputs if spec.is_widget)
 
 
-def _input_spec(name: str, declaration: Any, section: str) -> InputSpec:
+def _input_spec(name: str, declaration: Any, section: str) -> InputDef:
     if not isinstance(declaration, (list, tuple)) or not declaration:
-        return InputSpec(name, "*", {}, None, section)
+        return InputDef(name, "*", {}, None, section)
     kind = declaration[0]
     options = declaration[1] if len(declaration) > 1 and isinstance(declaration[1], dict) else {}
     if isinstance(kind, list):
-        return InputSpec(name, "COMBO", options, tuple(kind), section)
+        return InputDef(name, "COMBO", options, tuple(kind), section)
     if kind == "COMBO":
-        return InputSpec(name, "COMBO", options, tuple(options.get("options", ())), section)
-    return InputSpec(name, str(kind), options, None, section)
+        return InputDef(name, "COMBO", options, tuple(options.get("options", ())), section)
+    return InputDef(name, str(kind), options, None, section)
 
 
 class NodeDefs:

@@ -13,7 +13,7 @@ from typing import Any
 from runtime.links import is_link
 from wizard.convert.frontend_js import js_string
 from wizard.convert.load import Slot, is_int
-from wizard.nodedefs import InputSpec, NodeDef
+from wizard.nodedefs import InputDef, NodeDef
 
 CONTROL_VALUES = frozenset({"fixed", "increment", "decrement", "randomize", "increment-wrap"})
 # COMBO options that make the frontend append an upload button ([FE] uploadImage.ts:36-53).
@@ -136,17 +136,17 @@ def _build_layout(node_def: NodeDef) -> Layout:
     )
 
 
-def _ordered_specs(node_def: NodeDef) -> tuple[InputSpec, ...]:
+def _ordered_specs(node_def: NodeDef) -> tuple[InputDef, ...]:
     """`input_order` (required, optional), then what extensions appended to `required` as leftovers
     ([FE] nodeDefOrderingUtil.ts:13-53)."""
     specs = node_def.inputs
-    extra: list[InputSpec] = []
+    extra: list[InputDef] = []
     if node_def.class_type in _AUDIO_PLAYER_NODES:
-        extra.append(InputSpec("audioUI", "AUDIO_UI", {}, None, "required"))
+        extra.append(InputDef("audioUI", "AUDIO_UI", {}, None, "required"))
     if node_def.class_type in _VIEWER_3D_NODES:
-        extra.append(InputSpec("image", "PREVIEW_3D", {}, None, "required"))
+        extra.append(InputDef("image", "PREVIEW_3D", {}, None, "required"))
     if node_def.class_type in _TEXT_PREVIEW_NODES:
-        extra.append(InputSpec("preview", "PREVIEW_TEXT", {}, None, "required"))
+        extra.append(InputDef("preview", "PREVIEW_TEXT", {}, None, "required"))
     upload = _upload_button(specs)
     if upload is not None:
         extra.append(upload)
@@ -154,26 +154,26 @@ def _ordered_specs(node_def: NodeDef) -> tuple[InputSpec, ...]:
     return tuple(spec for spec in specs if spec.name not in replaced) + tuple(extra)
 
 
-def _upload_button(specs: tuple[InputSpec, ...]) -> InputSpec | None:
+def _upload_button(specs: tuple[InputDef, ...]) -> InputDef | None:
     """The upload button input ([FE] uploadImage.ts:36-53, uploadAudio.ts:185-188)."""
     for spec in specs:
         if spec.section != "required":
             continue
         if spec.type == "COMBO" and any(spec.options.get(option) for option in IMAGE_UPLOAD_OPTIONS):
-            return InputSpec("upload", "IMAGEUPLOAD", {}, None, "required")
+            return InputDef("upload", "IMAGEUPLOAD", {}, None, "required")
         if spec.name == "audio" and spec.options.get("audio_upload") is True:
-            return InputSpec("upload", "AUDIOUPLOAD", {}, None, "required")
+            return InputDef("upload", "AUDIOUPLOAD", {}, None, "required")
     return None
 
 
-def _is_widget_spec(spec: InputSpec) -> bool:
+def _is_widget_spec(spec: InputDef) -> bool:
     """[FE] litegraphService.ts:465-474: a widget constructor exists for the type, and no forceInput."""
     if spec.type in _EXTENSION_WIDGET_TYPES:
         return not spec.options.get("forceInput")
     return spec.is_widget
 
 
-def _spec_facts(spec: InputSpec) -> WidgetSpec:
+def _spec_facts(spec: InputDef) -> WidgetSpec:
     fixed = spec.type == "COMBO" and _has_fixed_options(spec)
     low, high = spec.options.get("min"), spec.options.get("max")
     return WidgetSpec(
@@ -189,7 +189,7 @@ def _spec_facts(spec: InputSpec) -> WidgetSpec:
     )
 
 
-def _has_fixed_options(spec: InputSpec) -> bool:
+def _has_fixed_options(spec: InputDef) -> bool:
     """A COMBO whose options do not come from files on disk or a remote list."""
     dynamic = ("image_folder", "remote", "file_upload", *IMAGE_UPLOAD_OPTIONS, "audio_upload")
     return (
@@ -200,7 +200,7 @@ def _has_fixed_options(spec: InputSpec) -> bool:
     )
 
 
-def _widgets_for(spec: InputSpec, facts: WidgetSpec) -> tuple[Widget, ...]:
+def _widgets_for(spec: InputDef, facts: WidgetSpec) -> tuple[Widget, ...]:
     """The widgets one input creates, in creation order."""
     kind = spec.type
     if kind in ("IMAGEUPLOAD", "AUDIOUPLOAD"):  # button with options.serialize = false
