@@ -141,7 +141,9 @@ def test_other_files(node_defs, tmp_path, comfyui_path_or_none):
             "app.py",
             "appspec.json",
             "comfy.lock.json",
+            "pyproject.toml",
             "requirements.txt",
+            "wizard-manifest.json",
             "workflow.json",
             "workflow_api.json",
         ]
