@@ -633,8 +633,10 @@ def _kept_entries(folder: Path) -> list[str]:
 def _write_error(error: OSError, target: Path) -> str:
     """A one-line user error for a failed write while building `target`."""
     where = error.filename or target
-    if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"the disk is full while writing {where}: free some space or build into another folder"
+    if error.errno == errno.EFBIG:
+        return f"a file is over this system's file-size limit while writing {where}: build elsewhere"
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"no permission to write {where}: build into a folder you can write to"
     return f"cannot write {where} ({error.strerror or error}): build into another folder"
