@@ -133,7 +133,10 @@ def lock_data(spec: AppSpec) -> dict[str, Any]:
         # A pack nobody could name has nothing to install: runtime/ then names its missing node types.
         "custom_nodes": [_lock_pack(pack) for pack in spec.custom_nodes if pack.pack or pack.repo],
         "models": [
-            {key: getattr(model, key) for key in ("name", "folder", "repo_id", "path", "revision", "url")}
+            {
+                key: getattr(model, key)
+                for key in ("name", "folder", "repo_id", "path", "revision", "url", "size")
+            }
             for model in spec.models
         ],
     }
