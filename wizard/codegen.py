@@ -51,6 +51,8 @@ TORCH_PACKAGES = frozenset({"torch", "torchvision", "torchaudio"})
 COMFYUI_MISSING_REQUIREMENTS = ("requests",)
 SPACE_COLORS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")
 SHORT_DESCRIPTION_MAX = 60
+MAX_FILE_SIZE = "200mb"  # Gradio refuses a larger upload before it is stored
+DELETE_CACHE = (3600, 3600)  # Gradio deletes the files it served once an hour, when older than an hour
 GENERATED_FILES = (
     "app.py",
     "README.md",
@@ -325,6 +327,8 @@ def _app_context(conversion: Conversion, spec: AppSpec) -> dict[str, Any]:
         "docstring": f"{one_line(spec.title)}: a Gradio app made from a ComfyUI workflow.",
         "mask_editor": any(item.component == "ImageEditor" for item in inputs),
         "has_ui_workflow": conversion.workflow is not None,
+        "max_file_size": MAX_FILE_SIZE,
+        "delete_cache": DELETE_CACHE,
         "duration": spec.duration,
         "duration_note": _duration_note(spec),
         "parameters": [parameter.name for parameter in parameters],
@@ -343,6 +347,9 @@ def _app_context(conversion: Conversion, spec: AppSpec) -> dict[str, Any]:
                 "input_name": item.input_name,
                 "label": item.label,
                 "also": item.also_targets,
+                "limits": {
+                    key: getattr(item, key) for key in ("max_pixels", "max_seconds") if getattr(item, key)
+                },
                 "value_expression": _value_expression(item),
             }
             for item in inputs
