@@ -11,6 +11,7 @@ process-wide state out of the wizard, so one wizard can test many builds.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import shutil
@@ -208,12 +209,27 @@ def _import_app(path: Path):
     return module
 
 
+def _staged_upload(path: str) -> str:
+    """A copy of the local file in Gradio's upload folder (removed when the worker exits): the app takes
+    uploads only from there, where the Space's web server stages them."""
+    from gradio.utils import get_upload_folder
+
+    if not Path(path).is_file():
+        return path  # the app's own message names the missing file
+    root = Path(get_upload_folder())
+    root.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="wizard-testrun-", dir=root))
+    atexit.register(shutil.rmtree, folder, True)
+    return shutil.copy(path, folder / Path(path).name)
+
+
 def _app_value(value: Any) -> Any:
-    """A file input as the app's component delivers it: a path, or an ImageEditor's dict."""
+    """A file input as the app's component delivers it: a path in Gradio's upload folder, or an
+    ImageEditor's dict."""
     if not isinstance(value, dict):
         return value
     if not value["editor"]:
-        return value["file"]
+        return _staged_upload(value["file"])
     from PIL import Image
 
     image = Image.open(value["file"])
