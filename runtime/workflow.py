@@ -53,13 +53,17 @@ from runtime.errors import (
 from runtime.links import is_link
 from runtime.durations import DURATION_UNMEASURED_S, gpu_duration
 from runtime.locate import DATA_DIR_NAME
+from runtime.media import (
+    AUDIO_EXTENSIONS,
+    DEFAULT_MAX_MEDIA_SECONDS,
+    DEFAULT_MAX_PIXELS,
+    IMAGE_EXTENSIONS,
+    MESH_EXTENSIONS,
+    VIDEO_EXTENSIONS,
+)
 
 InputKey = tuple[str, str]  # (node id, input name) in the API prompt
 
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
-VIDEO_EXTENSIONS = frozenset({".mp4", ".webm", ".mov", ".mkv", ".avi", ".m4v"})
-AUDIO_EXTENSIONS = frozenset({".flac", ".wav", ".mp3", ".ogg", ".opus", ".m4a", ".aac"})
-MESH_EXTENSIONS = frozenset({".glb", ".gltf", ".obj", ".ply", ".stl", ".fbx"})
 _UPLOAD_FLAGS = {
     "image_upload": "image",
     "animated_image_upload": "image",
@@ -90,8 +94,6 @@ MODEL_TYPES = frozenset(
     }
 )
 MAX_SEED = 2**32 - 1  # every core seed input accepts it, and so do numpy-seeded custom nodes
-DEFAULT_MAX_PIXELS = 40_000_000  # 40 MP: a 7680×5200 photo; decoding one takes ~160 MB as RGBA
-DEFAULT_MAX_MEDIA_SECONDS = 600.0
 RUN_TIME_LIMIT_S = 600  # a run longer than this is stopped (on ZeroGPU, `duration` stops it first)
 CANCEL_WAIT_S = 10  # how long a cancelled request waits for ComfyUI to stop before it gives up waiting
 RESULTS_KEEP_S = 60  # a served request's output folder outlives the response by this much (Gradio copies it)

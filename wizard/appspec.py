@@ -20,7 +20,7 @@ from typing import Any
 
 from runtime.locate import COMFYUI_COMMIT, COMFYUI_GIT_URL
 from runtime.urlpolicy import UrlPolicyError, check_url
-from runtime.workflow import (
+from runtime.media import (
     AUDIO_EXTENSIONS,
     DEFAULT_MAX_MEDIA_SECONDS,
     DEFAULT_MAX_PIXELS,
