@@ -36,6 +36,7 @@ from runtime.gitcmd import GitCommandError, checkout, clone_at, head_commit, res
 logger = logging.getLogger(__name__)
 
 DEFAULT_REGISTRY_URL = "https://api.comfy.org"  # COMFY_REGISTRY_URL overrides it
+REGISTRY_ARCHIVE_MAX_BYTES = 2 * 1024**3  # a pack's source archive; its models come separately
 REGISTRY_MARKER = ".comfy-registry.json"  # written into a registry-installed pack: {"pack", "version"}
 _SAFE_DIR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 PROTECTED_PACKAGES = ("torch", "torchvision", "torchaudio")  # a pack's requirements must not replace them
@@ -152,7 +153,7 @@ def _registry_pack_at(pack_id: str, version: str, dest: Path, prepare: Callable[
 
 
 def _unpack_registry_archive(url: str, marker: dict[str, str], folder: Path) -> None:
-    archive = download_file(url, folder / ".archive.zip")
+    archive = download_file(url, folder / ".archive.zip", max_bytes=REGISTRY_ARCHIVE_MAX_BYTES)
     with zipfile.ZipFile(archive) as zipped:
         root = folder.resolve()
         for member in zipped.namelist():

@@ -22,6 +22,7 @@ from runtime.errors import ComfyUIStartError
 
 # Called as (value, total, node_id) while a node reports progress (sampler steps, decoders).
 ProgressCallback = Callable[[int, int, str | None], None]
+STOP_POLL_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -134,12 +135,33 @@ class Engine:
         output_ids: list[str],
         extra_data: dict[str, Any],
         progress: ProgressCallback | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> ExecutionResult:
-        """Executes `output_ids` and their ancestors; the caller holds `lock`."""
+        """Executes `output_ids` and their ancestors; the caller holds `lock`.
+
+        `should_stop` is polled every 0.1 s while the prompt runs; once it says True, ComfyUI's execution
+        is interrupted (`comfy.model_management.interrupt_current_processing`, which the executor checks
+        before each node and samplers check at each step), so the executor is free within a node's step."""
+        import comfy.model_management
+
         self._progress = progress
+        finished = threading.Event()
+
+        def watch() -> None:
+            while not finished.wait(STOP_POLL_S):
+                if should_stop():
+                    comfy.model_management.interrupt_current_processing(True)
+
+        watcher = threading.Thread(target=watch, name="comfy-stop-watcher", daemon=True)
+        if should_stop is not None:
+            watcher.start()
         try:
             self._executor.execute(prompt, _new_id(), extra_data, output_ids)
         finally:
+            finished.set()
+            if should_stop is not None:
+                watcher.join()
+            comfy.model_management.interrupt_current_processing(False)
             self._progress = None
         error = next(
             (data for event, data in self._executor.status_messages if event == "execution_error"), None

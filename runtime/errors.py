@@ -35,3 +35,7 @@ class MissingModelError(RunError):
 
 class NodeExecutionError(RunError):
     """A node raised while the workflow ran."""
+
+
+class RunCancelledError(RunError):
+    """The request was cancelled or ran over its time limit; ComfyUI was interrupted, its outputs dropped."""

@@ -5,8 +5,10 @@ Hub files are downloaded with `hf_hub_download` into the Hugging Face cache (whe
 Other URLs are downloaded straight into the model folder. A file that is already there (a link that
 resolves, or a real file) is not fetched again: a restarted Space makes no request at all.
 
-A model in `comfy.lock.json` is `{"name", "folder", "repo_id", "path", "revision", "url"}`; `name` is
-what the workflow names it and may hold subfolders ("sd/x.safetensors").
+A model in `comfy.lock.json` is `{"name", "folder", "repo_id", "path", "revision", "url", "size"}`; `name`
+is what the workflow names it and may hold subfolders ("sd/x.safetensors"). `size` (bytes, or null) is the
+size the file must have: a download that is larger fails before or while it is fetched, naming the file;
+without it a URL download is capped at `runtime.download.DEFAULT_MAX_BYTES`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
-from runtime.download import DownloadError, download_file
+from runtime.download import DEFAULT_MAX_BYTES, DownloadError, download_file
 from runtime.errors import ModelDownloadError
 
 logger = logging.getLogger(__name__)
@@ -97,7 +99,7 @@ def _hf_hub_download(model: dict[str, Any], report: _FileProgress) -> str:
     try:
         # The token, when needed, is HF_TOKEN (read by huggingface_hub itself, never logged here).
         return huggingface_hub.hf_hub_download(
-            repo_id, path, revision=revision, tqdm_class=_tqdm_class(report)
+            repo_id, path, revision=revision, tqdm_class=_tqdm_class(report, model, where)
         )
     except errors.GatedRepoError:
         raise ModelDownloadError(
@@ -128,18 +130,31 @@ def _hf_hub_download(model: dict[str, Any], report: _FileProgress) -> str:
         raise ModelDownloadError(f"Model {model['name']}: could not save {where}: {error}") from None
 
 
-def _tqdm_class(report: _FileProgress) -> type:
-    """A huggingface_hub progress bar that also forwards its byte counts to `report`."""
+def _tqdm_class(report: _FileProgress, model: dict[str, Any], where: str) -> type:
+    """A huggingface_hub progress bar that forwards its byte counts to `report` and stops a download
+    larger than the lock's `size` as soon as the Hub states the size (the bar is made before any byte)."""
     from huggingface_hub.utils import tqdm
+
+    expected = model.get("size")
 
     class ReportingTqdm(tqdm):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
+            total = kwargs.get("total")
+            if expected is not None and total is not None and total > expected:
+                raise ModelDownloadError(
+                    f"Model {model['name']}: {where} is {total} bytes, larger than the {expected} bytes "
+                    "comfy.lock.json expects"
+                )
             super().__init__(*args, **kwargs)
-            self.reported_total = kwargs.get("total")
+            self.reported_total = total
             self.reported_done = kwargs.get("initial") or 0
 
         def update(self, n: float | None = 1) -> bool | None:
             self.reported_done += n or 0
+            if expected is not None and self.reported_done > expected:
+                raise ModelDownloadError(
+                    f"Model {model['name']}: {where} sent more than the {expected} bytes comfy.lock.json expects"
+                )
             report(int(self.reported_done), self.reported_total)
             return super().update(n)
 
@@ -149,6 +164,12 @@ def _tqdm_class(report: _FileProgress) -> type:
 def _download_url(model: dict[str, Any], target: Path, report: _FileProgress) -> None:
     logger.info("Downloading %s into %s", model["url"], target)
     try:
-        download_file(model["url"], target, on_bytes=report)
+        download_file(
+            model["url"],
+            target,
+            on_bytes=report,
+            expected_size=model.get("size"),
+            max_bytes=DEFAULT_MAX_BYTES,
+        )
     except DownloadError as error:
         raise ModelDownloadError(f"Model {model['name']}: {error}") from None

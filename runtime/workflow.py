@@ -4,11 +4,26 @@
 workflow's models; `run` applies the request's values to a copy of the prompt, validates it with
 ComfyUI's own validation and executes it on the shared executor, so unchanged nodes (the loaders
 above all) come from ComfyUI's cache. Errors a user can fix become `RunError`s naming the input.
+
+A published app is open to anyone, so a request is handled as hostile:
+- an upload must be a file Gradio staged (inside `uploads_from`), never a path string naming a server
+  file; an image is refused above its pixel cap from its header, before it is decoded, and a video or
+  audio file above its duration cap (`Input.max_pixels`, `Input.max_seconds`);
+- a request's files live only while it runs: its uploads are staged into ComfyUI's input folder and
+  deleted afterwards, its outputs are moved out of ComfyUI's output folder into a folder of its own
+  (deleted once Gradio has copied them into its cache, see `serve`), so `comfy_data/` keeps no visitor file;
+- a cancelled request (`serve`) or one over `RUN_TIME_LIMIT_S` interrupts ComfyUI and frees the executor
+  within a node step; its outputs are dropped;
+- messages for the caller name inputs and nodes, never server paths; the log keeps the details.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import contextvars
 import copy
+import functools
 import hashlib
 import io
 import json
@@ -16,25 +31,39 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import tempfile
+import threading
 import time
+import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Sequence
 
 from runtime.comfy_api import api_key_extra_data
 from runtime.engine import Engine, ExecutionResult, start
-from runtime.errors import ComfyUIStartError, InputError, MissingModelError, NodeExecutionError, RunError
+from runtime.errors import (
+    ComfyUIStartError,
+    InputError,
+    MissingModelError,
+    NodeExecutionError,
+    RunCancelledError,
+    RunError,
+)
 from runtime.links import is_link
 from runtime.durations import DURATION_UNMEASURED_S, gpu_duration
 from runtime.locate import DATA_DIR_NAME
+from runtime.media import (
+    AUDIO_EXTENSIONS,
+    DEFAULT_MAX_MEDIA_SECONDS,
+    DEFAULT_MAX_PIXELS,
+    IMAGE_EXTENSIONS,
+    MESH_EXTENSIONS,
+    VIDEO_EXTENSIONS,
+)
 
 InputKey = tuple[str, str]  # (node id, input name) in the API prompt
 
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
-VIDEO_EXTENSIONS = frozenset({".mp4", ".webm", ".mov", ".mkv", ".avi", ".m4v"})
-AUDIO_EXTENSIONS = frozenset({".flac", ".wav", ".mp3", ".ogg", ".opus", ".m4a", ".aac"})
-MESH_EXTENSIONS = frozenset({".glb", ".gltf", ".obj", ".ply", ".stl", ".fbx"})
 _UPLOAD_FLAGS = {
     "image_upload": "image",
     "animated_image_upload": "image",
@@ -65,6 +94,24 @@ MODEL_TYPES = frozenset(
     }
 )
 MAX_SEED = 2**32 - 1  # every core seed input accepts it, and so do numpy-seeded custom nodes
+RUN_TIME_LIMIT_S = 600  # a run longer than this is stopped (on ZeroGPU, `duration` stops it first)
+CANCEL_WAIT_S = 10  # how long a cancelled request waits for ComfyUI to stop before it gives up waiting
+RESULTS_KEEP_S = 60  # a served request's output folder outlives the response by this much (Gradio copies it)
+REQUEST_KEY = "_request"  # an extra input on output nodes: a new value per request, so they run again
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~-])(?:[A-Za-z]:)?[\\/](?:[^\s'\"<>|:]+[\\/])+([^\s'\"<>|:/\\]*)")
+
+
+@dataclass
+class _RequestScope:
+    """One request served through `ComfyWorkflow.serve`: its cancel flag and the output folders it made."""
+
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    result_dirs: list[Path] = field(default_factory=list)
+
+
+_request_scope: contextvars.ContextVar[_RequestScope | None] = contextvars.ContextVar(
+    "comfy_request_scope", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -76,12 +123,16 @@ class Input:
         label: what the app calls it; error messages name the input by it (None: by node and name).
         also: more values (node id, input name) each request sets to the same value, e.g. the
             refiner's prompt next to the base's.
+        max_pixels: for an image file, the largest accepted (width × height, read from its header).
+        max_seconds: for a video or audio file, the longest accepted (read from its container).
     """
 
     node_id: str
     input_name: str
     label: str | None = None
     also: tuple[InputKey, ...] = ()
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_seconds: float = DEFAULT_MAX_MEDIA_SECONDS
 
     @property
     def targets(self) -> tuple[InputKey, ...]:
@@ -159,6 +210,8 @@ class ComfyWorkflow:
     outputs: dict[str, Output] = field(default_factory=dict)  # the app's outputs by name
     model_folders: dict[str, str] = field(default_factory=dict)  # model file name -> folder, from the lock
     durations: list[float] = field(default_factory=list)
+    uploads_from: tuple[Path, ...] | None = None  # folders uploads must lie in; None: any path (CLI, tests)
+    results_root: Path = field(default_factory=lambda: _results_root())
 
     @classmethod
     def load(
@@ -170,10 +223,14 @@ class ComfyWorkflow:
         inputs: dict[str, Input] | None = None,
         outputs: dict[str, Output] | None = None,
         app_dir: str | os.PathLike | None = None,
+        uploads_from: Sequence[str | os.PathLike] | None = None,
     ) -> "ComfyWorkflow":
         """Reads the prompt (relative paths of `lock`/`workflow` are next to it), installs what the lock
         pins, starts ComfyUI with its folders in `<app_dir>/comfy_data` (app_dir: the prompt's folder)
-        and preloads the models (the nodes no input of `inputs` changes)."""
+        and preloads the models (the nodes no input of `inputs` changes).
+
+        `uploads_from`: the folders where the web server stages uploads (Gradio's upload folder); a file
+        input's path must lie in one of them (None: any path, for the command line)."""
         prompt_file = Path(prompt_path).resolve()
         base = prompt_file.parent
         app_root = Path(app_dir).resolve() if app_dir is not None else base
@@ -192,7 +249,11 @@ class ComfyWorkflow:
                 name: replace(item, node_id=str(item.node_id)) for name, item in (outputs or {}).items()
             },
             model_folders={model["name"]: model["folder"] for model in lock_data.get("models", [])},
+            uploads_from=(
+                tuple(Path(folder).resolve() for folder in uploads_from) if uploads_from is not None else None
+            ),
         )
+        _refuse_pixel_bombs(loaded.inputs.values())
         loaded._check_node_types()
         loaded._preload()
         return loaded
@@ -216,26 +277,80 @@ class ComfyWorkflow:
         return self.run_overrides(overrides, progress)
 
     def run_overrides(self, overrides: dict[InputKey, Any], progress: Callable | None = None) -> RunOutputs:
-        """Runs the prompt with `overrides` (any widget values, by node id and input name) applied."""
+        """Runs the prompt with `overrides` (any widget values, by node id and input name) applied.
+
+        The request's uploads are staged into ComfyUI's input folder and its outputs moved into a folder of
+        its own (the paths returned); when the run ends ComfyUI's input, output and temp folders hold none
+        of its files."""
         started = time.perf_counter()
-        prompt = copy.deepcopy(self.prompt)
-        for (node_id, name), value in overrides.items():
-            node_id = str(node_id)
-            if node_id not in prompt or name not in prompt[node_id]["inputs"]:
-                raise KeyError(f"the workflow has no input {name!r} on node {node_id!r}")
-            prompt[node_id]["inputs"][name] = self._request_value(node_id, name, value)
-        extra_data = {"extra_pnginfo": {"workflow": self.ui_workflow}} if self.ui_workflow else {}
-        extra_data.update(api_key_extra_data())  # paid API nodes read the Space's Comfy API key
+        scope = _request_scope.get() or _RequestScope()
+        deadline = time.monotonic() + RUN_TIME_LIMIT_S
         with self.engine.lock:
-            error, output_ids, node_errors = self.engine.validate(prompt)
-            if error is not None or node_errors:
-                raise self._validation_error(prompt, error, node_errors)
-            result = self.engine.execute(prompt, output_ids, extra_data, self._progress_callback(progress))
-        if result.error is not None:
-            raise self._execution_error(result.error)
-        outputs = self._collect_outputs(result, time.perf_counter() - started)
+            staged: list[Path] = []
+            try:
+                if scope.cancelled.is_set():
+                    raise RunCancelledError("the request was cancelled before it ran")
+                prompt = copy.deepcopy(self.prompt)
+                for (node_id, name), value in overrides.items():
+                    node_id = str(node_id)
+                    if node_id not in prompt or name not in prompt[node_id]["inputs"]:
+                        raise KeyError(f"the workflow has no input {name!r} on node {node_id!r}")
+                    prompt[node_id]["inputs"][name] = self._request_value(node_id, name, value, staged)
+                extra_data = {"extra_pnginfo": {"workflow": self.ui_workflow}} if self.ui_workflow else {}
+                extra_data.update(api_key_extra_data())  # paid API nodes read the Space's Comfy API key
+                error, output_ids, node_errors = self.engine.validate(prompt)
+                if error is not None or node_errors:
+                    raise self._validation_error(prompt, error, node_errors)
+                request_id = uuid.uuid4().hex
+                for node_id in output_ids:  # output nodes run again, so they write this request's files
+                    prompt[node_id]["inputs"][REQUEST_KEY] = request_id
+                result = self.engine.execute(
+                    prompt,
+                    output_ids,
+                    extra_data,
+                    self._progress_callback(progress),
+                    should_stop=lambda: scope.cancelled.is_set() or time.monotonic() > deadline,
+                )
+                if scope.cancelled.is_set():
+                    raise RunCancelledError("the request was cancelled; its outputs were dropped")
+                if time.monotonic() > deadline:
+                    raise RunCancelledError(
+                        f"the run took longer than {RUN_TIME_LIMIT_S} s and was stopped; try smaller settings"
+                    )
+                if result.error is not None:
+                    raise self._execution_error(result.error)
+                result_dir = Path(tempfile.mkdtemp(prefix="request-", dir=self.results_root))
+                scope.result_dirs.append(result_dir)
+                outputs = self._collect_outputs(result, time.perf_counter() - started, result_dir)
+            finally:
+                self._forget_request_files(staged)
         self.durations.append(outputs.seconds)
         return outputs
+
+    def serve(self, function: Callable) -> Callable:
+        """`function` (the app's `generate`) as the web server should call it: in a worker thread, with a
+        cancelled request (Gradio cancels the awaiting task: the visitor pressed Stop or left) interrupting
+        ComfyUI and dropping its outputs, and the request's output folder deleted `RESULTS_KEEP_S` after
+        the response, once Gradio has copied its files into its own cache (which `delete_cache` cleans).
+        The signature is `function`'s, so Gradio sees the same parameters."""
+
+        @functools.wraps(function)
+        async def served(*args: Any, **kwargs: Any) -> Any:
+            scope = _RequestScope()
+            context = contextvars.copy_context()
+            context.run(_request_scope.set, scope)
+            loop = asyncio.get_running_loop()
+            running = loop.run_in_executor(None, functools.partial(context.run, function, *args, **kwargs))
+            try:
+                return await asyncio.shield(running)
+            except asyncio.CancelledError:
+                scope.cancelled.set()  # the stop watcher interrupts ComfyUI within STOP_POLL_S
+                await asyncio.wait([running], timeout=CANCEL_WAIT_S)
+                raise
+            finally:
+                loop.call_later(RESULTS_KEEP_S, _remove_dirs, list(scope.result_dirs))
+
+        return served
 
     # --- start ---------------------------------------------------------------------------------
 
@@ -325,11 +440,15 @@ class ComfyWorkflow:
 
     # --- request values ------------------------------------------------------------------------
 
-    def _request_value(self, node_id: str, name: str, value: Any) -> Any:
+    def _request_value(self, node_id: str, name: str, value: Any, staged: list[Path]) -> Any:
         kind = self._file_kind(node_id, name)
         if kind is None:
             return value
-        return self._stage_file(value, kind, self._label(node_id, name))
+        limit = next(
+            (item for item in self.inputs.values() if (item.node_id, item.input_name) == (node_id, name)),
+            Input(node_id, name),
+        )
+        return self._stage_file(value, kind, self._label(node_id, name), limit, staged)
 
     def _file_kind(self, node_id: str, name: str) -> str | None:
         """ "image"/"video"/"audio"/"mesh" when the input names a file in ComfyUI's input folder."""
@@ -345,33 +464,59 @@ class ComfyWorkflow:
             return _EXTENSION_KINDS.get(Path(original).suffix.lower())
         return None
 
-    def _stage_file(self, value: Any, kind: str, label: str) -> str:
-        """Copies an uploaded file (path or PIL image) into the input folder under its content hash."""
+    def _stage_file(self, value: Any, kind: str, label: str, limit: Input, staged: list[Path]) -> str:
+        """Copies an uploaded file (path or PIL image) into the input folder under its content hash,
+        after checking it is an upload and within `limit`; records the staged file in `staged`."""
+        article = "an" if kind[0] in "aeiou" else "a"
         if value is None or value == "":
-            raise InputError(f"{label}: please provide {'an' if kind[0] in 'aeiou' else 'a'} {kind}")
+            raise InputError(f"{label}: please provide {article} {kind}")
         if hasattr(value, "save") and hasattr(value, "mode"):  # a PIL image
+            _check_pixels(value.size, label, limit)
             buffer = io.BytesIO()
             value.save(buffer, format="PNG")
             data, suffix = buffer.getvalue(), ".png"
         else:
-            path = Path(value)
+            if not isinstance(value, (str, os.PathLike)):
+                raise InputError(f"{label}: upload {article} {kind} file")
+            path = Path(value).resolve()
+            if self.uploads_from is not None and not any(
+                path.is_relative_to(root) for root in self.uploads_from
+            ):
+                logging.warning("refused %s: %s is not an upload", label, path)
+                raise InputError(
+                    f"{label}: upload {article} {kind} file; a path on the server is not accepted"
+                )
             if not path.is_file():
                 raise InputError(f"{label}: the file {path.name!r} was not found")
             data, suffix = path.read_bytes(), path.suffix.lower()
         if kind == "image":
-            _check_image(data, label)
+            _check_image(data, label, limit)
+        elif kind in ("video", "audio"):
+            _check_duration(data, kind, label, limit)
         if not re.fullmatch(r"\.[a-z0-9]{1,8}", suffix):
             suffix = ""
         name = f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
         target = self.engine.folders.input / name
         if not target.exists():
             _write_atomically(target, data)
+        staged.append(target)
         return name
 
     @property
     def _labels(self) -> dict[InputKey, str]:
         """The inputs' labels (their names where they have none), by node id and input name."""
         return {target: item.label or name for name, item in self.inputs.items() for target in item.targets}
+
+    def _forget_request_files(self, staged: list[Path]) -> None:
+        """Deletes the request's staged uploads and whatever ComfyUI wrote into its output and temp folders."""
+        for path in staged:
+            path.unlink(missing_ok=True)
+        for folder in (self.engine.folders.output, self.engine.folders.temp):
+            for entry in folder.iterdir():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
 
     def _label(self, node_id: str, name: str | None) -> str:
         if name is not None and (node_id, name) in self._labels:
@@ -444,7 +589,7 @@ class ComfyWorkflow:
             return f'"{self._title(node_id)}" needs its input "{name}"', False
         if kind == "custom_validation_failed" and name is not None and self._file_kind(node_id, name):
             return f"{label}: the file was not found; please upload it again", False
-        return f"{label}: {reason.get('message')} ({reason.get('details')})", False
+        return public_text(f"{label}: {reason.get('message')} ({reason.get('details')})"), False
 
     def _model_folder(self, class_type: str, input_name: str | None, value: Any) -> str | None:
         """The model folder a loader input lists, when `value` looks like a model file."""
@@ -461,15 +606,26 @@ class ComfyWorkflow:
 
     def _execution_error(self, error: dict[str, Any]) -> NodeExecutionError:
         title = self._title(error.get("node_id"))
+        logging.error(
+            "node %s failed: %s: %s\n%s",
+            error.get("node_id"),
+            error.get("exception_type"),
+            error.get("exception_message"),
+            "".join(error.get("traceback") or []),
+        )
         if "OutOfMemory" in str(error.get("exception_type", "")):
             return NodeExecutionError(f'"{title}" ran out of memory; try a smaller size or fewer images')
         message = str(error.get("exception_message", "")).strip().splitlines()
-        return NodeExecutionError(f'"{title}" failed: {message[0] if message else "unknown error"}')
+        return NodeExecutionError(
+            f'"{title}" failed: {public_text(message[0]) if message else "unknown error"}'
+        )
 
     # --- outputs -------------------------------------------------------------------------------
 
-    def _collect_outputs(self, result: ExecutionResult, seconds: float) -> RunOutputs:
+    def _collect_outputs(self, result: ExecutionResult, seconds: float, result_dir: Path) -> RunOutputs:
+        """The files and texts the output nodes reported, the files moved into `result_dir`."""
         allowed = {"output": self.engine.folders.output.resolve(), "temp": self.engine.folders.temp.resolve()}
+        moved: dict[str, str] = {}
         files: dict[str, list[str]] = {}
         texts: dict[str, list[str]] = {}
         for node_id, ui in result.outputs.items():
@@ -478,9 +634,11 @@ class ComfyWorkflow:
                 for item in items if isinstance(items, (list, tuple)) else ():
                     if isinstance(item, dict) and "filename" in item:
                         path = _output_path(item, allowed)
+                        if path is not None and path not in moved:
+                            moved[path] = _move_unique(Path(path), result_dir)
                         if path is not None:
                             for owner in owners:
-                                files.setdefault(owner, []).append(path)
+                                files.setdefault(owner, []).append(moved[path])
                     elif key == "text" and isinstance(item, str):
                         for owner in owners:
                             texts.setdefault(owner, []).append(item)
@@ -490,6 +648,44 @@ class ComfyWorkflow:
             seconds=seconds,
             named=self.outputs,
         )
+
+
+def public_text(text: str) -> str:
+    """`text` with every absolute path cut to its last part: messages for remote callers name files,
+    never where they are on the server."""
+    return _ABSOLUTE_PATH.sub(lambda match: match.group(1) or "…", text)
+
+
+def _results_root() -> Path:
+    """This process's folder for request outputs, outside `comfy_data/`, removed when the process exits."""
+    root = Path(tempfile.mkdtemp(prefix="comfy-space-results-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
+
+
+def _remove_dirs(folders: list[Path]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _move_unique(source: Path, folder: Path) -> str:
+    target = folder / source.name
+    counter = 1
+    while target.exists():
+        target = folder / f"{source.stem}_{counter}{source.suffix}"
+        counter += 1
+    shutil.move(source, target)
+    return str(target)
+
+
+def _refuse_pixel_bombs(inputs: Iterable[Input]) -> None:
+    """Pillow's own guard, process-wide, for any image decoded outside `_check_image` (by the web
+    server's components or by a node): Pillow raises above twice MAX_IMAGE_PIXELS. It is set to twice the
+    largest cap, so an image between the cap and 4× the cap reaches `_check_image` and its clear message."""
+    from PIL import Image
+
+    largest = max([item.max_pixels for item in inputs] + [DEFAULT_MAX_PIXELS])
+    Image.MAX_IMAGE_PIXELS = 2 * largest
 
 
 def _install(lock: dict[str, Any], models_root: Path) -> Path:
@@ -558,16 +754,61 @@ def _folders_listed_by(node_class: Any) -> list[str]:
     return listed
 
 
-def _check_image(data: bytes, label: str) -> None:
+def _check_image(data: bytes, label: str, limit: Input) -> None:
+    """Refuses a file that is not an image, or one above `limit.max_pixels`, from its header alone."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the cap below is the check
+            with Image.open(io.BytesIO(data)) as image:  # reads the header only
+                _check_pixels(image.size, label, limit)
+                image.verify()
+    except Image.DecompressionBombError:  # above Pillow's own guard (4× the largest cap)
+        raise InputError(
+            f"{label}: the image has too many pixels; the limit is {_megapixels(limit.max_pixels)} MP"
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise InputError(
             f"{label}: the file is not an image in a supported format (use PNG, JPEG or WebP)"
         ) from error
+
+
+def _check_pixels(size: tuple[int, int], label: str, limit: Input) -> None:
+    width, height = size
+    if width * height > limit.max_pixels:
+        raise InputError(
+            f"{label}: the image is {width}×{height} ({_megapixels(width * height)} MP); the limit is "
+            f"{_megapixels(limit.max_pixels)} MP: upload a smaller image"
+        )
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:.0f}" if pixels >= 1e7 else f"{pixels / 1e6:.1f}"
+
+
+def _check_duration(data: bytes, kind: str, label: str, limit: Input) -> None:
+    """Refuses a video or audio file longer than `limit.max_seconds`, from its container's header."""
+    import av
+
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            seconds = container.duration / av.time_base if container.duration else None
+            if seconds is None:
+                spans = [
+                    float(s.duration * s.time_base) for s in container.streams if s.duration and s.time_base
+                ]
+                seconds = max(spans, default=None)
+    except (av.FFmpegError, OSError, ValueError) as error:
+        raise InputError(
+            f"{label}: the file is not {'a video' if kind == 'video' else 'an audio'} file it can read"
+        ) from error
+    if seconds is not None and seconds > limit.max_seconds:
+        raise InputError(
+            f"{label}: the {kind} is {seconds:.0f} s long; the limit is {limit.max_seconds:.0f} s: upload a shorter one"
+        )
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

@@ -3,7 +3,8 @@
 Each folder is built in this process, and once more in one subprocess with another hash seed
 (set iteration order differs between processes, so this catches any unsorted iteration); the two
 trees must be byte-identical. app.py must parse and be black-formatted, the README front matter
-must parse with `sdk: gradio`, every requirements line must parse.
+must parse with `sdk: gradio`, every requirements line must parse, and `black --check .` run inside
+each built folder (as its owner would, with the folder's own pyproject.toml) must pass.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import black
@@ -64,6 +66,17 @@ def check_folder(folder: Path) -> None:
             Requirement(line)
 
 
+def black_check(folder: Path) -> subprocess.CompletedProcess:
+    """`black --check .` inside `folder`, reading only the folder's own configuration."""
+    return subprocess.run(
+        [sys.executable, "-m", "black", "--check", "--no-cache", "."],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def test_every_template_builds_parses_and_is_byte_stable(template_paths, node_defs, tmp_path):
     assert len(template_paths) == 172
     first = tmp_path / "first"
@@ -73,6 +86,10 @@ def test_every_template_builds_parses_and_is_byte_stable(template_paths, node_de
             conversion, auto_spec(conversion, analyze(conversion, node_defs)), first / path.stem
         )
         check_folder(folder)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        checks = dict(zip(template_paths, pool.map(black_check, [first / p.stem for p in template_paths])))
+    failed = {path.name: check.stderr[-300:] for path, check in checks.items() if check.returncode != 0}
+    assert not failed, failed
     second = tmp_path / "second"
     environment = {**os.environ, "PYTHONHASHSEED": "12345", "HF_HUB_OFFLINE": "1"}
     completed = subprocess.run(

@@ -4,7 +4,9 @@ parse and pin what they must, and the mask helper really cuts the painted stroke
 from __future__ import annotations
 
 import ast
+import functools
 import json
+import types
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import yaml
 from packaging.requirements import Requirement
 from PIL import Image
 
+from runtime.workflow import ComfyWorkflow
 from tests.wizard_cli import run_wizard
 from tests.workflows import conversion_from_prompt, t2i_prompt
 from wizard.analyze import analyze
@@ -66,6 +69,7 @@ def test_t2i_app_follows_the_runtime_api(node_defs, tmp_path):
     assert declared["inputs"]["prompt"] == "Input('6', 'text', label='Prompt')"
     assert declared["inputs"]["seed"] == "Input('3', 'seed', label='Seed')"
     assert declared["outputs"] == {"images": "Output('9', 'images')"}
+    assert ast.unparse(keywords["uploads_from"]) == "[gr.utils.get_upload_folder()]"  # only staged files
     generate = next(node for node in body if isinstance(node, ast.FunctionDef) and node.name == "generate")
     assert ast.unparse(generate.decorator_list[0]) == "spaces.GPU(duration=60)"
     parameters = [a.arg for a in generate.args.args]
@@ -95,12 +99,18 @@ def test_t2i_app_follows_the_runtime_api(node_defs, tmp_path):
     (click,) = calls(tree, "click")
     click_keywords = {k.arg: k.value for k in click.keywords}
     assert ast.literal_eval(click_keywords["api_name"]) == "generate"
+    assert ast.unparse(click.args[0]) == "workflow.serve(generate)"
+    (blocks,) = calls(tree, "Blocks")
+    assert ast.unparse(blocks.keywords[-1]) == "delete_cache=(3600, 3600)"  # Gradio cleans what it served
     assert [ast.unparse(e) for e in click_keywords["inputs"].elts] == parameters[:-1]
     assert [ast.unparse(e) for e in click_keywords["outputs"].elts] == ["images", "seed"]
     (examples,) = calls(tree, "Examples")
     assert ast.literal_eval(examples.keywords[0].value) == [["a glass bottle", "text, watermark"]]
     main = body[-1]
-    assert ast.unparse(main) == "if __name__ == '__main__':\n    demo.queue(max_size=20).launch(mcp_server=True)"
+    assert (
+        ast.unparse(main)
+        == "if __name__ == '__main__':\n    demo.queue(max_size=20).launch(mcp_server=True, max_file_size='200mb')"
+    )
     # Module-level names are the app's own or the spec's: nothing a workflow could add.
     assigned = {
         t.id
@@ -141,7 +151,9 @@ def test_other_files(node_defs, tmp_path, comfyui_path_or_none):
             "app.py",
             "appspec.json",
             "comfy.lock.json",
+            "pyproject.toml",
             "requirements.txt",
+            "wizard-manifest.json",
             "workflow.json",
             "workflow_api.json",
         ]
@@ -165,6 +177,7 @@ def test_other_files(node_defs, tmp_path, comfyui_path_or_none):
                 "path": "v1-5-pruned-emaonly-fp16.safetensors",
                 "revision": "main",
                 "url": None,
+                "size": spec.models[0].size,  # the download's size limit (runtime/models.py)
             }
         ],
     }
@@ -292,7 +305,8 @@ def _ui_signature(spec) -> frozenset:
 
 
 def test_generated_interfaces_build_in_real_gradio(template_paths, node_defs, tmp_path):
-    """Every kind of generated UI in the corpus is constructed by Gradio 6.31 itself.
+    """Every kind of generated UI in the corpus is constructed by Gradio 6.31 itself, with `generate`
+    wrapped by the runtime's `ComfyWorkflow.serve` as the app wraps it.
 
     One template per new combination of components covers what all 172 generate. The runtime
     start (`ComfyWorkflow.load`) and `launch()` are left out: the Blocks, its components and the
@@ -324,7 +338,9 @@ def test_generated_interfaces_build_in_real_gradio(template_paths, node_defs, tm
             )
             and not isinstance(node, ast.If)
         ]
-        namespace = {"__name__": "generated_app"}
+        # `serve` needs no started ComfyUI: the real one wraps generate, as Gradio will see it
+        served = types.SimpleNamespace(serve=functools.partial(ComfyWorkflow.serve, None))
+        namespace = {"__name__": "generated_app", "workflow": served}
         exec(compile(tree, str(folder / "app.py"), "exec"), namespace)
         demo = namespace["demo"]
         assert isinstance(demo, gr.Blocks)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakehub import FakeHub, client_env
+from wizard.manifest import MANIFEST_NAME, write_manifest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUN = REPO_ROOT / "tests" / "support" / "publish_run.py"
@@ -74,7 +75,8 @@ def make_space(root: Path) -> dict[str, bytes]:
     for path, data in files.items():
         (root / "space" / path).parent.mkdir(parents=True, exist_ok=True)
         (root / "space" / path).write_bytes(data)
-    return files
+    write_manifest(root / "space")  # what `build` writes last
+    return {**files, MANIFEST_NAME: (root / "space" / MANIFEST_NAME).read_bytes()}
 
 
 def commits(hub: FakeHub) -> list:
@@ -145,7 +147,7 @@ def test_publish_creates_a_zerogpu_space_with_one_commit(fake_hub, tmp_path, spa
     # the gated-model secret is sent once, in the creation request, and never uploaded as a file
     carriers = [r.path for r in fake_hub.requests if GATED_SECRET.encode() in r.body]
     assert carriers == ["/api/repos/create"] and GATED_SECRET not in run.stdout + run.stderr
-    assert "progress 0.4 Uploading 10 files to alice/tiny-sd" in run.stderr
+    assert "progress 0.4 Uploading 11 files to alice/tiny-sd" in run.stderr
 
 
 def test_what_a_test_run_leaves_in_the_folder_is_not_published(fake_hub, tmp_path, space_files):
@@ -173,6 +175,7 @@ def test_republish_updates_the_space_with_a_new_commit(fake_hub, tmp_path, space
     first = publish(fake_hub, tmp_path, space="tiny-sd").outcomes[0]
     (tmp_path / "space" / "app.py").write_bytes(space_files["app.py"] + b"# v2\n")
     (tmp_path / "space" / "runtime" / "extra.py").write_bytes(b"EXTRA = True\n")
+    write_manifest(tmp_path / "space")
     second = publish(fake_hub, tmp_path, space="tiny-sd", hf_token_secret=GATED_SECRET).outcomes[0]
     third = publish(fake_hub, tmp_path, space="tiny-sd").outcomes[0]
 
@@ -184,7 +187,7 @@ def test_republish_updates_the_space_with_a_new_commit(fake_hub, tmp_path, space
     # the update is one commit with only the changed files (the Hub's oids tell what is unchanged)
     assert [sorted(committed_files(c)) for c in commits(fake_hub)] == [
         sorted(space_files),
-        ["app.py", "runtime/extra.py"],
+        ["app.py", "runtime/extra.py", MANIFEST_NAME],
     ]
     statuses = [r.failed for r in fake_hub.requests if r.path == "/api/repos/create"]
     assert len(statuses) == 3
@@ -287,7 +290,7 @@ FAILURES = [
         "commit-503",
         dict(method="POST", path="/commit/", status=503),
         "PublishRetryableError",
-        ["HTTP 503", "completes the Space"],
+        ["HTTP 503", "now exists on the Hub as an empty public ZeroGPU Space", "complete the Space"],
     ),
     (
         "commit-403-scope",
@@ -358,14 +361,17 @@ def test_a_name_owned_by_someone_else(fake_hub, tmp_path, space_files):
     assert "belongs to 'bob'" in foreign["message"] and "alice/tiny-sd" in foreign["message"]
     assert not [r for r in fake_hub.requests if r.method == "POST"]  # refused before touching the Hub
 
-    # an organization the user only reads: the Hub answers 409 (name taken) and then refuses the upload
+    # an organization the user only reads: the Hub answers 409 (name taken); the wizard did not make that
+    # Space, so it asks for confirmation, and confirmed, the Hub refuses the upload
     hub = fake_hub
     hub.orgs["readers"] = {"alice": "read", "bob": "write"}
     hub.add_repo("readers/tiny-sd", repo_type="space", files={"app.py": b"theirs"})
-    (taken,) = publish(hub, tmp_path, space="readers/tiny-sd").outcomes
+    (unconfirmed,) = publish(hub, tmp_path, space="readers/tiny-sd").outcomes
+    assert unconfirmed["error"] == "PublishConfirmationError"
+    (taken,) = publish(hub, tmp_path, space="readers/tiny-sd", force=True).outcomes
     assert taken["error"] == "PublishPermissionError"
     assert "already exists" in taken["message"] and "choose another name" in taken["message"]
-    assert [r.failed for r in hub.requests if r.path == "/api/repos/create"] == [None]
+    assert [r.failed for r in hub.requests if r.path == "/api/repos/create"] == [None, None]
     assert hub.repos[("space", "readers/tiny-sd")].files["app.py"] == b"theirs"
 
 

@@ -260,6 +260,9 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Registry]:
     thread = threading.Thread(target=server.server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     monkeypatch.setenv("COMFY_REGISTRY_URL", server.url)
+    monkeypatch.setenv(
+        "COMFY_WIZARD_ALLOWED_HOSTS", server.url
+    )  # runtime/urlpolicy.py: trust the test registry
     yield server
     server.server.shutdown()
     server.server.server_close()

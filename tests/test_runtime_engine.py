@@ -238,18 +238,23 @@ def test_model_free_run_gives_comfyui_pixels(session, photo, tmp_path):
 
 
 @tier2
-def test_upload_is_copied_into_the_app_input_folder_by_content(session, photo, app_dir, tmp_path):
+def test_a_request_leaves_no_file_in_comfy_data(session, photo, app_dir, tmp_path):
+    """Uploads are staged under their content hash only while the request runs; outputs are moved out of
+    ComfyUI's output folder into a folder of the request's own."""
     copy = tmp_path / "same bytes.png"
     copy.write_bytes(photo.read_bytes())
     first = session.run("fx", [["1", "image", str(photo)]])
     second = session.run("fx", [["1", "image", str(copy)]])
     assert first["ok"] and second["ok"]
-    staged = sorted((app_dir / "comfy_data" / "input").iterdir())
-    hashed = [path for path in staged if path.read_bytes() == photo.read_bytes()]
-    assert len(hashed) == 1 and hashed[0].name != photo.name and hashed[0].suffix == ".png"
-    output_dir = (app_dir / "comfy_data" / "output").resolve()
-    for path in first["files"]["4"] + second["files"]["4"]:
-        assert Path(path).resolve().is_relative_to(output_dir)
+    data = app_dir / "comfy_data"
+    assert [
+        p for folder in ("input", "output", "temp") for p in (data / folder).rglob("*") if p.is_file()
+    ] == []
+    [first_file], [second_file] = first["files"]["4"], second["files"]["4"]
+    assert Path(first_file).parent != Path(second_file).parent  # one folder per request
+    for path in (first_file, second_file):
+        assert not Path(path).resolve().is_relative_to(data.resolve()) and Path(path).is_file()
+    np.testing.assert_array_equal(pixels(first_file), pixels(second_file))
 
 
 @tier2
@@ -261,12 +266,12 @@ def test_a_pil_image_input_gives_the_same_pixels_as_its_file(session, photo):
 
 
 @tier2
-def test_identical_rerun_returns_the_cached_files_and_writes_none(session, photo, app_dir):
+def test_identical_rerun_reuses_the_cache_but_writes_its_own_files(session, photo, app_dir):
     first = session.run("fx", [["1", "image", str(photo)], ["2", "blur_radius", 7]])
-    written = set((app_dir / "comfy_data" / "output").iterdir())
     again = session.run("fx", [["1", "image", str(photo)], ["2", "blur_radius", 7]])
-    assert again["ok"] and again["files"]["4"] == first["files"]["4"]
-    assert set((app_dir / "comfy_data" / "output").iterdir()) == written
+    assert again["ok"] and again["files"]["4"] != first["files"]["4"]
+    np.testing.assert_array_equal(pixels(again["files"]["4"][0]), pixels(first["files"]["4"][0]))
+    assert list((app_dir / "comfy_data" / "output").iterdir()) == []
 
 
 @tier2

@@ -18,6 +18,7 @@ import pytest
 
 from runtime.errors import ModelDownloadError
 from runtime.models import ensure_models, model_target
+from runtime.urlpolicy import ALLOWED_HOSTS_ENV
 from tests.fakehub import client_env
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -165,7 +166,10 @@ def test_unreachable_hub_is_a_clear_error(tmp_path: Path) -> None:
     )
 
 
-def test_plain_url_is_downloaded_into_the_model_folder_once(fake_hub, tmp_path: Path) -> None:
+def test_plain_url_is_downloaded_into_the_model_folder_once(fake_hub, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv(
+        ALLOWED_HOSTS_ENV, fake_hub.url
+    )  # runtime/urlpolicy.py: trust the loopback test server
     fake_hub.add_model_file("acme/tiny", "tiny.safetensors", WEIGHTS)
     url = (
         f"{fake_hub.url}/acme/tiny/resolve/main/tiny.safetensors"  # any HTTP server; this one counts requests
@@ -185,7 +189,8 @@ def test_plain_url_is_downloaded_into_the_model_folder_once(fake_hub, tmp_path: 
     assert [1.0, "Downloading up/x4.pth"] in first["progress"]
 
 
-def test_unreachable_url_is_a_clear_error(tmp_path: Path) -> None:
+def test_unreachable_url_is_a_clear_error(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv(ALLOWED_HOSTS_ENV, "http://127.0.0.1:9")
     model = {"name": "x.pth", "folder": "upscale_models", "url": "http://127.0.0.1:9/x.pth"}
 
     with pytest.raises(

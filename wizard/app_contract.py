@@ -223,8 +223,10 @@ def _input_arguments(item: InputSettings) -> dict[str, Any]:
     if name == "Checkbox":
         return {"label": label, "value": default}
     if name == "Image":
-        mode = {"image_mode": "RGBA"} if item.media == "mask" else {}  # the mask is the alpha channel
-        return {"label": label, "type": "filepath", **mode}
+        # The mask is the alpha channel. Otherwise image_mode None: Gradio passes the upload's path on
+        # without decoding it, so the runtime checks its pixels from the header first (ComfyUI's loader
+        # converts to RGB itself).
+        return {"label": label, "type": "filepath", "image_mode": "RGBA" if item.media == "mask" else None}
     if name == "ImageEditor":
         return {"label": label, "type": "pil"}  # `image_with_mask` reads its layers
     if name in ("Audio", "File"):

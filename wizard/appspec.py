@@ -20,6 +20,14 @@ from typing import Any
 
 from runtime.locate import COMFYUI_COMMIT, COMFYUI_GIT_URL
 from runtime.urlpolicy import UrlPolicyError, check_url
+from runtime.media import (
+    AUDIO_EXTENSIONS,
+    DEFAULT_MAX_MEDIA_SECONDS,
+    DEFAULT_MAX_PIXELS,
+    IMAGE_EXTENSIONS,
+    MESH_EXTENSIONS,
+    VIDEO_EXTENSIONS,
+)
 from wizard.analyze import Analysis, CandidateInput, CandidateOutput
 from wizard.app_contract import INPUT_COMPONENTS, MEDIA_COMPONENTS, OUTPUT_COMPONENTS, RESERVED_NAMES
 from wizard.errors import SpecError
@@ -36,6 +44,8 @@ from wizard.records import (
 )
 
 SPEC_VERSION = 1
+IMAGE_MEDIA = ("image", "mask", "image+mask")
+UPLOAD_EXTENSIONS = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS | AUDIO_EXTENSIONS | MESH_EXTENSIONS
 MAX_NAME_LENGTH = 32  # a parameter name is read in every API call: keep it short
 MAX_DURATION = 900  # seconds; ZeroGPU refuses long requests, and a quota is minutes per day
 HUB_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
@@ -50,12 +60,17 @@ class AppInput(InputSettings):
         default: the component's value at start (None for a FILE: no file ships with the app).
         order: its position among the inputs.
         randomize: a seed the "Randomize seed" checkbox replaces with a random one.
+        max_pixels: for an image file, the largest the app accepts (width × height; None: the runtime's
+            default, 40 MP).
+        max_seconds: for a video or audio file, the longest the app accepts (None: the runtime's default).
     """
 
     name: str
     default: Any = None
     order: int = 0
     randomize: bool = False
+    max_pixels: int | None = None
+    max_seconds: float | None = None
 
     @classmethod
     def from_candidate(cls, candidate: CandidateInput, *, name: str, order: int) -> AppInput:
@@ -64,7 +79,15 @@ class AppInput(InputSettings):
             spec_field.name: getattr(candidate, spec_field.name) for spec_field in fields(InputSettings)
         }
         default = None if candidate.value_type == "FILE" else candidate.value
-        return cls(**settings, name=name, default=default, order=order, randomize=candidate.seed)
+        return cls(
+            **settings,
+            name=name,
+            default=default,
+            order=order,
+            randomize=candidate.seed,
+            max_pixels=DEFAULT_MAX_PIXELS if candidate.media in IMAGE_MEDIA else None,
+            max_seconds=DEFAULT_MAX_MEDIA_SECONDS if candidate.media in ("video", "audio") else None,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -454,7 +477,15 @@ def _check_input(item: AppInput) -> None:
             raise SpecError(f"{where}: a file input's default must be null or a file path")
         if item.media not in MEDIA_COMPONENTS:
             raise SpecError(f"{where}: a file input needs media, one of {', '.join(MEDIA_COMPONENTS)}")
+        for key in ("max_pixels", "max_seconds"):
+            cap = getattr(item, key)
+            if cap is not None and (not _is_number(cap) or not math.isfinite(cap) or cap <= 0):
+                raise SpecError(f"{where}: {key} must be a positive number or null")
+        if item.max_pixels is not None and not isinstance(item.max_pixels, int):
+            raise SpecError(f"{where}: max_pixels must be a whole number")
         return
+    if item.max_pixels is not None or item.max_seconds is not None:
+        raise SpecError(f"{where}: max_pixels and max_seconds apply to file inputs only")
     _check_value_type(where, item.value_type, item.default)
     for bound in (item.minimum, item.maximum, item.step):
         if bound is not None and (not _is_number(bound) or not math.isfinite(bound)):
@@ -498,6 +529,17 @@ def _check_input_against(item: AppInput, conversion: Conversion) -> None:
             f"input {item.label!r}: node {item.node_id} ({node.class_type}) has no widget {item.input_name!r}"
         )
     value = conversion.prompt[item.node_id]["inputs"].get(item.input_name)
+    if (
+        item.value_type != "FILE"
+        and isinstance(value, str)
+        and Path(value).suffix.lower() in UPLOAD_EXTENSIONS
+    ):
+        # The app would pass the text on as a file name in ComfyUI's input folder: a visitor could name
+        # any file there, or try a server path. An upload input is a file component, always.
+        raise SpecError(
+            f"input {item.label!r}: node {item.node_id}'s {item.input_name!r} takes an uploaded file "
+            f"({value!r}): make it value_type FILE with one of {', '.join(INPUT_COMPONENTS['FILE'])}"
+        )
     expected = "STRING" if item.value_type == "FILE" else item.value_type
     if expected == "INT" and isinstance(value, float) and value.is_integer():
         return  # ComfyUI casts 20.0 to 20 when it validates

@@ -177,6 +177,11 @@ def _add_space_commands(commands) -> None:
         "--space", required=True, metavar="[USER/]NAME", help="the Space to create or update"
     )
     publish.add_argument("--private", action="store_true", help="create the Space private")
+    publish.add_argument(
+        "--force",
+        action="store_true",
+        help="update an existing Space the wizard did not make (its files outside what the wizard writes stay)",
+    )
     publish.add_argument("--token", help="a Hugging Face token (default: HF_TOKEN, else the saved login)")
     publish.add_argument(
         "--comfy-api-key",
@@ -375,6 +380,7 @@ def _publish(args: argparse.Namespace) -> int:
         private=args.private,
         token=args.token,
         comfy_api_key=args.comfy_api_key if api_nodes else None,
+        force=args.force,
     )
     print(result.url)
     return 0

@@ -10,12 +10,12 @@ iteration, black-formatted.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import html
 import json
 import math
 import re
-import shutil
 import unicodedata
 from dataclasses import replace
 from pathlib import Path
@@ -27,12 +27,14 @@ import jinja2
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 
+from runtime.atomic import build_then_rename
 from runtime.locate import COMFYUI_VERSION
 from runtime.comfy_api import COMFY_API_KEY_SECRET
 from wizard import app_contract
 from wizard.appspec import AppInput, AppOutput, AppSpec
 from wizard.errors import BuildError, one_line
 from wizard.packs import lock_entry, merged_requirements
+from wizard.manifest import MANIFEST_NAME, read_manifest, write_manifest
 from wizard.records import Conversion, ModelFile, NodePack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +51,8 @@ TORCH_PACKAGES = frozenset({"torch", "torchvision", "torchaudio"})
 COMFYUI_MISSING_REQUIREMENTS = ("requests",)
 SPACE_COLORS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")
 SHORT_DESCRIPTION_MAX = 60
+MAX_FILE_SIZE = "200mb"  # Gradio refuses a larger upload before it is stored
+DELETE_CACHE = (3600, 3600)  # Gradio deletes the files it served once an hour, when older than an hour
 GENERATED_FILES = (
     "app.py",
     "README.md",
@@ -57,6 +61,7 @@ GENERATED_FILES = (
     "workflow.json",
     "comfy.lock.json",
     "appspec.json",
+    "pyproject.toml",
 )
 _MEDIA_WORDS = {
     "image": "an image",
@@ -76,13 +81,27 @@ _OUTPUT_WORDS = {
 
 
 def build_space(conversion: Conversion, spec: AppSpec, out_dir: str | Path) -> Path:
-    """Write the Space folder for `conversion` as `spec` describes it; returns the folder."""
+    """Write the Space folder for `conversion` as `spec` describes it; returns the folder.
+
+    The folder is written beside `out_dir` and renamed into place once complete, with its manifest
+    written last (so publish can tell a finished build). Rebuilding replaces what the wizard wrote before
+    and keeps everything else in the folder (a Test run's `comfy_data/`, files the user added)."""
     spec.check(conversion)
-    folder = _prepare_folder(Path(out_dir))
-    for name, content in render_files(conversion, spec).items():
-        (folder / name).write_text(content, encoding="utf-8", newline="\n")
-    _copy_runtime(folder / "runtime")
-    return folder
+    files = render_files(conversion, spec)
+    target = Path(out_dir)
+
+    def write(folder: Path) -> None:
+        for name, content in files.items():
+            (folder / name).write_text(content, encoding="utf-8", newline="\n")
+        _copy_runtime(folder / "runtime")
+        write_manifest(folder)
+
+    try:
+        kept = _kept_entries(target)
+        build_then_rename(target.resolve(), write, replace=True, keep=kept)
+    except OSError as error:
+        raise BuildError(_write_error(error, target)) from None
+    return target
 
 
 def render_files(conversion: Conversion, spec: AppSpec) -> dict[str, str]:
@@ -97,6 +116,7 @@ def render_files(conversion: Conversion, spec: AppSpec) -> dict[str, str]:
         files["workflow.json"] = _json_text(conversion.workflow)
     files["comfy.lock.json"] = _json_text(lock_data(spec))
     files["appspec.json"] = spec.to_json()
+    files["pyproject.toml"] = _render("pyproject.toml.j2", _formatter_context())
     return files
 
 
@@ -115,7 +135,10 @@ def lock_data(spec: AppSpec) -> dict[str, Any]:
         # A pack nobody could name has nothing to install: runtime/ then names its missing node types.
         "custom_nodes": [_lock_pack(pack) for pack in spec.custom_nodes if pack.pack or pack.repo],
         "models": [
-            {key: getattr(model, key) for key in ("name", "folder", "repo_id", "path", "revision", "url")}
+            {
+                key: getattr(model, key)
+                for key in ("name", "folder", "repo_id", "path", "revision", "url", "size")
+            }
             for model in spec.models
         ],
     }
@@ -304,6 +327,8 @@ def _app_context(conversion: Conversion, spec: AppSpec) -> dict[str, Any]:
         "docstring": f"{one_line(spec.title)}: a Gradio app made from a ComfyUI workflow.",
         "mask_editor": any(item.component == "ImageEditor" for item in inputs),
         "has_ui_workflow": conversion.workflow is not None,
+        "max_file_size": MAX_FILE_SIZE,
+        "delete_cache": DELETE_CACHE,
         "duration": spec.duration,
         "duration_note": _duration_note(spec),
         "parameters": [parameter.name for parameter in parameters],
@@ -322,6 +347,9 @@ def _app_context(conversion: Conversion, spec: AppSpec) -> dict[str, Any]:
                 "input_name": item.input_name,
                 "label": item.label,
                 "also": item.also_targets,
+                "limits": {
+                    key: getattr(item, key) for key in ("max_pixels", "max_seconds") if getattr(item, key)
+                },
                 "value_expression": _value_expression(item),
             }
             for item in inputs
@@ -587,21 +615,41 @@ def _lock_pack(pack: NodePack) -> dict[str, Any]:
     return lock_entry(replace(pack, commit=commit, version=None if named else pack.version))
 
 
+def _formatter_context() -> dict[str, Any]:
+    """BLACK_MODE in pyproject.toml terms (Python int and list-of-str literals are TOML too)."""
+    versions = sorted(version.name.lower() for version in BLACK_MODE.target_versions)
+    return {"line_length": BLACK_MODE.line_length, "target_versions": versions}
+
+
 def _json_text(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def _prepare_folder(folder: Path) -> Path:
-    """An empty folder, or one this wizard wrote before (its files are replaced)."""
+def _kept_entries(folder: Path) -> list[str]:
+    """The top-level entries of an existing Space folder that a rebuild keeps: all but what the wizard
+    wrote (its manifest's files, or, for a folder built before manifests, the generated files)."""
     if folder.exists() and not folder.is_dir():
         raise BuildError(f"{folder} is a file: choose a folder for the Space")
-    if folder.is_dir() and any(folder.iterdir()) and not (folder / "appspec.json").is_file():
+    if not folder.is_dir():
+        return []
+    manifest = read_manifest(folder)
+    if manifest is None and any(folder.iterdir()) and not (folder / "appspec.json").is_file():
         raise BuildError(f"{folder} is not empty and holds no Space the wizard wrote: choose an empty folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in GENERATED_FILES:
-        (folder / name).unlink(missing_ok=True)
-    shutil.rmtree(folder / "runtime", ignore_errors=True)
-    return folder
+    written = manifest.files if manifest is not None else GENERATED_FILES
+    owned = {name.split("/")[0] for name in written} | {"runtime", MANIFEST_NAME}
+    return sorted(entry.name for entry in folder.iterdir() if entry.name not in owned)
+
+
+def _write_error(error: OSError, target: Path) -> str:
+    """A one-line user error for a failed write while building `target`."""
+    where = error.filename or target
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"the disk is full while writing {where}: free some space or build into another folder"
+    if error.errno == errno.EFBIG:
+        return f"a file is over this system's file-size limit while writing {where}: build elsewhere"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"no permission to write {where}: build into a folder you can write to"
+    return f"cannot write {where} ({error.strerror or error}): build into another folder"
 
 
 def _copy_runtime(target: Path) -> None:

@@ -52,6 +52,10 @@ class PublishPaymentError(PublishError):
     """The Hub wants payment (402): the account is not eligible for one more ZeroGPU Space."""
 
 
+class PublishConfirmationError(PublishError):
+    """The Space exists but the wizard did not make it: replacing its app needs `force` (`--force`)."""
+
+
 class PublishNameError(PublishError):
     """The Space name is invalid."""
 

@@ -3,12 +3,25 @@
 One publish = `whoami` (cached), then `create_repo` (or `duplicate_repo` from a template) with the ZeroGPU
 hardware, visibility and the optional `HF_TOKEN` secret all set at creation (later hardware calls fail with
 OAuth tokens, and free accounts get 402 on CPU hardware: `shared/docs/huggingface.md` §4), then ONE commit
-holding every file of the folder. An existing Space (409) is updated with a new commit instead.
+that makes the Space equal the build. An existing Space (409) is updated with a new commit instead.
+
+What the commit holds: every file of the folder (added, or updated when it changed), and a deletion for
+every file of the Space that the wizard wrote in an earlier publish (the Space's `wizard-manifest.json`
+lists them) and that this build no longer has, such as a `workflow.json` after an API-only rebuild. Files
+the user added to the Space themselves stay as long as they lie outside what the wizard writes: anything
+not in the Space's previous manifest or in this build (a LICENSE, an `assets/` folder, `.gitattributes`).
+A file the user put under a name the wizard writes (`app.py`, `runtime/...`) is the wizard's.
+
+A Space that exists without a manifest was not made by the wizard: updating it needs `force=True`
+(`--force` on the CLI), except when it holds only what the Hub puts into a new Space (an interrupted
+first publish). Only a folder that `build` completed (its manifest lists files that are all there) is
+published: a half-written folder is refused.
 
 The upload is a single `create_commit`, not `upload_folder`: with `hf_xet` installed `upload_folder`
 pipelines the files into several commits ("(part N)") and, when a commit fails, retries it split into
-smaller ones, which could leave a half-published Space. One commit is all-or-nothing, so any failed publish
-can simply be run again and ends in a complete Space.
+smaller ones, which could leave a half-published Space. One commit is all-or-nothing; when it fails, the
+message says what exists on the Hub (an empty new Space, or the unchanged old one), and publishing again
+completes the Space.
 
 Tokens: explicit > `HF_TOKEN` > the saved login. A token is never written anywhere, never logged, never put
 in an error message, and a folder that contains it is refused before anything is sent.
@@ -19,6 +32,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +42,7 @@ from runtime.locate import DATA_DIR_NAME
 from runtime.comfy_api import COMFY_API_KEY_SECRET
 from wizard.errors import (
     PublishAuthError,
+    PublishConfirmationError,
     PublishError,
     PublishFolderError,
     PublishNameError,
@@ -37,9 +52,12 @@ from wizard.errors import (
     PublishRetryableError,
     one_line,
 )
+from wizard.manifest import MANIFEST_NAME, SpaceManifest, parse_manifest, read_manifest
 
 ZERO_GPU = "zero-a10g"  # huggingface_hub `SpaceHardware.ZERO_A10G`, the only ZeroGPU flavor
 REQUIRED_FILES = ("app.py", "README.md", "requirements.txt")
+# What the Hub commits into every new Space: a Space holding only these is empty (huggingface.md §4).
+HUB_INITIAL_FILES = frozenset({".gitattributes", "README.md"})
 # Never uploaded: local caches, VCS data and what a Test run leaves in the folder (the runtime's data dir).
 SKIPPED_PARTS = frozenset({".git", "__pycache__", ".cache", ".ipynb_checkpoints", ".DS_Store", DATA_DIR_NAME})
 MOCK_OAUTH_PREFIX = "mock-"  # Gradio's local stand-in: "mock-oauth-token-for-local-dev" (huggingface.md §4)
@@ -79,6 +97,21 @@ class Account:
     orgs: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class RemoteSpace:
+    """An existing Space as the Hub shows it before an update.
+
+    Attributes:
+        sha: the head commit the update is based on (the commit's parent).
+        files: every file path in the Space at `sha`.
+        manifest: the wizard's manifest in the Space, or None when the wizard did not make it.
+    """
+
+    sha: str
+    files: frozenset[str]
+    manifest: SpaceManifest | None
+
+
 def user_token(oauth_token: str | None) -> str | None:
     """The token to publish with in the wizard UI, given the visitor's OAuth token string (or None).
 
@@ -113,7 +146,9 @@ def whoami(token: str) -> Account:
     try:
         info = _hub().whoami(token=token, cache=True)
     except (HfHubHTTPError, *_transport_errors()) as error:
-        raise _explain(error, "checking your Hugging Face account", None) from error
+        raise _explain(
+            error, "checking your Hugging Face account", None, "nothing was changed on the Hub; publish again"
+        ) from error
     auth = info.get("auth", {}).get("accessToken", {})
     if auth.get("role") == "read":
         raise PublishAuthError(
@@ -161,14 +196,16 @@ def publish_folder(
     hf_token_secret: str | None = None,
     comfy_api_key: str | None = None,
     template: str | None = None,
+    force: bool = False,
     progress: Progress | None = None,
 ) -> PublishResult:
     """Create (or update) the ZeroGPU Space `space` from the built `folder`, in one commit.
 
     `hf_token_secret`: stored as the Space's `HF_TOKEN` secret (gated models). `comfy_api_key`: stored as
     its `API_KEY_COMFY_ORG` secret (ComfyUI's paid API nodes). `template`: a Space to
-    duplicate instead of starting empty. `progress(fraction, desc=...)` is told each step."""
-    from huggingface_hub import CommitOperationAdd
+    duplicate instead of starting empty. `force`: update an existing Space the wizard did not make.
+    `progress(fraction, desc=...)` is told each step."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
     report = progress or (lambda fraction, desc=None: None)
     folder = Path(folder)
@@ -184,22 +221,32 @@ def publish_folder(
 
     report(0.2, desc=f"Creating the Space {repo_id}")
     created = _create_space(repo_id, token=token, private=private, secrets=secrets, template=template)
-    if not created and private:  # asked for private: an update makes sure; never the reverse, silently
-        with _writing_to(repo_id, f"making {repo_id} private", created=created):
-            _hub().update_repo_settings(repo_id, repo_type="space", private=True, token=token)
-    for secret in secrets if not created and secrets else ():
-        with _writing_to(repo_id, f"setting the {secret['key']} secret of {repo_id}", created=created):
-            _hub().add_space_secret(repo_id, secret["key"], secret["value"], token=token)
+    remote = None
+    if not created:
+        with _writing_to(repo_id, f"reading the Space {repo_id}", created=created, private=private):
+            remote = _remote_space(repo_id, token)
+        _confirm_update(repo_id, remote, force)
+        if private:  # asked for private: an update makes sure; never the reverse, silently
+            with _writing_to(repo_id, f"making {repo_id} private", created=created, private=private):
+                _hub().update_repo_settings(repo_id, repo_type="space", private=True, token=token)
+        for secret in secrets or ():
+            with _writing_to(
+                repo_id, f"setting the {secret['key']} secret of {repo_id}", created=created, private=private
+            ):
+                _hub().add_space_secret(repo_id, secret["key"], secret["value"], token=token)
 
+    doomed = _files_to_delete(remote, files)
     report(0.4, desc=f"Uploading {len(files)} files to {repo_id}")
     operations = [CommitOperationAdd(path_in_repo=path, path_or_fileobj=folder / path) for path in files]
-    with _writing_to(repo_id, f"uploading to {repo_id}", created=created):
+    operations += [CommitOperationDelete(path_in_repo=path) for path in doomed]
+    with _writing_to(repo_id, f"uploading to {repo_id}", created=created, private=private):
         commit = _hub().create_commit(
             repo_id,
             operations,
             commit_message=f"Publish {folder.resolve().name} with the ComfyUI Space wizard",
             repo_type="space",
             token=token,
+            parent_commit=remote.sha if remote else None,
         )
     report(1.0, desc=f"Published {repo_id}")
     return PublishResult(
@@ -208,7 +255,8 @@ def publish_folder(
 
 
 def _space_files(folder: Path) -> list[str]:
-    """Every file to upload, as sorted POSIX paths relative to `folder`."""
+    """Every file to upload, as sorted POSIX paths relative to `folder`; refuses a folder `build` did not
+    complete (no manifest, or a file it lists is missing)."""
     if not folder.is_dir():
         raise PublishFolderError(
             f"{folder} is not a folder: build the Space first with `python -m wizard build`"
@@ -218,11 +266,69 @@ def _space_files(folder: Path) -> list[str]:
         raise PublishFolderError(
             f"{folder} is not a built Space (missing {', '.join(missing)}): build it with `python -m wizard build`"
         )
+    manifest = read_manifest(folder)
+    if manifest is None:
+        raise PublishFolderError(
+            f"{folder} has no {MANIFEST_NAME}, so its build did not finish: build it again with "
+            "`python -m wizard build`"
+        )
+    lost = [name for name in manifest.files if not (folder / name).is_file()]
+    if lost:
+        raise PublishFolderError(
+            f"{folder} lacks {len(lost)} file(s) its build wrote ({', '.join(lost[:3])}): build it again "
+            "with `python -m wizard build`"
+        )
     return sorted(
         path.relative_to(folder).as_posix()
         for path in folder.rglob("*")
         if path.is_file() and not SKIPPED_PARTS.intersection(path.relative_to(folder).parts)
     )
+
+
+def _remote_space(repo_id: str, token: str) -> RemoteSpace:
+    """The existing Space's head, files and manifest."""
+    info = _hub().space_info(repo_id, token=token)
+    files = frozenset(sibling.rfilename for sibling in info.siblings or ())
+    manifest = None
+    if MANIFEST_NAME in files:
+        with tempfile.TemporaryDirectory() as scratch:
+            path = _hub().hf_hub_download(
+                repo_id, MANIFEST_NAME, repo_type="space", revision=info.sha, token=token, local_dir=scratch
+            )
+            manifest = parse_manifest(Path(path).read_bytes())
+    return RemoteSpace(sha=info.sha, files=files, manifest=manifest)
+
+
+def _confirm_update(repo_id: str, remote: RemoteSpace, force: bool) -> None:
+    """Refuse to replace the app of a Space the wizard did not make, unless `force`."""
+    foreign = sorted(remote.files - HUB_INITIAL_FILES)
+    if remote.manifest is not None or not foreign or force:
+        return
+    shown = ", ".join(foreign[:4]) + (f" and {len(foreign) - 4} more" if len(foreign) > 4 else "")
+    raise PublishConfirmationError(
+        f"the Space {repo_id} already exists and the wizard did not make it (it holds {shown}): choose "
+        "another name, or confirm to replace its app with this build (--force on the command line, "
+        "'Replace an existing Space' in the wizard); its files outside what the wizard writes stay"
+    )
+
+
+def _files_to_delete(remote: RemoteSpace | None, files: list[str]) -> list[str]:
+    """Files of the Space that an earlier publish wrote and this build no longer has."""
+    if remote is None or remote.manifest is None:
+        return []
+    owned = {*remote.manifest.files, MANIFEST_NAME}
+    return sorted((remote.files & owned) - set(files))
+
+
+def _hub_state(repo_id: str, *, created: bool, private: bool) -> str:
+    """What exists on the Hub if the rest of this publish fails, and what publishing again does."""
+    if created:
+        visibility = "private" if private else "public"
+        return (
+            f"the Space {repo_id} now exists on the Hub as an empty {visibility} ZeroGPU Space without "
+            "your files; publish again to complete the Space"
+        )
+    return f"the Space {repo_id} on the Hub is unchanged; publish again to update it"
 
 
 def _refuse_secrets_in_files(folder: Path, files: list[str], secrets: list[str | None]) -> None:
@@ -268,19 +374,45 @@ def _create_space(
     except HfHubHTTPError as error:
         if error.response is not None and error.response.status_code == 409:
             return False  # the Space exists: this publish updates it
+        state = _state_after_failed_creation(repo_id, token, error)
         if template:  # a repository missing here is the template
-            raise _explain(error, f"duplicating the template {template} into {repo_id}", template) from error
-        raise _explain(error, f"creating the Space {repo_id}", repo_id) from error
+            raise _explain(
+                error, f"duplicating the template {template} into {repo_id}", template, state
+            ) from error
+        raise _explain(error, f"creating the Space {repo_id}", repo_id, state) from error
     except _transport_errors() as error:
-        raise _explain(error, f"creating the Space {repo_id}", repo_id) from error
+        state = _state_after_failed_creation(repo_id, token, error)
+        raise _explain(error, f"creating the Space {repo_id}", repo_id, state) from error
     return True
 
 
+def _state_after_failed_creation(repo_id: str, token: str, error: Exception) -> str:
+    """Whether a failed creation left a Space: a refusal (4xx) did not; after a dropped connection or a
+    server error the Hub is asked."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    response = getattr(error, "response", None)
+    if response is not None and response.status_code < 500:
+        return f"no Space was created; publishing again creates {repo_id}"
+    try:
+        exists = _hub().repo_exists(repo_id, repo_type="space", token=token)
+    except (HfHubHTTPError, *_transport_errors()):
+        return (
+            f"the Hub could not be asked whether {repo_id} was created (if it was, it is empty); "
+            "publish again to complete the Space"
+        )
+    if exists:
+        return f"the Space {repo_id} exists on the Hub, empty; publish again to complete the Space"
+    return f"no Space was created; publishing again creates {repo_id}"
+
+
 @contextmanager
-def _writing_to(repo_id: str, action: str, *, created: bool) -> Iterator[None]:
-    """Turn a failed Hub call on an existing Space into a one-line PublishError naming the fix."""
+def _writing_to(repo_id: str, action: str, *, created: bool, private: bool) -> Iterator[None]:
+    """Turn a failed Hub call on an existing Space into a one-line PublishError naming the fix and what
+    exists on the Hub."""
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
+    state = _hub_state(repo_id, created=created, private=private)
     try:
         yield
     except RepositoryNotFoundError as error:
@@ -289,7 +421,7 @@ def _writing_to(repo_id: str, action: str, *, created: bool) -> Iterator[None]:
         raise PublishPermissionError(
             f"the Hub does not let this token write to {repo_id} (it lacks the write scope for it): "
             f"use a token with write access ({TOKENS_PAGE}) or, in the wizard, sign in again granting "
-            "`manage-repos`; then publish again"
+            f"`manage-repos`; {state}"
         ) from error
     except HfHubHTTPError as error:
         if error.response is not None and error.response.status_code == 403 and not created:
@@ -297,7 +429,7 @@ def _writing_to(repo_id: str, action: str, *, created: bool) -> Iterator[None]:
                 f"the Space {repo_id} already exists and this token cannot write to it: choose another "
                 f"name, or use a token with write access to {repo_id.split('/')[0]}'s repos"
             ) from error
-        raise _explain(error, action, repo_id) from error
+        raise _explain(error, action, repo_id, state) from error
     except ValueError as error:  # huggingface_hub raises it for README metadata the Hub rejects
         if "README.md" not in str(error):
             raise
@@ -305,7 +437,7 @@ def _writing_to(repo_id: str, action: str, *, created: bool) -> Iterator[None]:
             f"the Hub rejects the front matter of README.md: {one_line(str(error), 300)}; fix it and publish again"
         ) from error
     except _transport_errors() as error:
-        raise _explain(error, action, repo_id) from error
+        raise _explain(error, action, repo_id, state) from error
 
 
 def _transport_errors() -> tuple[type[Exception], ...]:
@@ -315,16 +447,27 @@ def _transport_errors() -> tuple[type[Exception], ...]:
     return (httpx2.TransportError,)
 
 
-def _explain(error: Exception, action: str, repo_id: str | None) -> PublishError:
-    """One line naming the fix for a failure while doing `action`. Never includes a token: the messages
-    are ours, plus at most the Hub's own short reason."""
+def _explain(error: Exception, action: str, repo_id: str | None, state: str | None = None) -> PublishError:
+    """One line naming the fix for a failure while doing `action`, ending with `state` (what exists on
+    the Hub now) when known. Never includes a token: the messages are ours, plus at most the Hub's own
+    short reason."""
+    message = _explain_failure(error, action, repo_id)
+    if state is None:
+        return message
+    return type(message)(f"{message}; {state}", **_extra_fields(message))
+
+
+def _extra_fields(error: PublishError) -> dict:
+    return {"retry_after": error.retry_after} if isinstance(error, PublishRateLimitError) else {}
+
+
+def _explain_failure(error: Exception, action: str, repo_id: str | None) -> PublishError:
     from huggingface_hub.errors import RepositoryNotFoundError
 
     response = getattr(error, "response", None)
     if isinstance(error, _transport_errors()) or response is None:
         return PublishRetryableError(
-            f"the connection to the Hugging Face Hub dropped while {action}; nothing was half-published: "
-            "check your network and publish again to complete the Space"
+            f"the connection to the Hugging Face Hub dropped while {action}: check your network"
         )
     status = response.status_code
     if isinstance(error, RepositoryNotFoundError):
@@ -355,6 +498,8 @@ def _explain(error: Exception, action: str, repo_id: str | None) -> PublishError
             f"the Hugging Face Hub reported a conflict while {action} (another operation on {repo_id} is in "
             "progress): wait a moment and publish again"
         )
+    if status == 412:
+        return PublishRetryableError(f"the Space {repo_id} changed on the Hub while {action}")
     if status == 429:
         wait = _retry_after(response.headers)
         return PublishRateLimitError(
@@ -364,7 +509,7 @@ def _explain(error: Exception, action: str, repo_id: str | None) -> PublishError
     if status >= 500:
         return PublishRetryableError(
             f"the Hugging Face Hub is having trouble (HTTP {status} while {action}): try again in a few "
-            "minutes; publishing again completes the Space"
+            "minutes"
         )
     return PublishError(f"the Hugging Face Hub refused {action} (HTTP {status}: {_hub_reason(error)})")
 

@@ -494,9 +494,11 @@ def publish_space(
     hf_token_secret: str | None,
     token: str | None,
     comfy_api_key: str | None = None,
+    force: bool = False,
     progress: Callable[..., object] | None = None,
 ) -> PublishResult:
-    """The folder built from the current choices, as a ZeroGPU Space in the token's account."""
+    """The folder built from the current choices, as a ZeroGPU Space in the token's account (`force`:
+    also update a Space the wizard did not make)."""
     problem = space_name_problem(name)
     if problem:
         raise WizardError(problem)
@@ -515,5 +517,6 @@ def publish_space(
         token=token,
         hf_token_secret=hf_token_secret,
         comfy_api_key=comfy_api_key if session.spec.api_nodes else None,
+        force=force,
         progress=progress,
     )

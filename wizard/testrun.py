@@ -11,6 +11,7 @@ process-wide state out of the wizard, so one wizard can test many builds.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import shutil
@@ -185,7 +186,8 @@ def _worker(request_path: Path, result_path: Path) -> None:
     spec = _read_spec(Path.cwd())
     try:
         app = _import_app(Path.cwd() / "app.py")
-        values = {name: _app_value(value) for name, value in request["values"].items()}
+        uploads_from = getattr(app.workflow, "uploads_from", None)
+        values = {name: _app_value(value, uploads_from) for name, value in request["values"].items()}
         started = time.perf_counter()
         returned = app.generate(**values, progress=_print_progress)
         seconds = time.perf_counter() - started
@@ -208,12 +210,24 @@ def _import_app(path: Path):
     return module
 
 
-def _app_value(value: Any) -> Any:
-    """A file input as the app's component delivers it: a path, or an ImageEditor's dict."""
+def _staged_upload(path: str, uploads_from: tuple[Path, ...] | None) -> str:
+    """A copy of the local file in the folder the app takes uploads from (Gradio's upload folder, where the
+    Space's web server stages them), removed when the worker exits."""
+    if uploads_from is None or not Path(path).is_file():
+        return path  # an app that takes any path; or a missing file, which the app's message names
+    uploads_from[0].mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="wizard-testrun-", dir=uploads_from[0]))
+    atexit.register(shutil.rmtree, folder, True)
+    return shutil.copy(path, folder / Path(path).name)
+
+
+def _app_value(value: Any, uploads_from: tuple[Path, ...] | None) -> Any:
+    """A file input as the app's component delivers it: a path in Gradio's upload folder, or an
+    ImageEditor's dict."""
     if not isinstance(value, dict):
         return value
     if not value["editor"]:
-        return value["file"]
+        return _staged_upload(value["file"], uploads_from)
     from PIL import Image
 
     image = Image.open(value["file"])

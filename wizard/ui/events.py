@@ -315,6 +315,7 @@ def _wire_publish(page: Page) -> None:
         private: str,
         secret: str,
         comfy_api_key: str,
+        replace_existing: bool,
         oauth_token: gr.OAuthToken | None,
         progress=gr.Progress(),
     ) -> dict:
@@ -329,6 +330,7 @@ def _wire_publish(page: Page) -> None:
                 hf_token_secret=secret.strip() or None,
                 comfy_api_key=comfy_api_key.strip() or None,
                 token=token,
+                force=bool(replace_existing),
                 progress=progress,
             )
             if private != "private" and not result.created:  # e.g. the private Space of a ZeroGPU Test run
@@ -346,6 +348,7 @@ def _wire_publish(page: Page) -> None:
             page.visibility,
             page.hf_token_secret,
             page.comfy_api_key,
+            page.replace_existing,
         ],
         [page.workdir, page.published],
         api_name="publish",

@@ -237,6 +237,12 @@ def _publish_step(page: Page) -> None:
                         ["public", "private"], value="public", label="Visibility", scale=2
                     )
                 page.name_check = gr.Markdown("", elem_id="name-check")
+                page.replace_existing = gr.Checkbox(
+                    value=False,
+                    label="Replace an existing Space",
+                    info="Only to update a Space the wizard did not make; its other files stay.",
+                    elem_id="replace-existing",
+                )
                 page.hf_token_secret = gr.Textbox(
                     label="HF_TOKEN secret (optional)",
                     type="password",
