@@ -41,3 +41,14 @@ def build_then_rename(
                 (old / dest.name / name).rename(dest / name)
         shutil.rmtree(old)
     return dest
+
+
+def free_name(folder: Path, name: str) -> Path:
+    """`folder/name`, or `folder/<stem>_<n><suffix>` with the smallest n that names no existing file."""
+    target = folder / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    counter = 1
+    while target.exists():
+        target = folder / f"{stem}_{counter}{suffix}"
+        counter += 1
+    return target

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from runtime.atomic import free_name
 from runtime.comfy_api import api_key_extra_data
 from runtime.engine import Engine, ExecutionResult, start
 from runtime.errors import (
@@ -669,11 +670,7 @@ def _remove_dirs(folders: list[Path]) -> None:
 
 
 def _move_unique(source: Path, folder: Path) -> str:
-    target = folder / source.name
-    counter = 1
-    while target.exists():
-        target = folder / f"{source.stem}_{counter}{source.suffix}"
-        counter += 1
+    target = free_name(folder, source.name)
     shutil.move(source, target)
     return str(target)
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runtime.atomic import free_name
 from wizard import app_contract
 from wizard.app_contract import Parameter
 from wizard.appspec import AppSpec
@@ -260,11 +261,7 @@ def _save_outputs(spec: AppSpec, returned: Any, out_dir: Path) -> list[str]:
 
 
 def _copy_unique(source: Path, out_dir: Path) -> Path:
-    target = out_dir / source.name
-    counter = 1
-    while target.exists():
-        target = out_dir / f"{source.stem}_{counter}{source.suffix}"
-        counter += 1
+    target = free_name(out_dir, source.name)
     shutil.copyfile(source, target)
     return target
 
