@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -61,12 +62,23 @@ def main() -> int:
                     "enabled": enabled,
                     "compiled_calls": acceleration.compiled_calls - before[0],
                     "eager_calls": acceleration.eager_calls - before[1],
-                    "images": outputs.images("9"),
+                    "images": _keep(outputs.images("9"), options.work / "images"),
                 }
             )
     report = acceleration.report
     print(json.dumps({"report": report.__dict__, "runs": runs}, default=list))
     return 0
+
+
+def _keep(paths: list[str], folder: Path) -> list[str]:
+    """Copies of the request's images in `folder`: the app removes its result folders when it exits."""
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = []
+    for path in paths:
+        target = folder / f"{len(list(folder.iterdir())):03d}-{Path(path).name}"
+        shutil.copyfile(path, target)
+        kept.append(str(target))
+    return kept
 
 
 if __name__ == "__main__":
