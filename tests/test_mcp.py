@@ -62,7 +62,13 @@ def test_generate_is_typed_and_documented_from_the_labels(app_dir):
 
 
 def test_the_app_is_an_mcp_server_with_the_extra_it_needs(app_dir):
-    assert "demo.queue(max_size=20).launch(mcp_server=True)" in (app_dir / "app.py").read_text()
+    tree = ast.parse((app_dir / "app.py").read_text())
+    launch = next(
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "launch"
+    )
+    assert {keyword.arg: ast.literal_eval(keyword.value) for keyword in launch.keywords}["mcp_server"] is True
     # gradio's routes.py refuses mcp_server=True without the extra (`import gradio.mcp` needs `mcp`)
     assert "gradio[mcp]==6.31.0" in (app_dir / "requirements.txt").read_text().splitlines()
 
