@@ -130,6 +130,7 @@ class InputChoice:
         label, component: None keeps the current (or proposed) one.
         minimum, maximum, step: the range; None for none.
         advanced: shown in the collapsed section.
+        default: the app's value at start; None keeps the current one (the workflow's at first).
     """
 
     node_id: str
@@ -140,6 +141,7 @@ class InputChoice:
     maximum: int | float | None
     step: int | float | None
     advanced: bool
+    default: Any = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,7 @@ def with_inputs(session: Session, choices: Sequence[InputChoice]) -> Session:
                 base,
                 label=choice.label or base.label,
                 component=choice.component or base.component,
+                default=base.default if choice.default is None else choice.default,
                 minimum=choice.minimum,
                 maximum=choice.maximum,
                 step=choice.step,

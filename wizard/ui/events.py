@@ -21,7 +21,7 @@ from wizard import session as sessions
 from wizard.errors import WizardError, one_line
 from wizard.session import PREVIEW_FILES, Session
 from wizard.space_run import SpaceStageError, make_public
-from wizard.ui import tables, views
+from wizard.ui import grid, tables, views
 from wizard.ui.layout import Page
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,9 @@ def _workflow_views(page: Page) -> list[gr.components.Component]:
         page.graph,
         page.app_title,
         page.app_description,
-        page.inputs_table,
-        page.outputs_table,
+        page.tables_drawn,
+        page.inputs_problem,
+        page.outputs_problem,
         page.models_summary,
         page.models_table,
         page.packs_table,
@@ -74,8 +75,9 @@ def _opened(page: Page, new: Session, step: int) -> dict:
         page.graph: views.graph_html(new),
         page.app_title: new.spec.title,
         page.app_description: new.spec.description,
-        page.inputs_table: _rows(tables.input_rows(new)),
-        page.outputs_table: _rows(tables.output_rows(new)),
+        page.tables_drawn: grid.tables_drawn(),
+        page.inputs_problem: "",
+        page.outputs_problem: "",
         page.models_summary: views.models_markdown(new),
         page.models_table: _rows(tables.model_rows(new)),
         page.packs_table: _rows(tables.pack_rows(new)),
@@ -132,7 +134,8 @@ def _wire_workflow_events(page: Page, demo: gr.Blocks) -> None:
 
 
 def _wire_choice_events(page: Page) -> None:
-    """Edits of the tables and the title: a new spec, the graph and the badge follow it."""
+    """Edits of the title and the models' and packs' tables: a new spec, the graph and the badge follow it
+    (the inputs' and outputs' cells wire their own edits: `wizard.ui.grid`)."""
     shown = [page.session, page.saved_spec, page.graph, page.badge]
 
     def edited(change: Callable[..., Session]) -> Callable[..., dict]:
@@ -161,8 +164,6 @@ def _wire_choice_events(page: Page) -> None:
 
     title = [page.app_title, page.app_description]
     edits = (
-        (page.inputs_table, tables.with_input_rows, [page.inputs_table], "edit_inputs"),
-        (page.outputs_table, tables.with_output_rows, [page.outputs_table], "edit_outputs"),
         (page.app_title, sessions.with_title, title, "edit_title"),
         (page.app_description, sessions.with_title, title, None),
         (page.models_table, tables.with_model_rows, [page.models_table], "edit_models"),

@@ -15,7 +15,8 @@ from wizard.errors import WizardError, one_line
 from wizard.publish import resolve_token, whoami
 from wizard.session import PREVIEW_FILES, comfyui_status, example_paths
 from wizard.ui.preview import render_app_preview
-from wizard.ui.tables import INPUT_COLUMNS, MODEL_COLUMNS, OUTPUT_COLUMNS, PACK_COLUMNS, Column
+from wizard.ui import grid
+from wizard.ui.tables import MODEL_COLUMNS, PACK_COLUMNS, Column
 
 ASSETS_DIR = Path(__file__).parent / "assets"
 UPLOAD_TYPES = [".json", ".png", ".webp", ".webm", ".mkv", ".mp4", ".mov", ".flac", ".mp3", ".opus", ".ogg"]
@@ -144,8 +145,9 @@ def _inputs_step(page: Page) -> None:
         with gr.Row():
             page.app_title = gr.Textbox(label="App title", scale=1)
             page.app_description = gr.Textbox(label="Description", scale=2)
-        page.inputs_table = _table(INPUT_COLUMNS, "Inputs", max_height=420, elem_id="inputs-table")
-        page.outputs_table = _table(OUTPUT_COLUMNS, "Outputs", max_height=220, elem_id="outputs-table")
+        page.tables_drawn = gr.State(None)  # set when a workflow opens: the tables are drawn anew
+        grid.lay_out_inputs(page)
+        grid.lay_out_outputs(page)
         with gr.Accordion("Save or load these choices", open=False):
             with gr.Row():
                 page.export_spec = gr.DownloadButton("Export choices (JSON)", size="sm")

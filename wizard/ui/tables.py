@@ -1,4 +1,5 @@
-"""The page's four tables: a session's choices as rows, and edited rows back as the session's typed edits.
+"""The page's four tables: a session's choices as rows, and edited rows (models, packs) or cells (inputs,
+outputs) back as the session's typed edits.
 
 Rows only carry what the user typed; every rule (names, ranges, repo ids, URLs) is the spec's own,
 applied by `wizard.session` when the edit is made.
@@ -6,11 +7,13 @@ applied by `wizard.session` when the edit is made.
 
 from __future__ import annotations
 
-import json
+import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from wizard import session as sessions
+from wizard.app_contract import INPUT_COMPONENTS
 from wizard.errors import WizardError
 from wizard.session import Session
 
@@ -32,28 +35,6 @@ class Column:
     editable: bool = False
 
 
-INPUT_COLUMNS = (
-    Column("Expose", "bool", "8%", editable=True),
-    Column("Node", "str", "13%"),
-    Column("ID", "str", "6%"),
-    Column("Input", "str", "10%"),
-    Column("Value", "str", "11%"),
-    Column("Type", "str", "6%"),
-    Column("Label", "str", "12%", editable=True),
-    Column("Component", "str", "9%", editable=True),
-    Column("Min", "number", "5%", editable=True),
-    Column("Max", "number", "5%", editable=True),
-    Column("Step", "number", "5%", editable=True),
-    Column("Advanced", "bool", "10%", editable=True),
-)
-OUTPUT_COLUMNS = (
-    Column("Expose", "bool", "8%", editable=True),
-    Column("Node", "str", "26%"),
-    Column("ID", "str", "6%"),
-    Column("Kind", "str", "12%"),
-    Column("Label", "str", "30%", editable=True),
-    Column("Component", "str", "18%"),
-)
 MODEL_COLUMNS = (
     Column("File", "str", "20%"),
     Column("Folder", "str", "9%"),
@@ -73,83 +54,212 @@ PACK_COLUMNS = (
 )
 
 
-def input_rows(session: Session) -> list[list[Any]]:
-    """One row per candidate input; ticked ones show the spec's settings, the others the analysis'."""
+@dataclass(frozen=True)
+class InputRow:
+    """One candidate input as the inputs table shows it: the spec's settings when it is exposed, else
+    the analysis' proposal.
+
+    Attributes:
+        node_id, input_name: the candidate (its widget value in the API prompt).
+        node: the node's title, and the other widgets the input also sets ("+ node 12 text").
+        value_type: what the widget holds (`wizard.app_contract.INPUT_COMPONENTS`' keys).
+        exposed: an input of the app.
+        label, component, default, minimum, maximum, step, advanced: its settings.
+        components: the components its value type may use, the proposed one first.
+        choices: a COMBO's values (what its default may be).
+    """
+
+    node_id: str
+    input_name: str
+    node: str
+    value_type: str
+    exposed: bool
+    label: str
+    component: str
+    default: Any
+    minimum: int | float | None
+    maximum: int | float | None
+    step: int | float | None
+    advanced: bool
+    components: tuple[str, ...]
+    choices: tuple[Any, ...] | None
+
+
+@dataclass(frozen=True)
+class OutputRow:
+    """One candidate output as the outputs table shows it.
+
+    Attributes:
+        node_id: the output node.
+        node: its title.
+        kind: what it makes (images, video, audio, mesh, text).
+        exposed: shown by the app.
+        label: its label in the app.
+        component: the one component that shows its kind.
+    """
+
+    node_id: str
+    node: str
+    kind: str
+    exposed: bool
+    label: str
+    component: str
+
+
+# The editable cells of a row, by the name the edit functions take, and their column titles.
+INPUT_CELLS = {
+    "exposed": "Expose",
+    "label": "Label",
+    "component": "Component",
+    "default": "Default",
+    "minimum": "Min",
+    "maximum": "Max",
+    "step": "Step",
+    "advanced": "Advanced",
+}
+OUTPUT_CELLS = {"exposed": "Expose", "label": "Label"}
+NUMBER_TYPES = ("INT", "FLOAT")  # the value types with a range
+
+
+def input_rows(session: Session) -> list[InputRow]:
+    """One row per candidate input, the automatic choice first."""
     exposed = {(item.node_id, item.input_name): item for item in session.spec.inputs}
     rows = []
     for candidate in sessions.candidate_order(session.analysis):
         chosen = exposed.get((candidate.node_id, candidate.input_name))
         shown = chosen or candidate
+        also = "".join(f" + node {node_id} {name}" for node_id, name in candidate.also_targets)
         rows.append(
-            [
-                chosen is not None,
-                candidate.node_title,
-                candidate.node_id,
-                candidate.input_name,
-                _short_value(candidate.value),
-                candidate.value_type,
-                shown.label,
-                shown.component,
-                shown.minimum,
-                shown.maximum,
-                shown.step,
-                shown.advanced,
-            ]
+            InputRow(
+                node_id=candidate.node_id,
+                input_name=candidate.input_name,
+                node=f"{candidate.node_title}{also}",
+                value_type=candidate.value_type,
+                exposed=chosen is not None,
+                label=shown.label,
+                component=shown.component,
+                default=chosen.default if chosen else _workflow_default(candidate),
+                minimum=shown.minimum,
+                maximum=shown.maximum,
+                step=shown.step,
+                advanced=shown.advanced,
+                components=INPUT_COMPONENTS[candidate.value_type],
+                choices=candidate.choices,
+            )
         )
     return rows
 
 
-def with_input_rows(session: Session, rows: list[list[Any]]) -> Session:
-    """The session after the user edited the inputs table (ticks, labels, components, ranges)."""
-    value_types = {(c.node_id, c.input_name): c.value_type for c in session.analysis.inputs}
-    choices = []
-    for row in rows:
-        expose, _, node_id, input_name, _, _, label, component, minimum, maximum, step, advanced = row
-        key = (str(node_id), str(input_name))
-        if not _truthy(expose) or key not in value_types:
-            continue
-        integer = value_types[key] == "INT"
-        choices.append(
-            sessions.InputChoice(
-                node_id=key[0],
-                input_name=key[1],
-                label=_cell(label),
-                component=_cell(component),
-                minimum=_number(minimum, integer),
-                maximum=_number(maximum, integer),
-                step=_number(step, integer),
-                advanced=_truthy(advanced),
+def input_row(session: Session, node_id: str, input_name: str) -> InputRow:
+    """The row of one candidate input (`input_rows`' row for it)."""
+    for row in input_rows(session):
+        if (row.node_id, row.input_name) == (node_id, input_name):
+            return row
+    raise WizardError(f"this workflow has no input {input_name!r} on node {node_id}: open the workflow again")
+
+
+def with_input_cell(session: Session, node_id: str, input_name: str, cell: str, value: Any) -> Session:
+    """The session after the user edited one cell (`INPUT_CELLS`) of the inputs table; a value the spec
+    refuses raises a WizardError, and the session stays as it was."""
+    row = input_row(session, node_id, input_name)
+    key = (node_id, input_name)
+    choices = {(choice.node_id, choice.input_name): choice for choice in _input_choices(session)}
+    if cell == "exposed":
+        if not _truthy(value):
+            choices.pop(key, None)
+        elif key not in choices:
+            choices[key] = sessions.InputChoice(
+                node_id, input_name, None, None, row.minimum, row.maximum, row.step, row.advanced
             )
-        )
-    return sessions.with_inputs(session, choices)
+    elif key not in choices:
+        raise WizardError(f"tick Expose for {row.label!r} first: only the app's inputs have settings")
+    elif cell in INPUT_CELLS:
+        choices[key] = dataclasses.replace(choices[key], **{cell: _input_value(row, cell, value)})
+    else:
+        raise WizardError(f"the inputs table has no cell {cell!r}")
+    return sessions.with_inputs(session, list(choices.values()))
 
 
-def output_rows(session: Session) -> list[list[Any]]:
+def output_rows(session: Session) -> list[OutputRow]:
     shown = {output.node_id: output for output in session.spec.outputs}
     rows = []
     for candidate in session.analysis.outputs:
         chosen = shown.get(candidate.node_id)
-        label = chosen.label if chosen else candidate.label
         rows.append(
-            [
-                chosen is not None,
-                candidate.node_title,
-                candidate.node_id,
-                candidate.kind,
-                label,
-                candidate.component,
-            ]
+            OutputRow(
+                node_id=candidate.node_id,
+                node=candidate.node_title,
+                kind=candidate.kind,
+                exposed=chosen is not None,
+                label=chosen.label if chosen else candidate.label,
+                component=candidate.component,
+            )
         )
     return rows
 
 
-def with_output_rows(session: Session, rows: list[list[Any]]) -> Session:
-    choices = [
-        sessions.OutputChoice(node_id=str(node_id), label=_cell(label))
-        for expose, _, node_id, _, label, _ in rows
-        if _truthy(expose)
+def with_output_cell(session: Session, node_id: str, cell: str, value: Any) -> Session:
+    """The session after the user edited one cell (`OUTPUT_CELLS`) of the outputs table."""
+    if node_id not in {candidate.node_id for candidate in session.analysis.outputs}:
+        raise WizardError(f"this workflow has no output node {node_id}: open the workflow again")
+    choices = {output.node_id: sessions.OutputChoice(output.node_id, None) for output in session.spec.outputs}
+    if cell == "exposed":
+        if not _truthy(value):
+            choices.pop(node_id, None)
+        else:
+            choices.setdefault(node_id, sessions.OutputChoice(node_id, None))
+    elif node_id not in choices:
+        raise WizardError("tick Expose for this output first: only the app's outputs have a label")
+    elif cell == "label":
+        choices[node_id] = sessions.OutputChoice(node_id, _cell(value))
+    else:
+        raise WizardError(f"the outputs table has no cell {cell!r}")
+    return sessions.with_outputs(session, list(choices.values()))
+
+
+def _input_choices(session: Session) -> list[sessions.InputChoice]:
+    """The spec's inputs as the choices `sessions.with_inputs` takes (each keeps its settings)."""
+    return [
+        sessions.InputChoice(
+            item.node_id,
+            item.input_name,
+            item.label,
+            item.component,
+            item.minimum,
+            item.maximum,
+            item.step,
+            item.advanced,
+            item.default,
+        )
+        for item in session.spec.ordered_inputs
     ]
-    return sessions.with_outputs(session, choices)
+
+
+def _input_value(row: InputRow, cell: str, value: Any) -> Any:
+    """A cell's value as the setting it edits: None keeps a label, component or default as it is."""
+    if cell in ("label", "component"):
+        return _cell(value)
+    if cell == "advanced":
+        return _truthy(value)
+    if cell in ("minimum", "maximum", "step"):
+        if row.value_type not in NUMBER_TYPES:
+            raise WizardError(f"{row.label!r} is a {row.value_type} value: only numbers have a range")
+        return _number(value, row.value_type == "INT")
+    # the default
+    if row.value_type == "FILE":
+        raise WizardError(f"{row.label!r} takes a file the app's visitor uploads: it has no default")
+    if row.value_type in NUMBER_TYPES:
+        return _number(value, row.value_type == "INT")
+    if row.value_type == "BOOLEAN":
+        return _truthy(value)
+    if row.value_type == "STRING":
+        return "" if value is None else str(value)
+    return value  # a COMBO's choice: the spec checks it is one of them
+
+
+def _workflow_default(candidate) -> Any:
+    """What the app would start with if the candidate were exposed: the workflow's value (no file)."""
+    return None if candidate.value_type == "FILE" else candidate.value
 
 
 def model_rows(session: Session) -> list[list[Any]]:
@@ -224,13 +334,9 @@ def _number(value: Any, integer: bool) -> int | float | None:
         raise WizardError(f"{value!r} is not a number: write a number or leave the cell empty") from None
     if number != number:  # NaN: an emptied number cell
         return None
-    return int(number) if integer and number.is_integer() else number
-
-
-def _short_value(value: Any, limit: int = 60) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if integer and not (math.isfinite(number) and number.is_integer()):
+        raise WizardError(f"{value!r} is not a whole number: this input takes integers")
+    return int(number) if integer else number
 
 
 def _size(size: int | None) -> str:
