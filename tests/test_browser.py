@@ -80,9 +80,9 @@ def upload(page, path: Path) -> None:
 
 
 def input_row(page, input_name: str):
-    """The inputs table's row for `input_name` (column 3, Input, holds the widget's name)."""
-    return page.locator("#inputs-table .virtual-row").filter(
-        has=page.locator("[data-col='3']", has_text=re.compile(rf"^\s*{re.escape(input_name)}\s*$"))
+    """The inputs table's row for `input_name` (its node cell says "#3 · input_name · TYPE")."""
+    return page.locator("#inputs-table .table-row").filter(
+        has=page.locator(".node-cell small", has_text=re.compile(rf"· {re.escape(input_name)} ·"))
     )
 
 
@@ -137,7 +137,7 @@ def test_walks_every_step_from_upload_to_published_space(page, hub, templates_di
     page.locator("#next-inputs").click()
     row = input_row(page, "sampler_name")
     row.wait_for()
-    checkbox = row.locator("[data-col='0'] input[type=checkbox]")
+    checkbox = row.locator(".cell-exposed input[type=checkbox]")
     assert not checkbox.is_checked(), "sampler_name is not in the automatic choice"
     before = badge_inputs(page)
     tick(checkbox)
@@ -212,7 +212,7 @@ def _upload_to_inputs_seconds(browser, app_url, workflow: Path, screenshot: str 
         upload(page, workflow)
         page.locator("#graph svg").wait_for()
         page.locator("#next-inputs").click()
-        page.locator("#inputs-table .virtual-row").first.wait_for()
+        page.locator("#inputs-table .table-row").first.wait_for()
         times.append(time.perf_counter() - started)
         if attempt == 0 and screenshot:
             shot(page, screenshot)
@@ -252,7 +252,7 @@ def test_two_sessions_each_see_only_their_own_workflow(browser, app_url, templat
         for key, page in pages.items():
             page.locator("#graph svg").wait_for()
             page.locator("#next-inputs").click()
-            page.locator("#inputs-table .virtual-row").first.wait_for()
+            page.locator("#inputs-table .table-row").first.wait_for()
         a, b = pages["a"], pages["b"]
         assert "default.json" in a.locator("#workflow-badge").inner_text()
         assert "blur_and_invert.json" in b.locator("#workflow-badge").inner_text()
@@ -298,7 +298,7 @@ def test_choices_survive_a_page_reload(page, templates_dir):
     row = input_row(page, "sampler_name")
     row.wait_for()
     before = badge_inputs(page)
-    tick(row.locator("[data-col='0'] input[type=checkbox]"))
+    tick(row.locator(".cell-exposed input[type=checkbox]"))
     page.wait_for_function(
         f"() => (document.querySelector('#workflow-badge')?.innerText || '').includes('{before + 1} inputs')"
     )
@@ -308,7 +308,7 @@ def test_choices_survive_a_page_reload(page, templates_dir):
     )
     row = input_row(page, "sampler_name")
     row.wait_for()
-    assert row.locator("[data-col='0'] input[type=checkbox]").is_checked()
+    assert row.locator(".cell-exposed input[type=checkbox]").is_checked()
     shot(page, "11-after-reload")
 
 

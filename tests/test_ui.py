@@ -24,28 +24,20 @@ def default_session(templates_dir) -> sessions.Session:
     return sessions.open_workflow((templates_dir / "default.json").read_bytes(), "default.json")
 
 
-def row_for(rows: list[list], node_id: str, input_name: str) -> list:
-    (row,) = [row for row in rows if row[2] == node_id and row[3] == input_name]
-    return row
-
-
 def test_upload_gives_the_automatic_choice_ticked(default_session):
     rows = tables.input_rows(default_session)
-    ticked = {(row[2], row[3]) for row in rows if row[0]}
+    ticked = {(row.node_id, row.input_name) for row in rows if row.exposed}
     assert ticked == {(item.node_id, item.input_name) for item in default_session.spec.inputs}
     assert ("6", "text") in ticked and ("3", "seed") in ticked
-    assert rows[0][0] is True, "the automatic choice comes first"
-    assert all(row[1] and row[6] for row in rows), "every row has a node title and a label"
+    assert rows[0].exposed, "the automatic choice comes first"
+    assert all(row.node and row.label for row in rows), "every row has a node title and a label"
     outputs = tables.output_rows(default_session)
-    assert [row[:4] for row in outputs] == [[True, outputs[0][1], "9", "images"]]
+    assert [(row.exposed, row.node_id, row.kind) for row in outputs] == [(True, "9", "images")]
 
 
 def test_ticking_an_input_reaches_the_generated_app_and_the_graph(default_session, tmp_path):
-    rows = tables.input_rows(default_session)
-    row = row_for(rows, "3", "sampler_name")
-    assert row[0] is False
-    row[0] = True
-    session = tables.with_input_rows(default_session, rows)
+    assert not tables.input_row(default_session, "3", "sampler_name").exposed
+    session = tables.with_input_cell(default_session, "3", "sampler_name", "exposed", True)
     chosen = [
         item for item in session.spec.inputs if (item.node_id, item.input_name) == ("3", "sampler_name")
     ]
@@ -62,10 +54,10 @@ def test_ticking_an_input_reaches_the_generated_app_and_the_graph(default_sessio
 
 
 def test_graph_highlights_the_exposed_nodes(default_session):
-    rows = tables.input_rows(default_session)
-    for row in rows:
-        row[0] = row[2] == "5"  # only the latent size node
-    session = tables.with_input_rows(default_session, rows)
+    session = default_session
+    for row in tables.input_rows(default_session):
+        if row.exposed and row.node_id != "5":  # only the latent size node stays
+            session = tables.with_input_cell(session, row.node_id, row.input_name, "exposed", False)
     assert sessions.exposed_node_ids(session.spec) == {"5"}
     assert views.graph_html(session) != views.graph_html(default_session)
     assert "<svg" in views.graph_html(session) and "--graph-width" in views.graph_html(session)
@@ -116,10 +108,10 @@ def test_a_workflow_of_250_nodes_opens_quickly_and_draws_zoomable(tmp_path):
 
 
 def test_editing_labels_ranges_and_advanced(default_session):
-    rows = tables.input_rows(default_session)
-    steps = row_for(rows, "3", "steps")
-    steps[0], steps[6], steps[8], steps[9], steps[11] = True, "Sampling steps", 4, 40.0, True
-    session = tables.with_input_rows(default_session, rows)
+    session = default_session
+    for cell, value in (("exposed", True), ("label", "Sampling steps"), ("minimum", 4), ("maximum", 40.0)):
+        session = tables.with_input_cell(session, "3", "steps", cell, value)
+    session = tables.with_input_cell(session, "3", "steps", "advanced", True)
     (item,) = [item for item in session.spec.inputs if item.input_name == "steps"]
     assert (item.label, item.name, item.minimum, item.maximum, item.advanced) == (
         "Sampling steps",
@@ -132,27 +124,18 @@ def test_editing_labels_ranges_and_advanced(default_session):
 
 
 def test_bad_edits_are_refused_with_one_line(default_session):
-    rows = tables.input_rows(default_session)
-    prompt_label = row_for(rows, "6", "text")[6]
-    row_for(rows, "7", "text")[6] = prompt_label  # two inputs with one label
-    with pytest.raises(WizardError, match="used twice"):
-        tables.with_input_rows(default_session, rows)
-    rows = tables.input_rows(default_session)
-    row_for(rows, "3", "steps")[:8] = [True, *row_for(rows, "3", "steps")[1:7], "Checkbox"]
+    prompt_label = tables.input_row(default_session, "6", "text").label
+    with pytest.raises(WizardError, match="used twice"):  # two inputs with one label
+        tables.with_input_cell(default_session, "7", "text", "label", prompt_label)
     with pytest.raises(WizardError, match="cannot be a Checkbox"):
-        tables.with_input_rows(default_session, rows)
-    rows = tables.input_rows(default_session)
-    row_for(rows, "3", "steps")[0] = True
-    row_for(rows, "3", "steps")[8] = "many"
+        tables.with_input_cell(default_session, "3", "steps", "component", "Checkbox")
     with pytest.raises(WizardError, match="not a number"):
-        tables.with_input_rows(default_session, rows)
+        tables.with_input_cell(default_session, "3", "steps", "minimum", "many")
 
 
 def test_outputs_and_title(default_session):
-    rows = tables.output_rows(default_session)
-    rows[0][4] = "Pictures"
     session = sessions.with_title(
-        tables.with_output_rows(default_session, rows), "  My app ", "Pretty pictures"
+        tables.with_output_cell(default_session, "9", "label", "Pictures"), "  My app ", "Pretty pictures"
     )
     assert [(o.label, o.name) for o in session.spec.outputs] == [("Pictures", "pictures")]
     assert (session.spec.title, session.spec.description) == ("My app", "Pretty pictures")
@@ -180,9 +163,9 @@ def test_bad_files_give_one_line_quickly(data, filename, message):
 
 
 def test_choices_survive_a_reload_and_travel_as_json(default_session, templates_dir):
-    rows = tables.input_rows(default_session)
-    row_for(rows, "3", "cfg")[0] = True
-    session = sessions.with_title(tables.with_input_rows(default_session, rows), "Kept", "")
+    session = sessions.with_title(
+        tables.with_input_cell(default_session, "3", "cfg", "exposed", True), "Kept", ""
+    )
     saved = json.loads(json.dumps(session.saved_workflow()))  # what the browser's localStorage holds
     restored = sessions.restore_session(saved, session.spec.to_json())
     assert restored.spec == session.spec and restored.filename == "default.json"
@@ -272,21 +255,29 @@ def opened(client, path: Path) -> dict:
     from gradio_client import handle_file
 
     values = client.predict(handle_file(str(path)), api_name="/open_file")
-    badge, _, _, title, _, inputs, outputs = values[2:9]
-    return {"badge": badge, "title": title, "inputs": inputs["value"], "outputs": outputs["value"]}
+    badge, _, _, title = values[2:6]
+    return {"badge": badge, "title": title, "spec": json.loads(values[1])}
 
 
-def test_api_walks_from_upload_to_a_published_space(app_url, hub, templates_dir):
+def test_api_walks_from_upload_to_a_published_space(app_url, hub, templates_dir, tmp_path):
+    """An API user's choices travel as a spec (the page's table edits are the page's own)."""
+    from gradio_client import handle_file
+
     client = client_for(app_url)
     try:
         result = opened(client, templates_dir / "default.json")
         assert result["badge"].startswith("**default.json** · 7 nodes")
-        table = result["inputs"]
-        sampler = next(row for row in table["data"] if row[2:4] == ["3", "sampler_name"])
-        assert sampler[0] is False
-        sampler[0] = True
-        _, graph, badge = client.predict(table, api_name="/edit_inputs")
-        assert "graph-canvas" in graph and f"{sum(row[0] for row in table['data'])} inputs" in badge
+        assert ("3", "sampler_name") not in {
+            (i["node_id"], i["input_name"]) for i in result["spec"]["inputs"]
+        }
+        session = sessions.open_workflow((templates_dir / "default.json").read_bytes(), "default.json")
+        choices = tmp_path / "choices.json"
+        choices.write_text(
+            tables.with_input_cell(session, "3", "sampler_name", "exposed", True).spec.to_json()
+        )
+        values = client.predict(handle_file(str(choices)), api_name="/import_spec")
+        graph, badge = values[4], values[2]
+        assert "graph-canvas" in graph and f"{len(result['spec']['inputs']) + 1} inputs" in badge
         app_py = client.predict(api_name="/build")[0]
         assert 'Input("3", "sampler_name"' in app_py
         link = client.predict("sd15-app", "private", "", "", api_name="/publish")

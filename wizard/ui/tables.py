@@ -61,7 +61,8 @@ class InputRow:
 
     Attributes:
         node_id, input_name: the candidate (its widget value in the API prompt).
-        node: the node's title, and the other widgets the input also sets ("+ node 12 text").
+        node: the node's title.
+        also_targets: the other widgets (node id, input name) the input sets, e.g. the refiner's prompt.
         value_type: what the widget holds (`wizard.app_contract.INPUT_COMPONENTS`' keys).
         exposed: an input of the app.
         label, component, default, minimum, maximum, step, advanced: its settings.
@@ -72,6 +73,7 @@ class InputRow:
     node_id: str
     input_name: str
     node: str
+    also_targets: tuple[tuple[str, str], ...]
     value_type: str
     exposed: bool
     label: str
@@ -128,12 +130,12 @@ def input_rows(session: Session) -> list[InputRow]:
     for candidate in sessions.candidate_order(session.analysis):
         chosen = exposed.get((candidate.node_id, candidate.input_name))
         shown = chosen or candidate
-        also = "".join(f" + node {node_id} {name}" for node_id, name in candidate.also_targets)
         rows.append(
             InputRow(
                 node_id=candidate.node_id,
                 input_name=candidate.input_name,
-                node=f"{candidate.node_title}{also}",
+                node=candidate.node_title,
+                also_targets=candidate.also_targets,
                 value_type=candidate.value_type,
                 exposed=chosen is not None,
                 label=shown.label,
