@@ -151,11 +151,18 @@ def sdxl_page(browser_app, templates_dir):
 def dropdown_options(page, cell) -> list[str]:
     """The choices a Gradio dropdown cell offers, read from its open list (then closed again)."""
     cell.locator("input").click()
-    options = page.locator("ul.options li")
+    options = page.locator("[role=listbox] [role=option]")
     options.first.wait_for()
-    texts = [text.strip() for text in options.all_inner_texts()]
-    page.keyboard.press("Escape")
+    texts = [option.get_attribute("aria-label") for option in options.all()]
+    page.locator("#step-inputs .step-intro").first.click()  # closes it, as a click beside it does
+    options.first.wait_for(state="detached")
     return texts
+
+
+def choose(page, cell, option: str) -> None:
+    """Pick `option` in a Gradio dropdown cell, as a person does: open it, click the choice."""
+    cell.locator("input").click()
+    page.locator(f"[role=listbox] [role=option][aria-label='{option}']").click()
 
 
 def no_toasts(page) -> bool:
@@ -177,8 +184,7 @@ def test_component_cells_are_dropdowns_of_the_valid_components(sdxl_page):
     assert prompt.is_disabled(), "a text input has one component: nothing to choose"
     shot(page, "table-01-dropdown")
     component = steps.locator(".cell-component input")
-    component.click()
-    page.locator("ul.options li", has_text="Number").click()
+    choose(page, steps.locator(".cell-component"), "Number")
     page.wait_for_function(
         "() => document.querySelector('#input-10-steps .cell-component input').value === 'Number'"
     )

@@ -1,7 +1,8 @@
 """The page's events: each handler calls `wizard.session` and returns `{component: new value}`.
 
 Every failure reaches the user as one line (`_shown_to_user`); a handler that changes nothing
-returns `{}`. API names are the endpoints a `gradio_client` user calls.
+returns `gr.skip()` (Gradio reads an empty dict as one missing value). API names are the endpoints a
+`gradio_client` user calls.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def _wire_workflow_events(page: Page, demo: gr.Blocks) -> None:
 
     def on_upload(path: str | None) -> dict:
         if not path:
-            return {}
+            return gr.skip()
         with _shown_to_user():
             return _opened(page, sessions.open_workflow(Path(path).read_bytes(), Path(path).name), 2)
 
@@ -115,12 +116,12 @@ def _wire_workflow_events(page: Page, demo: gr.Blocks) -> None:
 
     def on_restore(stored_workflow: dict | None, stored_spec: str | None) -> dict:
         if not stored_workflow or not stored_spec:
-            return {}
+            return gr.skip()
         try:
             return _opened(page, sessions.restore_session(stored_workflow, stored_spec), 3)
         except Exception as error:  # stale or foreign data in the browser: start afresh
             log.info("saved session not restored: %s", error)
-            return {}
+            return gr.skip()
 
     page.upload.upload(on_upload, page.upload, shown, api_name="open_file")
     page.use_pasted.click(on_paste, page.pasted, shown, api_name="open_json")

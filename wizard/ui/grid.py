@@ -173,7 +173,7 @@ def _on_row_edit(
         before = read(current)
         edits = [(cell, value) for cell, value in zip(names, values) if value != getattr(before, cell)]
         if not edits:
-            return {}
+            return gr.skip()
         new = current
         try:
             for cell, value in edits:
@@ -210,6 +210,7 @@ def _on_row_edit(
         [page.session, *cells.values()],
         [page.session, page.saved_spec, page.graph, page.badge, message, *cells.values()],
         concurrency_id=EDITS,
+        trigger_mode="always_last",  # a cell left while the row's last edit runs is read right after it
         show_progress="hidden",
         api_visibility="private",
     )
