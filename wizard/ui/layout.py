@@ -142,7 +142,7 @@ def _graph_step(page: Page) -> None:
 def _inputs_step(page: Page) -> None:
     with gr.Step("Inputs and outputs", id=3, elem_id="step-inputs"):
         gr.Markdown(INTRO_INPUTS, elem_classes="step-intro")
-        with gr.Row():
+        with gr.Row(elem_classes="stack-on-phone"):
             page.app_title = gr.Textbox(label="App title", scale=1)
             page.app_description = gr.Textbox(label="Description", scale=2)
         page.tables_drawn = gr.State(None)  # set when a workflow opens: the tables are drawn anew
