@@ -30,8 +30,8 @@ INTRO_GRAPH = (
     "Your workflow as it will run: muted, bypassed and helper nodes are gone, subgraphs are flattened."
 )
 INTRO_INPUTS = (
-    "Tick the values your app's users may change, and the results it shows. Labels, components and ranges "
-    "are editable; **Advanced** ones go in a collapsed section."
+    "Tick the values your app's users may change, and the results it shows. A ticked row's label, component, "
+    "default and range are editable; **Advanced** ones go in a collapsed section."
 )
 INTRO_MODELS = (
     "The model files and custom nodes the Space installs. Fill in the Hub repo and path of any file "
