@@ -4,6 +4,7 @@
     layout.py   the page top to bottom (`Page` holds its components)
     events.py   what each click and edit does: session calls, `{component: value}` updates
     tables.py   the four tables: session <-> rows
+    grid.py     the inputs' and outputs' tables drawn as rows of components, their cells' edits
     views.py    the badge, the graph and short notes
     preview.py  the generated app's controls, from wizard.app_contract
     assets/     the page's CSS, the graph's HTML template and script
