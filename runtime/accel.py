@@ -13,7 +13,9 @@ Backends:
   `@spaces.GPU` call, since ZeroGPU does not support `torch.compile` (opt-in: see `choose_backend`);
 - "off": eager, ComfyUI's own path (the warm-up request still runs).
 On a CUDA device the torch.compile'd call is also captured in a CUDA graph (one replay per sampler
-step); the AOT package runs as ZeroGPU runs it, without one.
+step); the AOT package runs as ZeroGPU runs it, without one. With "compile", the VAE's decode is compiled
+and graphed the same way for the latent the warm-up decoded (ComfyUI has no wrapper hook for it: the
+first-stage model's `decode` is shadowed by an instance attribute; other latents run ComfyUI's own).
 
 The compiled model is applied through ComfyUI's own model-wrapper hook, the APPLY_MODEL wrapper that
 `TorchCompileModel` uses (comfy_api/torch_helpers/torch_compile.py), so samplers, LoRA patching, caches
@@ -42,6 +44,7 @@ WRAPPER_KEY = "comfy-space-wizard.accel"
 STARTUP_GPU_DURATION_S = 600  # the startup @spaces.GPU call: warm-up, export and AOT compile
 # Diffusion-model classes the acceleration was measured on (bench/README.md); others run eager.
 MEASURED_MODELS = frozenset({"comfy.ldm.modules.diffusionmodules.openaimodel.UNetModel"})
+MEASURED_DECODERS = frozenset({"comfy.ldm.models.autoencoder.AutoencoderKL"})  # VAE first-stage models
 _SEED_INPUTS = ("seed", "noise_seed")  # KSampler, KSamplerAdvanced, RandomNoise
 # transformer_options entries that change what the diffusion model computes.
 _MODEL_CHANGING_OPTIONS = ("patches", "patches_replace", "optimized_attention_override")
@@ -58,6 +61,8 @@ class AccelReport:
         cuda_graph: whether the compiled call replays a CUDA graph.
         warm_up_s: the first throw-away request (eager, recording the inputs).
         compile_s: compiling plus the second throw-away request (the compiled path's first run).
+        decode_signature: the VAE decode's compiled latent, as (name, shape, dtype), or () when eager.
+        decode_reason: why the VAE decode runs eager, or "" when it is compiled.
     """
 
     backend: str
@@ -66,24 +71,28 @@ class AccelReport:
     cuda_graph: bool = False
     warm_up_s: float = 0.0
     compile_s: float = 0.0
+    decode_signature: tuple[tuple[str, tuple[int, ...], str], ...] = ()
+    decode_reason: str = ""
 
 
 @dataclass
 class Acceleration:
-    """The installed acceleration: `enabled` turns the compiled path off and on (requests then run
-    ComfyUI's eager path); `compiled_calls`/`eager_calls` count the diffusion-model calls of each."""
+    """The installed acceleration: `enabled` turns the compiled paths off and on (requests then run
+    ComfyUI's eager path); `compiled_calls`/`eager_calls` count the diffusion-model calls of each,
+    `decoders` count the VAE decodes."""
 
     report: AccelReport
     dispatchers: list["_Dispatcher"] = field(default_factory=list)
+    decoders: list["_DecodeDispatcher"] = field(default_factory=list)
 
     @property
     def enabled(self) -> bool:
-        return any(dispatcher.enabled for dispatcher in self.dispatchers)
+        return any(part.enabled for part in [*self.dispatchers, *self.decoders])
 
     @enabled.setter
     def enabled(self, value: bool) -> None:
-        for dispatcher in self.dispatchers:
-            dispatcher.enabled = value
+        for part in [*self.dispatchers, *self.decoders]:
+            part.enabled = value
 
     @property
     def compiled_calls(self) -> int:
@@ -143,7 +152,7 @@ def accelerate(
         return _install(workflow, spaces.GPU(duration=STARTUP_GPU_DURATION_S)(prepare_on_gpu)())
     prepared = _prepare(workflow, backend)
     acceleration = _install(workflow, prepared)
-    if acceleration.dispatchers:  # the compiled path's first run: CUDA graph capture, lazy loads
+    if acceleration.dispatchers or acceleration.decoders:  # the compiled path's first run: graph capture
         started = time.perf_counter()
         _throw_away_request(workflow, variant=1)
         acceleration.report = dataclasses.replace(
@@ -166,12 +175,14 @@ class _Prepared:
         names: the tensor inputs of the compiled call, in order.
         compiled: the compiled callable (a `spaces` AOT package or a torch.compile'd module), or None.
         weights_uuid: the model's weight-patch state when it was compiled (None: unpatched).
+        decode: the compiled VAE decode (a torch.compile'd module), or None.
     """
 
     report: AccelReport
     names: tuple[str, ...] = ()
     compiled: Any = None
     weights_uuid: Any = None
+    decode: Any = None
 
 
 def _prepare(workflow: "ComfyWorkflow", backend: str) -> _Prepared:
@@ -179,13 +190,34 @@ def _prepare(workflow: "ComfyWorkflow", backend: str) -> _Prepared:
     recorders = [_Recorder(model.diffusion_model) for _patcher, model in models]
     for (patcher, _model), recorder in zip(models, recorders):
         patcher.add_wrapper_with_key(_apply_model_wrapper_type(), WRAPPER_KEY, recorder.wrapper)
+    decoders = _decoders(workflow)
+    decode_recorders = [_DecodeRecorder(decoder) for decoder in decoders]
+    for decoder, decode_recorder in zip(decoders, decode_recorders):
+        decoder.decode = decode_recorder  # an instance attribute: shadows the class's decode
     started = time.perf_counter()
     try:
         error = _throw_away_request(workflow)
     finally:
         for patcher, _model in models:
             patcher.remove_wrappers_with_key(_apply_model_wrapper_type(), WRAPPER_KEY)
+        for decoder in decoders:
+            del decoder.decode
     warm_up_s = time.perf_counter() - started
+    prepared = _prepare_diffusion_model(backend, models, recorders, error, warm_up_s)
+    if prepared.compiled is None or backend != "compile":
+        return prepared
+    started = time.perf_counter()
+    decode, decode_signature, decode_reason = _compile_decode(decoders, decode_recorders)
+    report = dataclasses.replace(
+        prepared.report,
+        compile_s=prepared.report.compile_s + time.perf_counter() - started,
+        decode_signature=decode_signature,
+        decode_reason=decode_reason,
+    )
+    return dataclasses.replace(prepared, report=report, decode=decode)
+
+
+def _prepare_diffusion_model(backend, models, recorders, error, warm_up_s: float) -> _Prepared:
     if error is not None:
         return _Prepared(AccelReport("off", f"the warm-up request failed: {error}", warm_up_s=warm_up_s))
     if backend == "off":
@@ -378,6 +410,62 @@ def _compile(backend: str, model, names: tuple[str, ...], tensors: tuple) -> Any
     raise ValueError(f"unknown acceleration backend {backend!r}")
 
 
+def _decoders(workflow: "ComfyWorkflow") -> list[Any]:
+    """The first-stage models of every preloaded VAE (a VAE's patcher holds its first_stage_model)."""
+    import comfy.model_base
+
+    return [
+        patcher.model
+        for patcher in workflow.preloaded_patchers()
+        if not isinstance(patcher.model, comfy.model_base.BaseModel) and hasattr(patcher.model, "decoder")
+    ]
+
+
+class _DecodeRecorder:
+    """Stands as a first-stage model's `decode` during the warm-up: records the first plain call's latent
+    (one tensor, no decoder options), then decodes with the class's own decode."""
+
+    def __init__(self, decoder) -> None:
+        self.decoder = decoder
+        self.latent = None
+
+    def __call__(self, z, **options):
+        if self.latent is None and not options and isinstance(z, torch.Tensor):
+            self.latent = z.detach().clone()
+        return type(self.decoder).decode(self.decoder, z, **options)
+
+
+class _DecodeCall(torch.nn.Module):
+    """A first-stage model's own decode as a module's forward (what torch.compile sees)."""
+
+    def __init__(self, decoder) -> None:
+        super().__init__()
+        self.decoder = decoder
+
+    def forward(self, z):
+        return type(self.decoder).decode(self.decoder, z)
+
+
+def _compile_decode(decoders: list, recorders: list["_DecodeRecorder"]) -> tuple[Any, tuple, str]:
+    """(the compiled decode run once on the recorded latent, its signature, "") or (None, (), why not)."""
+    if len(decoders) != 1:
+        return None, (), f"the workflow has {len(decoders)} VAEs; one is accelerated"
+    decoder, latent = decoders[0], recorders[0].latent
+    kind = f"{type(decoder).__module__}.{type(decoder).__qualname__}"
+    if kind not in MEASURED_DECODERS:
+        return None, (), f"{type(decoder).__name__} is not among the measured VAEs"
+    if latent is None or latent.device.type != "cuda":
+        return None, (), "the warm-up request decoded no latent on a CUDA device"
+    try:
+        compiled = torch.compile(_DecodeCall(decoder), backend="inductor", fullgraph=True, dynamic=False)
+        with torch.inference_mode():
+            compiled(latent)
+    except Exception as error:  # a VAE that does not compile decodes eager
+        logging.warning("VAE decode stays eager: compiling failed", exc_info=True)
+        return None, (), f"compiling failed: {type(error).__name__}"
+    return compiled, _signature(("z",), (latent,)), ""
+
+
 # --- installing: the dispatcher on ComfyUI's model-wrapper hook --------------------------------------
 
 
@@ -405,6 +493,11 @@ def _install(workflow: "ComfyWorkflow", prepared: _Prepared) -> Acceleration:
     )
     patcher.add_wrapper_with_key(_apply_model_wrapper_type(), WRAPPER_KEY, dispatcher.wrapper)
     acceleration.dispatchers.append(dispatcher)
+    if prepared.decode is not None:
+        (decoder,) = _decoders(workflow)
+        decode = _DecodeDispatcher(decoder, prepared.decode, prepared.report.decode_signature)
+        decoder.decode = decode
+        acceleration.decoders.append(decode)
     logging.info("acceleration: %s for %s", prepared.report.backend, prepared.report.signature)
     return acceleration
 
@@ -420,6 +513,7 @@ class _Dispatcher(_StandIn):
         self.names = names
         self.signature = signature
         self.weights_uuid = weights_uuid
+        self.weights_at = _weights_at(eager) if graphed else None  # a CUDA graph holds weight addresses
         self.enabled = True
         self.compiled_calls = 0
         self.eager_calls = 0
@@ -437,6 +531,7 @@ class _Dispatcher(_StandIn):
             base_model.diffusion_model is self.eager
             and getattr(base_model, "current_weight_patches_uuid", None) == self.weights_uuid
             and not getattr(base_model, "model_lowvram", False)
+            and self.weights_at in (None, _weights_at(self.eager))
             and len(get_all_wrappers(WrappersMP.APPLY_MODEL, transformer_options)) == 1
         )
         if not self.enabled:
@@ -453,6 +548,36 @@ class _Dispatcher(_StandIn):
             return self.run_compiled(*call[1])
         self.eager_calls += 1
         return self.eager(x, timesteps, context, *rest, **options)
+
+
+class _DecodeDispatcher:
+    """Stands as the first-stage model's `decode`: the compiled decode (CUDA-graphed) for the compiled
+    latent's shape, dtype and device, the class's own decode for any other call."""
+
+    def __init__(self, decoder, compiled, signature) -> None:
+        self.decoder = decoder
+        self.run_compiled = _CudaGraphed(compiled)
+        self.signature = signature
+        self.weights_at = _weights_at(decoder)
+        self.enabled = True
+        self.compiled_calls = 0
+        self.eager_calls = 0
+
+    def __call__(self, z, **options):
+        covered = not options and _weights_at(self.decoder) == self.weights_at
+        if self.enabled and covered and _signature(("z",), (z,)) == self.signature:
+            self.compiled_calls += 1
+            return self.run_compiled(z)
+        if self.enabled:
+            self.eager_calls += 1
+        return type(self.decoder).decode(self.decoder, z, **options)
+
+
+def _weights_at(module) -> int | None:
+    """Where the module's first weight lies in memory: a graph or an AOT package reads the weights where
+    they were when it was made, so a model ComfyUI moved since (unloaded, reloaded) runs eager."""
+    first = next(module.parameters(), None)
+    return None if first is None else first.data_ptr()
 
 
 def _on_cuda(signature) -> bool:

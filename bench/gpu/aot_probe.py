@@ -1,41 +1,73 @@
-"""Does the `spaces` AoT path load and run here? A small CUDA module through `torch.export`,
-`spaces.aoti_compile` and `spaces.aoti_apply`, in inference mode as the runtime does it.
+"""Does the `spaces` AoT path load and run here? A small CUDA module through `torch.export` and one of
+several ways of compiling and loading it, in inference mode as the runtime does it.
 
-    python bench/gpu/aot_probe.py            # the real spaces functions
-    python bench/gpu/aot_probe.py --keep-execstack   # without spaces' ELF execstack edit of the .so
+    python bench/gpu/aot_probe.py --variant spaces       # spaces.aoti_compile + aoti_apply, as the runtime
+    python bench/gpu/aot_probe.py --variant execstack    # the same without spaces' ELF execstack edit
+    python bench/gpu/aot_probe.py --variant spaces-file  # spaces' inductor configs, package on disk
+    python bench/gpu/aot_probe.py --variant torch        # plain torch: aoti_compile_and_package, load_package
+    python bench/gpu/aot_probe.py --variant torch-no-inference   # plain torch, export outside inference mode
 
-Prints one line: ok with the max difference to eager, or the exception. A crash (segfault) shows as
-the process's exit code to whoever runs it.
+Prints one line: ok with the max difference to eager, or the exception. A crash (segfault) shows as the
+process's exit code to whoever runs it; `PYTHONFAULTHANDLER=1` prints the Python stack of the crash.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import tempfile
+from pathlib import Path
 
 import torch
+
+VARIANTS = ("spaces", "execstack", "spaces-file", "torch", "torch-no-inference")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--keep-execstack", action="store_true")
+    parser.add_argument("--variant", choices=VARIANTS, default="spaces")
     options = parser.parse_args()
-    import spaces
-    import spaces.zero.torch.aoti as aoti
-
-    if options.keep_execstack:
-        aoti.clear_elf_execstack = lambda path: None
-    with torch.inference_mode():
+    print(f"torch {torch.__version__}, variant {options.variant}", flush=True)
+    mode = contextlib.nullcontext() if options.variant == "torch-no-inference" else torch.inference_mode()
+    with mode:
         model = torch.nn.Sequential(torch.nn.Conv2d(4, 32, 3, padding=1), torch.nn.SiLU()).cuda().half()
         x = torch.randn(2, 4, 64, 64, device="cuda", dtype=torch.half)
         exported = torch.export.export(model, (x,))
-        compiled = spaces.aoti_compile(exported)
+        run = _compiled(options.variant, exported)
         print("compiled", flush=True)
-        holder = torch.nn.Module()
-        spaces.aoti_apply(compiled, holder)
-        difference = (holder(x) - model(x)).abs().max().item()
-    print(f"ok keep_execstack={options.keep_execstack} max difference {difference}")
+        difference = (run(x) - model(x)).abs().max().item()
+    print(f"ok variant={options.variant} max difference {difference}")
     return 0
+
+
+def _compiled(variant: str, exported):
+    if variant in ("spaces", "execstack"):
+        import spaces
+        import spaces.zero.torch.aoti as aoti
+
+        if variant == "execstack":
+            aoti.clear_elf_execstack = lambda path: None
+        holder = torch.nn.Module()
+        spaces.aoti_apply(spaces.aoti_compile(exported), holder)
+        return holder
+    folder = Path(tempfile.mkdtemp(prefix="aot-probe-"))
+    if variant == "spaces-file":
+        import spaces.zero.torch.aoti as aoti
+
+        package = torch._inductor.aoti_compile_and_package(
+            exported,
+            package_path=str(folder / "model.pt2"),
+            inductor_configs={
+                key: value
+                for key, value in aoti.INDUCTOR_CONFIGS_OVERRIDES.items()
+                if not key.startswith("aot_inductor.package_constants")
+            },
+        )
+    else:
+        package = torch._inductor.aoti_compile_and_package(exported, package_path=str(folder / "model.pt2"))
+    print(f"package {package}", flush=True)
+    return torch._inductor.aoti_load_package(package)
 
 
 if __name__ == "__main__":

@@ -57,13 +57,24 @@ PROMPT_TEXT = "beautiful scenery nature glass bottle landscape, purple galaxy bo
 FIRST_SEED = 1000
 # Per device: image size, sampler steps, warm requests per measurement, naive calls, warm-ups.
 DEFAULTS = {
-    "gpu": {"size": 512, "steps": 20, "requests": 15, "naive_requests": 5, "warmup": 2},
+    "gpu": {"size": 512, "steps": 20, "requests": 18, "naive_requests": 5, "warmup": 2},
     "cpu": {"size": 64, "steps": 3, "requests": 5, "naive_requests": 3, "warmup": 1},
 }
 LAYOUT_SIZES = {"sdxl": 1024}  # the image size of a layout on a GPU, where it is not the device's default
 ACCEL_BACKENDS = ("auto", "compile", "aot", "off")  # auto: what the app chooses where it runs
 ACCEL_ENV = "COMFY_SPACE_ACCEL"  # runtime/accel.py's BACKEND_ENV (the bench imports no runtime module)
 MEASURE_TIMEOUT_S = 1800
+# The order of (e), (a), (b) in successive rounds: every kind in every position, after every other kind,
+# equally often over 6 rounds; "a before e" and "e before a" alternate, so the app's executor never runs
+# one prompt twice in a row ((e) runs round r's prompt, (a) round r-1's).
+ROUND_ORDERS = (
+    ("accel", "app", "comfyui"),
+    ("app", "comfyui", "accel"),
+    ("comfyui", "accel", "app"),
+    ("comfyui", "app", "accel"),
+    ("accel", "comfyui", "app"),
+    ("app", "accel", "comfyui"),
+)
 
 InputKey = tuple[str, str]
 
@@ -295,6 +306,17 @@ def format_table(results: dict[str, Any]) -> str:
         f"- e/b = {ratio('accel')}, a/b = {ratio('app')}, c/b = {ratio('naive')} (medians; (a), (b) and (e) "
         "interleaved, same seed per round)",
     ]
+    outside = results.get("outside_executor") or {}
+    if outside.get("app"):
+        lines.append(
+            "- per request outside ComfyUI's `PromptExecutor.execute` (validation, files, the app's own code), "
+            "median: "
+            + ", ".join(
+                f"{label} {statistics.median(outside[key]) * 1000:.1f} ms"
+                for label, key in (("(a)", "app"), ("(b)", "comfyui"), ("(e)", "accel"))
+                if outside.get(key)
+            )
+        )
     if app_error:
         lines.append(f"- (a) the app failed: {app_error}")
     else:
@@ -308,7 +330,12 @@ def format_table(results: dict[str, Any]) -> str:
                 or "-"
             ),
             f"- diffusion-model calls in (e)'s warm requests: {results['accel_calls']['compiled']} compiled, "
-            f"{results['accel_calls']['eager']} eager",
+            f"{results['accel_calls']['eager']} eager; VAE decodes: {results['accel_calls']['decode_compiled']} "
+            f"compiled, {results['accel_calls']['decode_eager']} eager; VAE decode compiled for "
+            + (
+                ", ".join(f"{n} {list(shape)} {kind}" for n, shape, kind in accel.get("decode_signature", []))
+                or f"- ({accel.get('decode_reason') or 'not compiled'})"
+            ),
             f"- (e) against (a), same seed: {results['numerics']}",
             f"- (g) ÷ (e) = {results['first_request_s'] / warm_e:.2f}; start: warm-up request "
             f"{accel.get('warm_up_s', 0.0):.2f} s (eager, recording the inputs), compile + compiled warm-up "
@@ -384,6 +411,33 @@ class LoadCounter:
         finally:
             for key, value in self.snapshot().items():
                 into[key] = into.get(key, 0) + value - before[key]
+
+
+@dataclass
+class ExecutorClock:
+    """Adds up the time spent inside ComfyUI's `PromptExecutor.execute` (any executor): what a request
+    costs beyond it is the caller's own code."""
+
+    seconds: float = 0.0
+
+    def install(self) -> None:
+        import execution
+
+        execute = execution.PromptExecutor.execute
+
+        def timed(executor, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return execute(executor, *args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - started
+
+        execution.PromptExecutor.execute = timed
+
+
+def _decode_calls(acceleration: Any) -> tuple[int, int]:
+    decoders = getattr(acceleration, "decoders", [])
+    return sum(d.compiled_calls for d in decoders), sum(d.eager_calls for d in decoders)
 
 
 class ComfyUIItself:
@@ -520,6 +574,8 @@ def _measure_main(options: argparse.Namespace) -> int:
     acceleration = app.module.acceleration
     counter = LoadCounter()
     counter.install()
+    executor_clock = ExecutorClock()
+    executor_clock.install()
 
     def request(index: int) -> dict[InputKey, Any]:
         overrides = {("6", "text"): f"{PROMPT_TEXT}, {index}", ("3", "seed"): FIRST_SEED + index}
@@ -572,21 +628,25 @@ def _measure_main(options: argparse.Namespace) -> int:
     if results["app_error"] is not None:
         del calls["accel"], calls["app"]
     timings: dict[str, list[float]] = {"accel": [], "app": [], "comfyui": [], "naive": []}
+    outside: dict[str, list[float]] = {kind: [] for kind in calls}
     differences: list[tuple[int, float]] = []
     compiled_before, eager_before = acceleration.compiled_calls, acceleration.eager_calls
+    decodes_before = _decode_calls(acceleration)
     # (e) runs round r's seed, (a) and (b) round r-1's: no two consecutive requests on one executor are
     # the same prompt (ComfyUI's cache would skip the sampler), and (a) of round r has the seed and
     # text of (e) in round r-1, whose image it is compared with.
     accel_images: dict[int, str] = {}
     for round_index in range(options.requests):
-        order = list(calls) if round_index % 2 == 0 else list(reversed(calls))  # ABC CBA: drift cancels
+        order = [kind for kind in ROUND_ORDERS[round_index % len(ROUND_ORDERS)] if kind in calls]
         images = {}
         for kind in order:
             values = request(100 + round_index - (kind != "accel"))
             with counter.counting(loads[f"{kind}_warm"]):
+                executor_clock.seconds = 0.0
                 started = time.perf_counter()
                 images[kind] = calls[kind](values)
                 timings[kind].append(time.perf_counter() - started)
+                outside[kind].append(timings[kind][-1] - executor_clock.seconds)
             _require_images(images[kind], kind)
         if "app" in images:
             accel_images[round_index] = images["accel"][0]
@@ -594,10 +654,14 @@ def _measure_main(options: argparse.Namespace) -> int:
                 differences.append(image_difference(accel_images[round_index - 1], images["app"][0]))
             if round_index == 0:
                 results["same_pixels"] = _compare_pixels(images["app"][0], images["comfyui"][0])
+    decodes_after = _decode_calls(acceleration)
     results["accel_calls"] = {
         "compiled": acceleration.compiled_calls - compiled_before,
         "eager": acceleration.eager_calls - eager_before,
+        "decode_compiled": decodes_after[0] - decodes_before[0],
+        "decode_eager": decodes_after[1] - decodes_before[1],
     }
+    results["outside_executor"] = outside
     results["numerics"] = describe_differences(differences)
     results["differences"] = differences
     memory.update(ab_max_allocated=_max_allocated(on_gpu), ab_max_reserved=_max_reserved(on_gpu))
