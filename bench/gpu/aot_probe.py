@@ -6,6 +6,7 @@ several ways of compiling and loading it, in inference mode as the runtime does 
     python bench/gpu/aot_probe.py --variant spaces-file  # spaces' inductor configs, package on disk
     python bench/gpu/aot_probe.py --variant torch        # plain torch: aoti_compile_and_package, load_package
     python bench/gpu/aot_probe.py --variant torch-no-inference   # plain torch, export outside inference mode
+    python bench/gpu/aot_probe.py --all --timeout 240     # every variant, each in its own process, at once
 
 Prints one line: ok with the max difference to eager, or the exception. A crash (segfault) shows as the
 process's exit code to whoever runs it; `PYTHONFAULTHANDLER=1` prints the Python stack of the crash.
@@ -15,8 +16,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import torch
@@ -27,7 +31,11 @@ VARIANTS = ("spaces", "execstack", "spaces-file", "torch", "torch-no-inference")
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--variant", choices=VARIANTS, default="spaces")
+    parser.add_argument("--all", action="store_true", help="run every variant in its own process")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds per variant (--all)")
     options = parser.parse_args()
+    if options.all:
+        return _run_all(options.timeout)
     print(f"torch {torch.__version__}, variant {options.variant}", flush=True)
     mode = contextlib.nullcontext() if options.variant == "torch-no-inference" else torch.inference_mode()
     with mode:
@@ -38,6 +46,33 @@ def main() -> int:
         print("compiled", flush=True)
         difference = (run(x) - model(x)).abs().max().item()
     print(f"ok variant={options.variant} max difference {difference}")
+    return 0
+
+
+def _run_all(timeout: float) -> int:
+    """Every variant at once, each in a process of its own (a segfault ends only that one); prints each
+    one's exit code and the end of its output."""
+    env = dict(os.environ, PYTHONFAULTHANDLER="1", PYTHONUNBUFFERED="1")
+    processes = {
+        variant: subprocess.Popen(
+            [sys.executable, __file__, "--variant", variant],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        for variant in VARIANTS
+    }
+    deadline = time.monotonic() + timeout
+    for variant, process in processes.items():
+        try:
+            output, _ = process.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+            output += f"\n(killed after {timeout:.0f} s)"
+        lines = output.strip().splitlines()
+        print(f"=== {variant}: exit {process.returncode}", *lines[-25:], sep="\n", flush=True)
     return 0
 
 
