@@ -13,9 +13,10 @@ Backends:
   `@spaces.GPU` call, since ZeroGPU does not support `torch.compile` (opt-in: see `choose_backend`);
 - "off": eager, ComfyUI's own path (the warm-up request still runs).
 On a CUDA device the torch.compile'd call is also captured in a CUDA graph (one replay per sampler
-step); the AOT package runs as ZeroGPU runs it, without one. With "compile", the VAE's decode is compiled
-and graphed the same way for the latent the warm-up decoded (ComfyUI has no wrapper hook for it: the
-first-stage model's `decode` is shadowed by an instance attribute; other latents run ComfyUI's own).
+step); the AOT package runs as ZeroGPU runs it, without one. With "compile" and `DECODE_ENV=1`, the VAE's
+decode is compiled too (and graphed on CUDA) for the latent the warm-up decoded (ComfyUI has no wrapper
+hook for it: the first-stage model's `decode` is shadowed by an instance attribute; other latents, and
+decoder options, run ComfyUI's own). Opt-in: its speed on a GPU is not measured yet (bench/README.md).
 
 The compiled model is applied through ComfyUI's own model-wrapper hook, the APPLY_MODEL wrapper that
 `TorchCompileModel` uses (comfy_api/torch_helpers/torch_compile.py), so samplers, LoRA patching, caches
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 BACKENDS = ("compile", "aot", "off")
 BACKEND_ENV = "COMFY_SPACE_ACCEL"  # forces a backend (e.g. "aot" off ZeroGPU, for the benchmark)
+DECODE_ENV = "COMFY_SPACE_ACCEL_DECODE"  # "1": the "compile" backend compiles the VAE decode too
 WRAPPER_KEY = "comfy-space-wizard.accel"
 STARTUP_GPU_DURATION_S = 600  # the startup @spaces.GPU call: warm-up, export and AOT compile
 # Diffusion-model classes the acceleration was measured on (bench/README.md); others run eager.
@@ -206,6 +208,9 @@ def _prepare(workflow: "ComfyWorkflow", backend: str) -> _Prepared:
     prepared = _prepare_diffusion_model(backend, models, recorders, error, warm_up_s)
     if prepared.compiled is None or backend != "compile":
         return prepared
+    if os.environ.get(DECODE_ENV, "").strip() != "1":
+        report = dataclasses.replace(prepared.report, decode_reason=f"off ({DECODE_ENV}=1 turns it on)")
+        return dataclasses.replace(prepared, report=report)
     started = time.perf_counter()
     decode, decode_signature, decode_reason = _compile_decode(decoders, decode_recorders)
     report = dataclasses.replace(
@@ -454,8 +459,8 @@ def _compile_decode(decoders: list, recorders: list["_DecodeRecorder"]) -> tuple
     kind = f"{type(decoder).__module__}.{type(decoder).__qualname__}"
     if kind not in MEASURED_DECODERS:
         return None, (), f"{type(decoder).__name__} is not among the measured VAEs"
-    if latent is None or latent.device.type != "cuda":
-        return None, (), "the warm-up request decoded no latent on a CUDA device"
+    if latent is None:
+        return None, (), "the warm-up request decoded no latent"
     try:
         compiled = torch.compile(_DecodeCall(decoder), backend="inductor", fullgraph=True, dynamic=False)
         with torch.inference_mode():
@@ -551,12 +556,12 @@ class _Dispatcher(_StandIn):
 
 
 class _DecodeDispatcher:
-    """Stands as the first-stage model's `decode`: the compiled decode (CUDA-graphed) for the compiled
-    latent's shape, dtype and device, the class's own decode for any other call."""
+    """Stands as the first-stage model's `decode`: the compiled decode (CUDA-graphed on CUDA) for the
+    compiled latent's shape, dtype and device, the class's own decode for any other call."""
 
     def __init__(self, decoder, compiled, signature) -> None:
         self.decoder = decoder
-        self.run_compiled = _CudaGraphed(compiled)
+        self.run_compiled = _CudaGraphed(compiled) if _on_cuda(signature) else compiled
         self.signature = signature
         self.weights_at = _weights_at(decoder)
         self.enabled = True

@@ -6,7 +6,8 @@ Loads the workflow at `--size` (so the warm-up request, and the compiled graph, 
 accelerates it with `--backend`, then runs one request at `--size` and one at `--other-size` (a shape
 the graph does not cover) with the compiled path on, then both again with it off (same seed and text;
 the size changes between consecutive requests, so ComfyUI's cache never skips the sampler). Prints one
-JSON line: the report, each request's compiled/eager diffusion-model calls and its image paths.
+JSON line: the report, each request's compiled/eager diffusion-model calls and VAE decodes, and its image
+paths.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def main() -> int:
         for size in (options.size, options.other_size):
             acceleration.enabled = enabled
             before = (acceleration.compiled_calls, acceleration.eager_calls)
+            decodes_before = _decodes(acceleration)
             overrides = {("5", "width"): size, ("5", "height"): size, ("6", "text"): "a bottle"}
             outputs = workflow.run_overrides(overrides)
             runs.append(
@@ -62,12 +64,21 @@ def main() -> int:
                     "enabled": enabled,
                     "compiled_calls": acceleration.compiled_calls - before[0],
                     "eager_calls": acceleration.eager_calls - before[1],
+                    "decode_compiled": _decodes(acceleration)[0] - decodes_before[0],
+                    "decode_eager": _decodes(acceleration)[1] - decodes_before[1],
                     "images": _keep(outputs.images("9"), options.work / "images"),
                 }
             )
     report = acceleration.report
     print(json.dumps({"report": report.__dict__, "runs": runs}, default=list))
     return 0
+
+
+def _decodes(acceleration) -> tuple[int, int]:
+    return (
+        sum(decoder.compiled_calls for decoder in acceleration.decoders),
+        sum(decoder.eager_calls for decoder in acceleration.decoders),
+    )
 
 
 def _keep(paths: list[str], folder: Path) -> list[str]:
