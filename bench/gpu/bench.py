@@ -61,19 +61,22 @@ DEFAULTS = {
     "cpu": {"size": 64, "steps": 3, "requests": 5, "naive_requests": 3, "warmup": 1},
 }
 LAYOUT_SIZES = {"sdxl": 1024}  # the image size of a layout on a GPU, where it is not the device's default
-ACCEL_BACKENDS = ("auto", "compile", "aot", "off")  # auto: what the app chooses where it runs
+# auto: what the app chooses where it runs; compile+decode: "compile" with the VAE decode compiled too
+ACCEL_BACKENDS = ("auto", "compile", "compile+decode", "aot", "off")
 ACCEL_ENV = "COMFY_SPACE_ACCEL"  # runtime/accel.py's BACKEND_ENV (the bench imports no runtime module)
+DECODE_ENV = "COMFY_SPACE_ACCEL_DECODE"  # runtime/accel.py's DECODE_ENV
 MEASURE_TIMEOUT_S = 1800
-# The order of (e), (a), (b) in successive rounds: every kind in every position, after every other kind,
-# equally often over 6 rounds; "a before e" and "e before a" alternate, so the app's executor never runs
-# one prompt twice in a row ((e) runs round r's prompt, (a) round r-1's).
+# The order of (e), (a), (b) in successive rounds: over 6 rounds every kind runs twice in each position and
+# follows each kind (itself included) exactly twice, so neither drift nor what ran just before favours one;
+# "e before a" and "a before e" alternate, so the app's executor never runs one prompt twice in a row ((e)
+# runs round r's prompt, (a) round r-1's, and ComfyUI's cache would skip the sampler).
 ROUND_ORDERS = (
     ("accel", "app", "comfyui"),
-    ("app", "comfyui", "accel"),
-    ("comfyui", "accel", "app"),
     ("comfyui", "app", "accel"),
     ("accel", "comfyui", "app"),
     ("app", "accel", "comfyui"),
+    ("comfyui", "accel", "app"),
+    ("app", "comfyui", "accel"),
 )
 
 InputKey = tuple[str, str]
@@ -239,7 +242,9 @@ def _run_measuring_process(
     ]
     env = _child_env(options.device)
     if backend != "auto":
-        env[ACCEL_ENV] = backend
+        env[ACCEL_ENV] = backend.removesuffix("+decode")
+    if backend.endswith("+decode"):
+        env[DECODE_ENV] = "1"
     spawned_at = time.time()  # the cold start counts from here: the process does not exist yet
     process = subprocess.run(
         [*command, "--spawned-at", repr(spawned_at)],
