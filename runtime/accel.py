@@ -391,19 +391,7 @@ def _compile(backend: str, model, names: tuple[str, ...], tensors: tuple) -> Any
     """The compiled callable for exactly `tensors`' shapes, run once on them (the compile happens)."""
     call = _UNetCall(model, names)
     if backend == "compile":
-        try:
-            compiled = torch.compile(call, backend="inductor", fullgraph=True, dynamic=False)
-            with torch.inference_mode():
-                compiled(*tensors)
-        except Exception:
-            logging.warning(
-                "torch.compile with fullgraph=True failed; compiling with graph breaks", exc_info=True
-            )
-            torch._dynamo.reset()
-            compiled = torch.compile(call, backend="inductor", fullgraph=False, dynamic=False)
-            with torch.inference_mode():
-                compiled(*tensors)
-        return compiled
+        return _torch_compiled(call, tensors)
     if backend == "aot":
         import spaces
 
@@ -462,13 +450,28 @@ def _compile_decode(decoders: list, recorders: list["_DecodeRecorder"]) -> tuple
     if latent is None:
         return None, (), "the warm-up request decoded no latent"
     try:
-        compiled = torch.compile(_DecodeCall(decoder), backend="inductor", fullgraph=True, dynamic=False)
-        with torch.inference_mode():
-            compiled(latent)
+        compiled = _torch_compiled(_DecodeCall(decoder), (latent,))
     except Exception as error:  # a VAE that does not compile decodes eager
         logging.warning("VAE decode stays eager: compiling failed", exc_info=True)
         return None, (), f"compiling failed: {type(error).__name__}"
     return compiled, _signature(("z",), (latent,)), ""
+
+
+def _torch_compiled(module: torch.nn.Module, tensors: tuple) -> Any:
+    """`module` through torch.compile (inductor, static shapes), run once on `tensors` so it compiles:
+    one graph where it traces whole, else with graph breaks."""
+    try:
+        compiled = torch.compile(module, backend="inductor", fullgraph=True, dynamic=False)
+        with torch.inference_mode():
+            compiled(*tensors)
+    except Exception:
+        logging.warning(
+            "torch.compile with fullgraph=True failed; compiling with graph breaks", exc_info=True
+        )
+        compiled = torch.compile(module, backend="inductor", fullgraph=False, dynamic=False)
+        with torch.inference_mode():
+            compiled(*tensors)
+    return compiled
 
 
 # --- installing: the dispatcher on ComfyUI's model-wrapper hook --------------------------------------

@@ -7,6 +7,7 @@ several ways of compiling and loading it, in inference mode as the runtime does 
     python bench/gpu/aot_probe.py --variant torch        # plain torch: aoti_compile_and_package, load_package
     python bench/gpu/aot_probe.py --variant torch-no-inference   # plain torch, export outside inference mode
     python bench/gpu/aot_probe.py --all --timeout 240     # every variant, each in its own process, at once
+    python bench/gpu/aot_probe.py --all --device cpu      # the same on a CPU (AOTInductor's C++ path)
 
 Prints one line: ok with the max difference to eager, or the exception. A crash (segfault) shows as the
 process's exit code to whoever runs it; `PYTHONFAULTHANDLER=1` prints the Python stack of the crash.
@@ -33,14 +34,17 @@ def main() -> int:
     parser.add_argument("--variant", choices=VARIANTS, default="spaces")
     parser.add_argument("--all", action="store_true", help="run every variant in its own process")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per variant (--all)")
+    parser.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
     options = parser.parse_args()
     if options.all:
-        return _run_all(options.timeout)
-    print(f"torch {torch.__version__}, variant {options.variant}", flush=True)
+        return _run_all(options.timeout, options.device)
+    print(f"torch {torch.__version__}, variant {options.variant}, {options.device}", flush=True)
     mode = contextlib.nullcontext() if options.variant == "torch-no-inference" else torch.inference_mode()
+    dtype = torch.half if options.device == "cuda" else torch.float32
     with mode:
-        model = torch.nn.Sequential(torch.nn.Conv2d(4, 32, 3, padding=1), torch.nn.SiLU()).cuda().half()
-        x = torch.randn(2, 4, 64, 64, device="cuda", dtype=torch.half)
+        model = torch.nn.Sequential(torch.nn.Conv2d(4, 32, 3, padding=1), torch.nn.SiLU())
+        model = model.to(options.device, dtype)
+        x = torch.randn(2, 4, 64, 64, device=options.device, dtype=dtype)
         exported = torch.export.export(model, (x,))
         run = _compiled(options.variant, exported)
         print("compiled", flush=True)
@@ -49,13 +53,13 @@ def main() -> int:
     return 0
 
 
-def _run_all(timeout: float) -> int:
+def _run_all(timeout: float, device: str) -> int:
     """Every variant at once, each in a process of its own (a segfault ends only that one); prints each
     one's exit code and the end of its output."""
     env = dict(os.environ, PYTHONFAULTHANDLER="1", PYTHONUNBUFFERED="1")
     processes = {
         variant: subprocess.Popen(
-            [sys.executable, __file__, "--variant", variant],
+            [sys.executable, __file__, "--variant", variant, "--device", device],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
