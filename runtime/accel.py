@@ -112,7 +112,8 @@ def choose_backend(enabled: bool) -> str:
     On ZeroGPU the AoT path ("aot") is opt-in (`COMFY_SPACE_ACCEL=aot`): on the benchmark's H200
     (torch 2.11, spaces 0.51.3) loading the compiled package crashed the process (a segfault in
     `torch._inductor.aoti_load_package`), so it is not the default until measured to work there;
-    it passes on a CPU with the Space's torch 2.9.1 (tests/test_accel.py)."""
+    it passes on a CPU with the Space's torch 2.9.1 (tests/test_accel.py) and with torch 2.11
+    (bench/gpu/aot_probe.py --device cpu), so the crash is the CUDA package's (bench/README.md)."""
     from runtime.engine import running_on_zerogpu
 
     forced = os.environ.get(BACKEND_ENV, "").strip()
@@ -453,7 +454,7 @@ def _compile_decode(decoders: list, recorders: list["_DecodeRecorder"]) -> tuple
         compiled = _torch_compiled(_DecodeCall(decoder), (latent,))
     except Exception as error:  # a VAE that does not compile decodes eager
         logging.warning("VAE decode stays eager: compiling failed", exc_info=True)
-        return None, (), f"compiling failed: {type(error).__name__}"
+        return None, (), f"compiling failed: {type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
     return compiled, _signature(("z",), (latent,)), ""
 
 
