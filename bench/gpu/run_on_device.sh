@@ -6,7 +6,8 @@
 #
 # Installs the carried wheels into $SITE (the machine's own torch stays), unpacks ComfyUI, runs the
 # benchmark on the app prepare.py built, and leaves the log, the results and the table in $OUT.
-# Arguments replace the default benchmark arguments (`--device gpu --layout full`); a local dry run:
+# Arguments replace the default benchmark arguments (`--device gpu --layout full`); AOT_PROBE_TIMEOUT=300
+# runs bench/gpu/aot_probe.py --all first (aot_probe.log). A local dry run:
 #   GPU_CARRY=/tmp/carry311 OUT=/tmp/out SITE=/tmp/site311 bash bench/gpu/run_on_device.sh --device cpu
 set -euo pipefail
 
@@ -28,6 +29,10 @@ export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONFAULTHANDLER=1  # a crash in compiled code still prints the Python stack
 "$PYTHON" -c 'import av, gradio, spaces, torchsde; print("carried: gradio", gradio.__version__, "from", gradio.__file__)' \
   | tee -a "$OUT/environment.txt"
+
+if [ -n "${AOT_PROBE_TIMEOUT:-}" ]; then  # the AoT variants first, each in its own process (aot_probe.py)
+  "$PYTHON" bench/gpu/aot_probe.py --all --timeout "$AOT_PROBE_TIMEOUT" 2>&1 | tee "$OUT/aot_probe.log" || true
+fi
 
 rm -rf "$WORK/comfyui" && mkdir -p "$WORK/comfyui"
 tar -xzf "$CARRY/comfyui.tar.gz" -C "$WORK/comfyui"
