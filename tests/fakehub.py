@@ -114,9 +114,26 @@ def git_blob_oid(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
+class SizedStandIn(bytes):
+    """A file's few stand-in bytes with the size the Hub reports for it (a 6.94 GB checkpoint needs no
+    6.94 GB here): metadata (paths-info, tree, `files_metadata`, HEAD) says `size`; a download is refused."""
+
+    size: int
+
+    def __new__(cls, size: int, data: bytes = b"stand-in") -> "SizedStandIn":
+        stand_in = super().__new__(cls, data)
+        stand_in.size = size
+        return stand_in
+
+
+def file_size(data: bytes) -> int:
+    """The size the Hub reports for a stored file."""
+    return data.size if isinstance(data, SizedStandIn) else len(data)
+
+
 def is_lfs_path(path: str, data: bytes) -> bool:
     """Whether the real Hub would store this file as an LFS/Xet object (weights, archives, big files)."""
-    return path.lower().endswith(LFS_SUFFIXES) or len(data) >= LFS_MIN_SIZE
+    return path.lower().endswith(LFS_SUFFIXES) or file_size(data) >= LFS_MIN_SIZE
 
 
 @dataclass(frozen=True)
@@ -359,10 +376,21 @@ class FakeHub:
             return repo
 
     def add_model_file(
-        self, repo_id: str, path: str, data: bytes, *, gated: bool = False, revision: str = "main"
+        self,
+        repo_id: str,
+        path: str,
+        data: bytes | None = None,
+        *,
+        size: int | None = None,
+        gated: bool = False,
+        revision: str = "main",
     ) -> str:
         """Add one file to a model repo (created if needed) on `revision` (a branch, created from main if
-        needed). Returns the new commit oid."""
+        needed): its `data`, or with `size` alone a `SizedStandIn` of that size. Returns the new commit oid.
+        """
+        if data is None:
+            assert size is not None, "give the file's data or its size"
+            data = SizedStandIn(size)
         with self._lock:
             repo = self.repos.get(("model", repo_id)) or self.add_repo(repo_id)
             repo.gated = repo.gated or gated
@@ -1110,7 +1138,7 @@ class _Api:
             "likes": 0,
             "tags": [],
             "siblings": siblings,
-            "usedStorage": sum(len(data) for data in commit.files.values()),
+            "usedStorage": sum(file_size(data) for data in commit.files.values()),
         }
         if repo.repo_type == "model":
             info.update({"modelId": repo.repo_id, "downloads": 0, "gated": "auto" if repo.gated else False})
@@ -1132,15 +1160,17 @@ class _Api:
         return info
 
     def blob_json(self, path: str, data: bytes) -> dict:
-        info: dict[str, Any] = {"size": len(data), "blobId": git_blob_oid(data)}
+        size = file_size(data)
+        info: dict[str, Any] = {"size": size, "blobId": git_blob_oid(data)}
         if is_lfs_path(path, data):
-            info["lfs"] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
+            info["lfs"] = {"sha256": hashlib.sha256(data).hexdigest(), "size": size, "pointerSize": 134}
         return info
 
     def tree_entry(self, path: str, data: bytes) -> dict:
-        entry: dict[str, Any] = {"type": "file", "oid": git_blob_oid(data), "size": len(data), "path": path}
+        size = file_size(data)
+        entry: dict[str, Any] = {"type": "file", "oid": git_blob_oid(data), "size": size, "path": path}
         if is_lfs_path(path, data):
-            entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
+            entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": size, "pointerSize": 134}
         return entry
 
     def tree(self, plural: str, repo: str, rev: str, sub: str | None = None) -> _Response:
@@ -1464,7 +1494,11 @@ class _Api:
         }
         if is_lfs_path(file, data):
             headers["X-Linked-Etag"] = f'"{hashlib.sha256(data).hexdigest()}"'
-            headers["X-Linked-Size"] = str(len(data))
+            headers["X-Linked-Size"] = str(file_size(data))
+        if isinstance(data, SizedStandIn):
+            if self.method == "HEAD":
+                return _Response(200, b"", {**headers, "Content-Length": str(data.size)})
+            raise HubError(501, f"fake Hub: {file} is a {data.size}-byte stand-in, for its metadata only")
         byte_range = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("range", ""))
         if byte_range and self.method == "GET":
             start = int(byte_range.group(1))

@@ -102,6 +102,13 @@ def _add_workflow_args(command: argparse.ArgumentParser) -> None:
     )
 
 
+NOT_ASKED = "the Hub was not asked (pass --online to ask it)"
+ONLINE_HELP = (
+    "ask the Hub about the model files: search it for unresolved ones, read their sizes and gated status "
+    "(else they are 'not checked')"
+)
+
+
 def _add_workflow_commands(commands) -> None:
     """The commands that read a workflow: convert, inspect, spec, build."""
     convert = _command(
@@ -117,9 +124,7 @@ def _add_workflow_commands(commands) -> None:
     )
     _add_workflow_args(inspect)
     inspect.add_argument("--json", action="store_true", help="print the report as JSON")
-    inspect.add_argument(
-        "--online", action="store_true", help="also search the Hub for unresolved model files"
-    )
+    inspect.add_argument("--online", action="store_true", help=ONLINE_HELP)
 
     spec = _command(
         commands, "spec", _spec, "Write an editable AppSpec (the app's inputs and outputs) for a workflow."
@@ -127,6 +132,7 @@ def _add_workflow_commands(commands) -> None:
     _add_workflow_args(spec)
     spec.add_argument("--auto", action="store_true", help="choose the inputs a user would keep (default)")
     spec.add_argument("-o", "--output", type=Path, required=True, help="where to write the spec JSON")
+    spec.add_argument("--online", action="store_true", help=ONLINE_HELP)
 
     build = _command(
         commands, "build", _build, "Generate the Space folder (app.py, README.md, requirements.txt, ...)."
@@ -243,19 +249,28 @@ def _inspect(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from wizard.analyze import analyze
+    from wizard.resolve import ModelsReport, check_models
 
     _, packed = _load(args)
-    analysis = analyze(packed.conversion, packed.node_defs, online=args.online)
-    analysis = replace(analysis, custom_nodes=packed.setup.packs)
+    analysis = analyze(packed.conversion, packed.node_defs)
+    checked = check_models(analysis.models, online=args.online, not_asked=NOT_ASKED)
+    analysis = replace(analysis, models=checked.models, custom_nodes=packed.setup.packs)
+    report = ModelsReport.of(checked.models, checked.statuses)
     if args.json:
-        _print_json(analysis.to_report())
+        _print_json({**analysis.to_report(), "models_check": report.to_dict()})
     else:
         print(analysis.summary())
+        print("\n".join(report.lines()))
     return 0
 
 
 def _spec(args: argparse.Namespace) -> int:
+    from wizard import session as sessions
+
     session = _open(args)
+    if args.online:
+        session = sessions.with_checked_models(session, token=None)
+    print("\n".join(sessions.models_report(session, NOT_ASKED).lines()), file=sys.stderr)
     session.spec.save(args.output)
     print(f"wrote {args.output}", file=sys.stderr)
     return 0

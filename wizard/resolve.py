@@ -25,7 +25,7 @@ import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
 from urllib.parse import unquote, urlsplit
 
 from wizard.nodedefs import NodeDefs
@@ -51,6 +51,172 @@ class HubFile:
     repo_id: str
     path: str
     revision: str
+
+
+GB, MB = 10**9, 10**6  # the Hub counts sizes in powers of ten
+# ZeroGPU (shared/docs/huggingface.md §7): `@spaces.GPU` gets half a GPU ("large", 48 GB) by default, the
+# whole one ("xlarge", 96 GB, twice the quota) when the packed weights pass about 45 GB.
+ZEROGPU_LARGE_BYTES = 48 * GB
+ZEROGPU_XLARGE_THRESHOLD_BYTES = 45 * GB
+ZEROGPU_XLARGE_BYTES = 96 * GB
+# A Space's disk: 50 GB, not persistent (https://huggingface.co/docs/hub/spaces-overview, "Hardware resources").
+SPACE_DISK_BYTES = 50 * GB
+# Assumed, not measured, for the cold-start estimate: Hub -> Space download, and disk -> GPU load.
+ASSUMED_DOWNLOAD_BYTES_PER_S = 100 * MB
+ASSUMED_LOAD_BYTES_PER_S = 1 * GB
+UNREACHABLE = "the Hub could not be reached"
+OFFLINE = "offline (HF_HUB_OFFLINE is set)"
+
+CheckState = Literal["found", "not found", "not checked"]
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """What is known of one model file's download.
+
+    Attributes:
+        name, folder: the model file.
+        state: "found" (the Hub has the file), "not found" (no download known, or the Hub lacks it) or
+            "not checked" (offline, the Hub unreachable, or not a Hub file).
+        reason: why it is not found or not checked; None when found.
+    """
+
+    name: str
+    folder: str
+    state: CheckState
+    reason: str | None
+
+    def text(self) -> str:
+        return self.state if self.reason is None else f"{self.state}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ModelsCheck:
+    """The models after a check. Attributes: models: resolved (searched, sized) files; statuses: one
+    `ModelStatus` per model, in the same order."""
+
+    models: tuple[ModelFile, ...]
+    statuses: tuple[ModelStatus, ...]
+
+
+@dataclass(frozen=True)
+class ModelsReport:
+    """The models step's account of a workflow's model files.
+
+    Attributes:
+        statuses: what is known of each file (`ModelStatus`).
+        total_bytes: the known sizes, summed: the Space's download.
+        unsized: how many files have no known size.
+        gated: the gated files' names.
+    """
+
+    statuses: tuple[ModelStatus, ...]
+    total_bytes: int
+    unsized: int
+    gated: tuple[str, ...]
+
+    @classmethod
+    def of(cls, models: Iterable[ModelFile], statuses: Iterable[ModelStatus]) -> ModelsReport:
+        models = tuple(models)
+        return cls(
+            statuses=tuple(statuses),
+            total_bytes=sum(model.size or 0 for model in models),
+            unsized=sum(model.size is None for model in models),
+            gated=tuple(model.name for model in models if model.gated),
+        )
+
+    def headline(self) -> str:
+        """ "3 model files: 2 found on the Hub, 1 not checked" (never "all found" unless the Hub said so)."""
+        if not self.statuses:
+            return "No model files."
+        counts = {
+            state: sum(s.state == state for s in self.statuses)
+            for state in ("found", "not found", "not checked")
+        }
+        parts = [f"{counts['found']} found on the Hub"] if counts["found"] else []
+        parts += [f"{counts[state]} {state}" for state in ("not found", "not checked") if counts[state]]
+        total = len(self.statuses)
+        return f"{total} model file{'s' * (total != 1)}: {', '.join(parts)}."
+
+    def download(self) -> str | None:
+        """The total download and the estimated cold start, or None without any known size."""
+        if self.total_bytes == 0:
+            return None
+        unknown = (
+            f" (and {self.unsized} file{'s' * (self.unsized != 1)} of unknown size)" if self.unsized else ""
+        )
+        fetch = self.total_bytes / ASSUMED_DOWNLOAD_BYTES_PER_S
+        load = self.total_bytes / ASSUMED_LOAD_BYTES_PER_S
+        return (
+            f"Total download: {format_size(self.total_bytes)}{unknown}. Estimated cold start: about "
+            f"{_duration(fetch)} to download it (assuming {ASSUMED_DOWNLOAD_BYTES_PER_S // MB} MB/s from the Hub "
+            f"to the Space) plus {_duration(load)} to load it (assuming {ASSUMED_LOAD_BYTES_PER_S // GB} GB/s)."
+        )
+
+    def warnings(self) -> tuple[str, ...]:
+        """Where the models cannot fit ZeroGPU's GPU or the Space's disk."""
+        total, found = self.total_bytes, format_size(self.total_bytes)
+        warnings = []
+        if total > ZEROGPU_XLARGE_BYTES:
+            warnings.append(
+                f"The model files ({found}) cannot fit ZeroGPU: a whole GPU (`xlarge`) has "
+                f"{format_size(ZEROGPU_XLARGE_BYTES)}. Use smaller (quantized) model files."
+            )
+        elif total > ZEROGPU_XLARGE_THRESHOLD_BYTES:
+            warnings.append(
+                f"The model files ({found}) do not fit ZeroGPU's default half GPU (`large`, "
+                f"{format_size(ZEROGPU_LARGE_BYTES)}): the Space gets a whole one (`xlarge`, "
+                f"{format_size(ZEROGPU_XLARGE_BYTES)}), which spends the visitors' GPU quota twice as fast."
+            )
+        if total > SPACE_DISK_BYTES:
+            warnings.append(
+                f"The model files ({found}) do not fit the Space's {format_size(SPACE_DISK_BYTES)} disk."
+            )
+        return tuple(warnings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (`inspect --json`)."""
+        return {
+            "files": [
+                {"name": s.name, "folder": s.folder, "state": s.state, "reason": s.reason}
+                for s in self.statuses
+            ],
+            "total_bytes": self.total_bytes,
+            "unsized": self.unsized,
+            "download": self.download(),
+            "warnings": list(self.warnings()),
+        }
+
+    def lines(self) -> list[str]:
+        """The whole account as lines of text (the CLI prints them)."""
+        lines = [self.headline()]
+        lines += [f"  {status.folder}/{status.name}: {status.text()}" for status in self.statuses]
+        download = self.download()
+        lines += [download] if download else []
+        if self.gated:
+            lines.append(
+                f"Gated: {', '.join(self.gated)}: the Space needs an HF_TOKEN secret of an account with access."
+            )
+        lines += [f"warning: {warning}" for warning in self.warnings()]
+        return lines
+
+
+def format_size(size: int | None) -> str:
+    """Bytes as the Hub writes them ("6.94 GB"); "" when unknown."""
+    if size is None:
+        return ""
+    for unit, scale in (("GB", GB), ("MB", MB), ("kB", 10**3)):
+        if size >= scale:
+            return f"{size / scale:.{2 if unit == 'GB' else 1}f} {unit}"
+    return f"{size} B"
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(1, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} min {rest:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 # ----------------------------------------------------------------------------- small helpers
@@ -202,10 +368,36 @@ def resolve_models(
     Offline (`online=False` or `HF_HUB_OFFLINE` set) makes no network attempt at all. Online, files
     still unresolved are searched on the Hub, and Hub files get their size and gated status.
     """
+    return list(check_models(models, online=online, token=token).models)
+
+
+def check_models(
+    models: Iterable[ModelFile],
+    *,
+    online: bool = False,
+    token: str | None = None,
+    not_asked: str = "the Hub was not asked",
+) -> ModelsCheck:
+    """`resolve_models`, and what the Hub said of each file: found, not found, or not checked (`not_asked`
+    says why when `online` is False)."""
     resolved = [_resolve_offline(model) for model in models]
-    if online and not hub_offline():
-        resolved = _resolve_online(resolved, token)
-    return resolved
+    if not online or hub_offline():
+        why = OFFLINE if online else not_asked
+        return ModelsCheck(tuple(resolved), tuple(unchecked_status(model, why) for model in resolved))
+    from huggingface_hub import HfApi
+
+    search = _HubSearch(HfApi(token=token))
+    checked = [search.check(model) for model in resolved]
+    return ModelsCheck(tuple(model for model, _ in checked), tuple(status for _, status in checked))
+
+
+def unchecked_status(model: ModelFile, why: str) -> ModelStatus:
+    """The status of a file the Hub was not asked about: not found without a download, else not checked."""
+    if not model.resolved:
+        return ModelStatus(
+            model.name, model.folder, "not found", "no download known: give its Hub repo and path"
+        )
+    return ModelStatus(model.name, model.folder, "not checked", why)
 
 
 def _resolve_offline(model: ModelFile) -> ModelFile:
@@ -232,21 +424,6 @@ def _resolve_offline(model: ModelFile) -> ModelFile:
     )
 
 
-def _resolve_online(models: list[ModelFile], token: str | None) -> list[ModelFile]:
-    from huggingface_hub import HfApi
-
-    search = _HubSearch(HfApi(token=token))
-    resolved = []
-    for model in models:
-        if not search.reachable:
-            resolved.append(model)
-        elif model.resolved:
-            resolved.append(search.describe(model))
-        else:
-            resolved.append(search.find(model))
-    return resolved
-
-
 def search_queries(name: str) -> list[str]:
     """Hub search strings for a file name, most specific first.
 
@@ -264,68 +441,98 @@ def search_queries(name: str) -> list[str]:
 
 
 class _HubSearch:
-    """Online look-ups for one `resolve_models` call; stops at the first network failure."""
+    """Online look-ups for one `check_models` call; stops at the first network failure."""
 
     def __init__(self, api: Any):
         self.api = api
         self.reachable = True
         self._gated: dict[str, bool | None] = {}
 
+    def check(self, model: ModelFile) -> tuple[ModelFile, ModelStatus]:
+        """The file, searched for when unresolved and described when on the Hub, with what the Hub said."""
+        if self.reachable and not model.resolved:
+            model = self.find(model)
+            if self.reachable and not model.resolved:
+                return model, ModelStatus(
+                    model.name,
+                    model.folder,
+                    "not found",
+                    "no download known, and no Hub repo has a file of that name: give its Hub repo and path",
+                )
+        if not self.reachable:
+            return model, unchecked_status(model, UNREACHABLE)
+        if not (model.repo_id and model.path):
+            return model, ModelStatus(
+                model.name,
+                model.folder,
+                "not checked",
+                "not a Hub file: its size shows when the Space downloads it",
+            )
+        return self.describe(model)
+
     def find(self, model: ModelFile) -> ModelFile:
         basename = re.split(r"[/\\]", model.name)[-1]
         wanted_path = model.name.replace("\\", "/")
         for query in search_queries(model.name):
-            repos = self._call(
+            repos, ok = self._call(
                 lambda: list(
                     self.api.list_models(
                         search=query, sort="downloads", limit=_SEARCH_LIMIT, expand=["siblings"]
                     )
                 )
             )
-            if repos is None:
+            if not ok:
                 if not self.reachable:
                     return model
                 continue
             match = _best_sibling(repos, basename, wanted_path)
             if match is not None:
                 repo_id, path = match
-                return self.describe(
-                    replace(model, repo_id=repo_id, path=path, revision="main", source="hub-search")
-                )
+                return replace(model, repo_id=repo_id, path=path, revision="main", source="hub-search")
         return model
 
-    def describe(self, model: ModelFile) -> ModelFile:
-        """Add size and gated status to a Hub file (left as they are when the Hub cannot say)."""
-        if not (model.repo_id and model.path) or (model.size is not None and model.gated is not None):
-            return model
-        infos = self._call(
+    def describe(self, model: ModelFile) -> tuple[ModelFile, ModelStatus]:
+        """A Hub file with its size and gated status, found or not found; not checked when the Hub is down."""
+        from huggingface_hub.hf_api import RepoFile
+
+        infos, ok = self._call(
             lambda: self.api.get_paths_info(model.repo_id, [model.path], revision=model.revision)
         )
-        size = next((getattr(info, "size", None) for info in infos or () if info.path == model.path), None)
+        where = f"{model.repo_id} at {model.revision or 'main'}"
+        if not self.reachable:
+            return model, unchecked_status(model, UNREACHABLE)
+        if not ok:  # 401/404: the Hub shows no such repo (or revision) to this token
+            return model, ModelStatus(
+                model.name, model.folder, "not found", f"the Hub shows no repo {where} (missing, or private)"
+            )
+        info = next((info for info in infos if info.path == model.path and isinstance(info, RepoFile)), None)
+        if info is None:
+            return model, ModelStatus(
+                model.name, model.folder, "not found", f"{where} has no file {model.path}"
+            )
         if model.repo_id not in self._gated:
-            info = self._call(lambda: self.api.model_info(model.repo_id))
-            self._gated[model.repo_id] = None if info is None else bool(getattr(info, "gated", False))
-        return replace(
-            model,
-            size=model.size if size is None else size,
-            gated=model.gated if model.gated is not None else self._gated[model.repo_id],
-        )
+            repo, ok = self._call(lambda: self.api.model_info(model.repo_id))
+            self._gated[model.repo_id] = bool(getattr(repo, "gated", False)) if ok else None
+        gated = self._gated[model.repo_id]
+        described = replace(model, size=info.size, gated=model.gated if gated is None else gated)
+        return described, ModelStatus(model.name, model.folder, "found", None)
 
-    def _call(self, request):
-        """Run one Hub request; None when it fails (and stop all look-ups when the Hub is unreachable)."""
+    def _call(self, request) -> tuple[Any, bool]:
+        """Run one Hub request: (its answer, True), or (None, False) when it fails (and stop all look-ups
+        when the Hub is unreachable)."""
         import httpx2
         from huggingface_hub.errors import HfHubHTTPError
 
         try:
-            return request()
+            return request(), True
         except HfHubHTTPError as error:
             # huggingface_hub already retried 429/5xx with backoff: the Hub is down, asking more only waits.
             status = error.response.status_code if error.response is not None else 500
             self.reachable = not (status == 429 or status >= 500)
-            return None
+            return None, False
         except (httpx2.TransportError, OSError):
             self.reachable = False
-            return None
+            return None, False
 
 
 def _best_sibling(repos: Iterable[Any], basename: str, wanted_path: str) -> tuple[str, str] | None:

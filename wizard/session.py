@@ -27,6 +27,7 @@ from wizard.nodedefs import NodeDefs
 from wizard.packs import PackedConversion, PackOptions, convert_with_packs, pin_packs
 from wizard.publish import Account, PublishResult, publish_folder, space_repo_id
 from wizard.records import Conversion, LoadedWorkflow, ModelFile, NodePack
+from wizard.resolve import OFFLINE, ModelsReport, ModelStatus, check_models, hub_offline, unchecked_status
 from wizard.space_run import run_on_space
 from wizard.testrun import run_app
 
@@ -50,6 +51,7 @@ class Session:
         conversion: the workflow as it runs.
         analysis: its candidate inputs and outputs, models and custom nodes.
         spec: the user's choices, always valid for `conversion`.
+        model_statuses: what the Hub said of the spec's model files at the last check (`with_checked_models`).
     """
 
     filename: str
@@ -57,6 +59,7 @@ class Session:
     conversion: Conversion
     analysis: Analysis
     spec: AppSpec
+    model_statuses: tuple[ModelStatus, ...] = ()
 
     def saved_workflow(self) -> dict[str, str]:
         """What the browser keeps of the workflow (stored once per upload: it can be large)."""
@@ -254,7 +257,30 @@ def with_model_downloads(session: Session, downloads: Sequence[ModelDownload]) -
     models = _edited(
         session.spec.models, downloads, ("name", "folder"), ("repo_id", "path", "url"), downloaded
     )
-    return _with_spec(session, models=models)
+    kept = {(model.name, model.folder) for model in models if model in session.spec.models}
+    statuses = tuple(status for status in session.model_statuses if (status.name, status.folder) in kept)
+    return dataclasses.replace(_with_spec(session, models=models), model_statuses=statuses)
+
+
+def with_checked_models(session: Session, token: str | None) -> Session:
+    """The model files as the Hub describes them now (unresolved ones searched; sizes, gated status),
+    and what it said of each; nothing is asked when `HF_HUB_OFFLINE` is set."""
+    checked = check_models(session.spec.models, online=True, token=token)
+    return dataclasses.replace(_with_spec(session, models=checked.models), model_statuses=checked.statuses)
+
+
+def models_report(session: Session, not_asked: str = "the Hub was not asked yet") -> ModelsReport:
+    """Found / not found / not checked per model file, the total download, and whether it fits ZeroGPU
+    (`not_asked`: why a file the Hub was not asked about is not checked)."""
+    statuses = {(status.name, status.folder): status for status in session.model_statuses}
+    why = OFFLINE if hub_offline() else not_asked
+    return ModelsReport.of(
+        session.spec.models,
+        [
+            statuses.get((model.name, model.folder)) or unchecked_status(model, why)
+            for model in session.spec.models
+        ],
+    )
 
 
 def with_pack_sources(session: Session, sources: Sequence[PackSource]) -> Session:
