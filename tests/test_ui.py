@@ -195,8 +195,8 @@ def test_model_files_can_be_pointed_at_the_hub(default_session):
     rows[0][2:5] = ["me/my-checkpoints", "", ""]
     with pytest.raises(WizardError, match="both"):
         tables.with_model_rows(default_session, rows)
-    assert "1 model file, all found" in views.models_markdown(default_session)
-    assert "1 of 1 model files not found" in views.models_markdown(
+    assert "**1 model file: 1 not checked.**" in views.models_markdown(default_session)  # the Hub not asked
+    assert "**1 model file: 1 not found.**" in views.models_markdown(
         tables.with_model_rows(default_session, [rows[0][:2] + ["", "", ""] + rows[0][5:]])
     )
 

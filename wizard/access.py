@@ -86,6 +86,15 @@ def acting_token(oauth_token: str | None) -> str:
     return resolve_token()
 
 
+def lookup_token(oauth_token: str | None) -> str | None:
+    """The token to read the Hub with for this visitor (gated or private model files), or None to ask it
+    anonymously: the same rules as `acting_token`, without refusing."""
+    try:
+        return acting_token(oauth_token)
+    except WizardError:
+        return None
+
+
 def require_sign_in(oauth_token: str | None) -> None:
     """On Spaces, building needs the visitor's login too (it spends the Space's CPU and disk); elsewhere not."""
     if on_spaces():

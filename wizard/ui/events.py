@@ -167,7 +167,6 @@ def _wire_choice_events(page: Page) -> None:
     edits = (
         (page.app_title, sessions.with_title, title, "edit_title"),
         (page.app_description, sessions.with_title, title, None),
-        (page.models_table, tables.with_model_rows, [page.models_table], "edit_models"),
         (page.packs_table, tables.with_pack_rows, [page.packs_table], "edit_packs"),
     )
     for component, change, values, api_name in edits:
@@ -175,10 +174,44 @@ def _wire_choice_events(page: Page) -> None:
         component.input(
             edited(change), [page.session, *values], shown, api_name=api_name, api_visibility=visibility
         )
+    _wire_models_check(page, shown)
     page.export_spec.click(
         on_export, [page.session, page.workdir], [page.export_spec, page.workdir], api_name="export_spec"
     )
     page.space_name.input(on_space_name, page.space_name, page.name_check, api_visibility="private")
+
+
+def _wire_models_check(page: Page, shown: list) -> None:
+    """The models step asks the Hub as it opens, and again after each edit of the models table."""
+    checked = [*shown, page.models_summary, page.models_table]
+
+    def check(new: Session, oauth_token: gr.OAuthToken | None) -> dict:
+        new = sessions.with_checked_models(
+            new, access.lookup_token(oauth_token.token if oauth_token else None)
+        )
+        return {
+            page.session: new,
+            page.saved_spec: new.spec.to_json(),
+            page.graph: views.graph_html(new),
+            page.badge: views.workflow_badge(new),
+            page.models_summary: views.models_markdown(new),
+            page.models_table: _rows(tables.model_rows(new)),
+        }
+
+    def on_models_step(current: Session | None, oauth_token: gr.OAuthToken | None) -> dict:
+        if current is None:
+            return {}
+        with _shown_to_user():
+            return check(current, oauth_token)
+
+    def on_models_edit(current: Session | None, rows: Any, oauth_token: gr.OAuthToken | None) -> dict:
+        with _shown_to_user():
+            return check(tables.with_model_rows(_require(current), rows), oauth_token)
+
+    page.next_models.click(on_models_step, page.session, checked, api_name="check_models")
+    page.models_table.input(
+        on_models_edit, [page.session, page.models_table], checked, api_name="edit_models"
+    )
 
 
 # --- build, test run, publish -------------------------------------------------------------------

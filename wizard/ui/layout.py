@@ -63,7 +63,7 @@ class Page:
         self.navigation: list[tuple[gr.Button, int]] = []  # (button, step it opens)
 
     def nav(self, back: tuple[str, int] | None, forward: tuple[str, int, str] | None) -> gr.Button | None:
-        """The step's Back and Next buttons; Next is returned when the step wires it to a server event."""
+        """The step's Back and Next buttons; Next is returned (a server event may follow its step change)."""
         with gr.Row(elem_classes="nav-row"):
             if back:
                 self.navigation.append((gr.Button(back[0], size="sm"), back[1]))
@@ -154,13 +154,13 @@ def _inputs_step(page: Page) -> None:
                 page.import_spec = gr.UploadButton(
                     "Import choices", file_types=[".json"], type="binary", size="sm"
                 )
-        page.nav(("← Graph", 2), ("Models and nodes →", 4, "next-models"))
+        page.next_models = page.nav(("← Graph", 2), ("Models and nodes →", 4, "next-models"))
 
 
 def _models_step(page: Page) -> None:
     with gr.Step("Models and nodes", id=4, elem_id="step-models"):
         gr.Markdown(INTRO_MODELS, elem_classes="step-intro")
-        page.models_summary = gr.Markdown("")
+        page.models_summary = gr.Markdown("", elem_id="models-summary")
         page.models_table = _table(MODEL_COLUMNS, "Model files", max_height=320, elem_id="models-table")
         page.packs_table = _table(PACK_COLUMNS, "Custom-node packs", max_height=220, elem_id="packs-table")
         page.build = page.nav(("← Inputs and outputs", 3), ("Build the app →", 0, "next-preview"))

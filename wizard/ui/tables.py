@@ -15,6 +15,7 @@ from typing import Any, Literal
 from wizard import session as sessions
 from wizard.app_contract import INPUT_COMPONENTS
 from wizard.errors import WizardError
+from wizard.resolve import format_size
 from wizard.session import Session
 
 
@@ -36,14 +37,15 @@ class Column:
 
 
 MODEL_COLUMNS = (
-    Column("File", "str", "20%"),
-    Column("Folder", "str", "9%"),
-    Column("Repo", "str", "19%", editable=True),
-    Column("Path", "str", "19%", editable=True),
-    Column("URL", "str", "11%", editable=True),
+    Column("File", "str", "17%"),
+    Column("Folder", "str", "8%"),
+    Column("Repo", "str", "16%", editable=True),
+    Column("Path", "str", "16%", editable=True),
+    Column("URL", "str", "9%", editable=True),
     Column("Size", "str", "6%"),
-    Column("Gated", "str", "8%"),
-    Column("Found by", "str", "8%"),
+    Column("Gated", "str", "6%"),
+    Column("Found by", "str", "7%"),
+    Column("On the Hub", "str", "15%"),
 )
 PACK_COLUMNS = (
     Column("Pack", "str", "18%", editable=True),
@@ -265,6 +267,7 @@ def _workflow_default(candidate) -> Any:
 
 
 def model_rows(session: Session) -> list[list[Any]]:
+    statuses = sessions.models_report(session).statuses
     return [
         [
             model.name,
@@ -272,11 +275,12 @@ def model_rows(session: Session) -> list[list[Any]]:
             model.repo_id or "",
             model.path or "",
             model.url or "",
-            _size(model.size),
-            {True: "gated", False: "open", None: "unknown"}[model.gated],
-            model.source or "not found",
+            format_size(model.size),
+            {True: "gated", False: "open", None: "not checked"}[model.gated],
+            model.source or "nobody",
+            status.text(),
         ]
-        for model in session.spec.models
+        for model, status in zip(session.spec.models, statuses)
     ]
 
 
@@ -340,12 +344,3 @@ def _number(value: Any, integer: bool) -> int | float | None:
         raise WizardError(f"{value!r} is not a whole number: this input takes integers")
     return int(number) if integer else number
 
-
-def _size(size: int | None) -> str:
-    if size is None:
-        return ""
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return ""

@@ -7,7 +7,7 @@ import re
 
 from wizard.errors import WizardError, one_line
 from wizard.graph import build_graph, render_svg
-from wizard.session import Session, exposed_node_ids, node_defs
+from wizard.session import Session, exposed_node_ids, models_report, node_defs
 
 
 def workflow_badge(session: Session) -> str:
@@ -29,17 +29,18 @@ def graph_summary_markdown(session: Session) -> str:
 
 
 def models_markdown(session: Session) -> str:
-    models, packs = session.spec.models, session.spec.custom_nodes
-    missing = [model.name for model in models if not model.resolved]
+    """The models step's account: found / not found / not checked, the total download and cold start,
+    what cannot fit ZeroGPU, the packs and paid API nodes."""
+    report, packs = models_report(session), session.spec.custom_nodes
     unknown = [pack for pack in packs if pack.pack is None]
-    if not models:
-        lines = ["**No model files.**"]
-    elif missing:
-        lines = [
-            f"**{len(missing)} of {len(models)} model files not found:** fill in where to download them."
-        ]
-    else:
-        lines = [f"**{len(models)} model file{'s' * (len(models) != 1)}, all found on the Hub or the web.**"]
+    lines = [f"**{report.headline()}**"]
+    if any(status.state == "not found" for status in report.statuses):
+        lines.append("Fill in the Hub repo and path of each file *not found*.")
+    if any(status.state == "not checked" for status in report.statuses):
+        lines.append("Files *not checked* may still be missing: the Hub could not say.")
+    download = report.download()
+    lines += [download] if download else []
+    lines += [f"⚠️ {html.escape(warning)}" for warning in report.warnings()]
     if not packs:
         lines.append("Only ComfyUI's own nodes are used.")
     elif unknown:
@@ -48,14 +49,17 @@ def models_markdown(session: Session) -> str:
         lines.append(
             f"{len(packs)} custom-node pack{'s' * (len(packs) != 1)}, pinned to the workflow's versions."
         )
-    if any(model.gated for model in models):
-        lines.append("Some files are gated: give the Space an `HF_TOKEN` secret when you publish.")
+    if report.gated:
+        lines.append(
+            f"Gated ({html.escape(', '.join(report.gated))}): give the Space an `HF_TOKEN` secret of an account "
+            "that accepted their licences when you publish."
+        )
     if session.spec.api_nodes:
         lines.append(
             f"**Paid API nodes** ({html.escape(', '.join(session.spec.api_nodes))}): each run calls Comfy.org "
             "and costs credits; enter your Comfy API key when you publish."
         )
-    return " ".join(lines)
+    return "\n\n".join(lines)
 
 
 _SVG_SIZE_ATTRIBUTE = re.compile(r'\s(width|height)="[^"]*"')
