@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from wizard.errors import WizardError
+from wizard.errors import WizardError, hosted
 from wizard.publish import MOCK_OAUTH_PREFIX, resolve_token, whoami
 
 SESSION_TTL_S = int(os.environ.get("WIZARD_SESSION_TTL_S", "3600"))
@@ -61,7 +61,7 @@ def limits() -> Limits:
 
 
 def on_spaces() -> bool:
-    return os.environ.get("SYSTEM") == "spaces"
+    return hosted()
 
 
 def listening_on_loopback() -> bool:

@@ -4,6 +4,19 @@ Every error a user can cause is a `WizardError` whose message is one line that s
 and, where there is one, the fix. The CLI prints it and exits with status 2; the UI shows it.
 """
 
+import os
+
+
+def hosted() -> bool:
+    """Whether this is the hosted wizard (a Space: `SYSTEM=spaces`), whose users have only the page."""
+    return os.environ.get("SYSTEM") == "spaces"
+
+
+def fix(cli: str, page: str) -> str:
+    """How to fix something, for whoever reads it: on the hosted wizard only what to do in the page (its
+    users have no command line); elsewhere the command line's way, then the page's."""
+    return page if hosted() else f"{cli} (in the wizard: {page})"
+
 
 def one_line(text: str, limit: int | None = None) -> str:
     """`text` as one line for a message or a card: printable characters, whitespace collapsed, at most
@@ -53,7 +66,7 @@ class PublishPaymentError(PublishError):
 
 
 class PublishConfirmationError(PublishError):
-    """The Space exists but the wizard did not make it: replacing its app needs `force` (`--force`)."""
+    """The Space exists and was not made from this workflow: replacing its app needs `force` (`--force`)."""
 
 
 class PublishNameError(PublishError):

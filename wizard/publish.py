@@ -12,9 +12,10 @@ the user added to the Space themselves stay as long as they lie outside what the
 not in the Space's previous manifest or in this build (a LICENSE, an `assets/` folder, `.gitattributes`).
 A file the user put under a name the wizard writes (`app.py`, `runtime/...`) is the wizard's.
 
-A Space that exists without a manifest was not made by the wizard: updating it needs `force=True`
-(`--force` on the CLI), except when it holds only what the Hub puts into a new Space (an interrupted
-first publish). Only a folder that `build` completed (its manifest lists files that are all there) is
+A Space that exists without a manifest was not made by the wizard, and one whose `appspec.json` names another
+workflow's fingerprint was made from another workflow: updating either needs `force=True` (`--force` on the CLI,
+"Replace an existing Space" in the page), except when it holds only what the Hub puts into a new Space (an
+interrupted first publish). `space_target` says which case a name is before anything is sent. Only a folder that `build` completed (its manifest lists files that are all there) is
 published: a half-written folder is refused.
 
 The upload is a single `create_commit`, not `upload_folder`: with `hf_xet` installed `upload_folder`
@@ -36,7 +37,8 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+import json
+from typing import TYPE_CHECKING, Callable, Iterator, Literal
 
 from runtime.locate import DATA_DIR_NAME
 from runtime.comfy_api import COMFY_API_KEY_SECRET
@@ -50,6 +52,7 @@ from wizard.errors import (
     PublishPermissionError,
     PublishRateLimitError,
     PublishRetryableError,
+    fix,
     one_line,
 )
 from wizard.manifest import MANIFEST_NAME, SpaceManifest, parse_manifest, read_manifest
@@ -60,6 +63,7 @@ REQUIRED_FILES = ("app.py", "README.md", "requirements.txt")
 HUB_INITIAL_FILES = frozenset({".gitattributes", "README.md"})
 # Never uploaded: local caches, VCS data and what a Test run leaves in the folder (the runtime's data dir).
 SKIPPED_PARTS = frozenset({".git", "__pycache__", ".cache", ".ipynb_checkpoints", ".DS_Store", DATA_DIR_NAME})
+SPEC_NAME = "appspec.json"  # the build's choices; its "fingerprint" names the workflow (wizard/appspec.py)
 MOCK_OAUTH_PREFIX = "mock-"  # Gradio's local stand-in: "mock-oauth-token-for-local-dev" (huggingface.md §4)
 TOKENS_PAGE = "https://huggingface.co/settings/tokens"
 # Hub rule for a repo name: letters, digits, '-', '_', '.'; at most 96; no '--'/'..'; no '-'/'.' at the ends.
@@ -97,6 +101,9 @@ class Account:
     orgs: tuple[str, ...]
 
 
+Ownership = Literal["new", "empty", "this workflow", "another workflow", "not the wizard"]
+
+
 @dataclass(frozen=True)
 class RemoteSpace:
     """An existing Space as the Hub shows it before an update.
@@ -105,11 +112,63 @@ class RemoteSpace:
         sha: the head commit the update is based on (the commit's parent).
         files: every file path in the Space at `sha`.
         manifest: the wizard's manifest in the Space, or None when the wizard did not make it.
+        fingerprint: the workflow fingerprint of the Space's `appspec.json` when the wizard made it, else None.
     """
 
     sha: str
     files: frozenset[str]
     manifest: SpaceManifest | None
+    fingerprint: str | None = None
+
+    def ownership(self, fingerprint: str | None) -> Ownership:
+        """Who made this Space, for a build of the workflow with `fingerprint`."""
+        if self.manifest is not None:
+            return "this workflow" if self.fingerprint == fingerprint else "another workflow"
+        return "not the wizard" if self.foreign_files() else "empty"
+
+    def foreign_files(self) -> list[str]:
+        """The files besides what the Hub puts into every new Space."""
+        return sorted(self.files - HUB_INITIAL_FILES)
+
+
+@dataclass(frozen=True)
+class SpaceTarget:
+    """Where a publish would go, as the Hub says before the click.
+
+    Attributes:
+        repo_id: `namespace/name`.
+        ownership: "new" (no such Space yet), or who made the existing one (`RemoteSpace.ownership`).
+        files: the existing Space's files besides the Hub's initial ones (none for a new Space).
+    """
+
+    repo_id: str
+    ownership: Ownership
+    files: tuple[str, ...] = ()
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Whether publishing would replace an app that was not made from this workflow."""
+        return self.ownership in ("another workflow", "not the wizard")
+
+    def describe(self) -> str:
+        """One line: NEW or EXISTING, and what publishing does to it."""
+        where = self.repo_id
+        if self.ownership == "new":
+            return f"{where} is NEW: publishing creates it as a ZeroGPU Space."
+        if self.ownership == "empty":
+            return f"{where} EXISTS, empty (an earlier publish did not finish): publishing completes it."
+        if self.ownership == "this workflow":
+            return f"{where} EXISTS, made by the wizard from this workflow: publishing updates it."
+        if self.ownership == "another workflow":
+            return (
+                f"{where} EXISTS and the wizard made it from another workflow: publishing replaces that app "
+                f"with this one. To do that, {_how_to_confirm()}; or choose another name."
+            )
+        return (
+            f"{where} EXISTS and the wizard did not make it (it holds {_some(self.files)}): publishing replaces "
+            f"its app, and its files outside what the wizard writes stay. To do that, {_how_to_confirm()}; or choose "
+            "another name."
+        )
 
 
 def user_token(oauth_token: str | None) -> str | None:
@@ -133,8 +192,12 @@ def resolve_token(token: str | None = None) -> str:
     resolved = token or os.environ.get("HF_TOKEN") or get_token()
     if not resolved:
         raise PublishAuthError(
-            "no Hugging Face token: log in with `hf auth login`, set HF_TOKEN, or pass --token "
-            f"(a token with write access from {TOKENS_PAGE})"
+            "no Hugging Face token: "
+            + fix(
+                f"log in with `hf auth login`, set HF_TOKEN, or pass --token (a token with write access from "
+                f"{TOKENS_PAGE})",
+                "sign in with Hugging Face (the button on the Publish step)",
+            )
         )
     return resolved
 
@@ -187,6 +250,23 @@ def space_repo_id(space: str, account: Account) -> str:
     return f"{namespace}/{name}"
 
 
+def space_target(space: str, *, token: str, fingerprint: str | None) -> SpaceTarget:
+    """Whether `space` is new or exists, and who made it, for a build of the workflow with `fingerprint`
+    (asked live: the Space's file list, its manifest and appspec.json)."""
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+    repo_id = space_repo_id(space, whoami(token))
+    try:
+        remote = _remote_space(repo_id, token)
+    except RepositoryNotFoundError:
+        return SpaceTarget(repo_id, "new")
+    except (HfHubHTTPError, *_transport_errors()) as error:
+        raise _explain(
+            error, f"reading the Space {repo_id}", repo_id, "nothing was changed on the Hub"
+        ) from error
+    return SpaceTarget(repo_id, remote.ownership(fingerprint), tuple(remote.foreign_files()))
+
+
 def publish_folder(
     folder: str | Path,
     *,
@@ -210,6 +290,7 @@ def publish_folder(
     report = progress or (lambda fraction, desc=None: None)
     folder = Path(folder)
     files = _space_files(folder)
+    fingerprint = _fingerprint(folder)
     parse_space_name(space)  # a bad name fails here, before any network call
     token = resolve_token(token)
     _refuse_secrets_in_files(folder, files, [token, hf_token_secret, comfy_api_key])
@@ -225,7 +306,7 @@ def publish_folder(
     if not created:
         with _writing_to(repo_id, f"reading the Space {repo_id}", created=created, private=private):
             remote = _remote_space(repo_id, token)
-        _confirm_update(repo_id, remote, force)
+        _confirm_update(repo_id, remote, force, fingerprint)
         if private:  # asked for private: an update makes sure; never the reverse, silently
             with _writing_to(repo_id, f"making {repo_id} private", created=created, private=private):
                 _hub().update_repo_settings(repo_id, repo_type="space", private=True, token=token)
@@ -289,27 +370,55 @@ def _remote_space(repo_id: str, token: str) -> RemoteSpace:
     """The existing Space's head, files and manifest."""
     info = _hub().space_info(repo_id, token=token)
     files = frozenset(sibling.rfilename for sibling in info.siblings or ())
-    manifest = None
+    manifest = fingerprint = None
     if MANIFEST_NAME in files:
         with tempfile.TemporaryDirectory() as scratch:
             path = _hub().hf_hub_download(
                 repo_id, MANIFEST_NAME, repo_type="space", revision=info.sha, token=token, local_dir=scratch
             )
             manifest = parse_manifest(Path(path).read_bytes())
-    return RemoteSpace(sha=info.sha, files=files, manifest=manifest)
+            if manifest is not None and SPEC_NAME in files:
+                path = _hub().hf_hub_download(
+                    repo_id, SPEC_NAME, repo_type="space", revision=info.sha, token=token, local_dir=scratch
+                )
+                fingerprint = _fingerprint(Path(path).parent)
+    return RemoteSpace(sha=info.sha, files=files, manifest=manifest, fingerprint=fingerprint)
 
 
-def _confirm_update(repo_id: str, remote: RemoteSpace, force: bool) -> None:
-    """Refuse to replace the app of a Space the wizard did not make, unless `force`."""
-    foreign = sorted(remote.files - HUB_INITIAL_FILES)
-    if remote.manifest is not None or not foreign or force:
+def _fingerprint(folder: Path) -> str | None:
+    """The workflow fingerprint of the build in `folder` (its appspec.json), or None when it has none."""
+    try:
+        value = json.loads((folder / SPEC_NAME).read_text(encoding="utf-8")).get("fingerprint")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _confirm_update(repo_id: str, remote: RemoteSpace, force: bool, fingerprint: str | None) -> None:
+    """Refuse to replace the app of a Space not made from this workflow, unless `force`."""
+    ownership = remote.ownership(fingerprint)
+    if force or ownership not in ("another workflow", "not the wizard"):
         return
-    shown = ", ".join(foreign[:4]) + (f" and {len(foreign) - 4} more" if len(foreign) > 4 else "")
+    if ownership == "another workflow":
+        raise PublishConfirmationError(
+            f"the Space {repo_id} already exists and the wizard made it from another workflow: choose another "
+            f"name, or confirm to replace that app with this build ({_how_to_confirm()})"
+        )
     raise PublishConfirmationError(
-        f"the Space {repo_id} already exists and the wizard did not make it (it holds {shown}): choose "
-        "another name, or confirm to replace its app with this build (--force on the command line, "
-        "'Replace an existing Space' in the wizard); its files outside what the wizard writes stay"
+        f"the Space {repo_id} already exists and the wizard did not make it (it holds "
+        f"{_some(remote.foreign_files())}): choose another name, or confirm to replace its app with this build "
+        f"({_how_to_confirm()}); its files outside what the wizard writes stay"
     )
+
+
+def _how_to_confirm() -> str:
+    return fix("pass --force", "tick 'Replace an existing Space'")
+
+
+def _some(files) -> str:
+    """A few file names: "app.py, LICENSE and 3 more"."""
+    files = list(files)
+    return ", ".join(files[:4]) + (f" and {len(files) - 4} more" if len(files) > 4 else "")
 
 
 def _files_to_delete(remote: RemoteSpace | None, files: list[str]) -> list[str]:
@@ -477,8 +586,11 @@ def _explain_failure(error: Exception, action: str, repo_id: str | None) -> Publ
         )
     if status == 401:
         return PublishAuthError(
-            "the Hugging Face Hub rejected your token (invalid or expired): log in again with "
-            f"`hf auth login`, or create a new token with write access at {TOKENS_PAGE}"
+            "the Hugging Face Hub rejected your token (invalid or expired): "
+            + fix(
+                f"log in again with `hf auth login`, or create a new token with write access at {TOKENS_PAGE}",
+                "sign out and sign in with Hugging Face again",
+            )
         )
     if status == 402:
         return PublishPaymentError(
