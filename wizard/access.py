@@ -101,16 +101,23 @@ def require_sign_in(oauth_token: str | None) -> None:
         acting_token(oauth_token)
 
 
-def account_note() -> str:
-    """Whose account Publish and Test run on ZeroGPU use, said on the page before the first click."""
+def account_note(signed_in_as: str | None) -> str:
+    """Whose account Publish and Test run on ZeroGPU use, said on the page before the first click;
+    `signed_in_as`: the visitor's OAuth username (on Spaces), or None."""
     if on_spaces():
-        return "Sign in with Hugging Face: the Test run and the Space go to **your own account**."
+        if signed_in_as:
+            return f"Publishes to **{signed_in_as}** (your Hugging Face account)."
+        return "Sign in with Hugging Face (the button below): the Test run and the Space go to **your own account**."
     if not listening_on_loopback():
-        return "Sign in with Hugging Face: this wizard is reachable from other machines, so it never uses its own login."
+        return (
+            f"This wizard listens on {os.environ.get('GRADIO_SERVER_NAME')}, so it never uses this machine's "
+            "Hugging Face login (and signing in with Hugging Face works only on Spaces): start it with "
+            "GRADIO_SERVER_NAME=127.0.0.1 to publish from this machine."
+        )
     try:
         name = whoami(resolve_token()).name
     except WizardError as error:
-        return f"No Hugging Face login on this machine ({error})."
+        return f"Publishing needs a Hugging Face login: {error}. Then open this step again."
     return f"Publishes to **{name}** (this machine's Hugging Face login)."
 
 

@@ -30,7 +30,7 @@ from runtime.media import (
 )
 from wizard.analyze import Analysis, CandidateInput, CandidateOutput
 from wizard.app_contract import INPUT_COMPONENTS, MEDIA_COMPONENTS, OUTPUT_COMPONENTS, RESERVED_NAMES
-from wizard.errors import SpecError
+from wizard.errors import SpecError, fix
 from wizard.records import (
     MODEL_SOURCES,
     OUTPUT_KINDS,
@@ -199,7 +199,11 @@ class AppSpec:
         if self.fingerprint != fingerprint:
             raise SpecError(
                 f"this spec was made for another workflow (fingerprint {self.fingerprint}, this workflow "
-                f"has {fingerprint}): make a new one with `python -m wizard spec FILE --auto -o SPEC.json`"
+                f"has {fingerprint}): "
+                + fix(
+                    "make a new one with `python -m wizard spec FILE --auto -o SPEC.json`",
+                    "import choices exported from this workflow, or choose them again in the Inputs step",
+                )
             )
         for item in self.inputs:
             for node_id, input_name in item.targets:

@@ -32,7 +32,7 @@ from runtime.locate import COMFYUI_VERSION
 from runtime.comfy_api import COMFY_API_KEY_SECRET
 from wizard import app_contract
 from wizard.appspec import AppInput, AppOutput, AppSpec
-from wizard.errors import BuildError, one_line
+from wizard.errors import BuildError, fix, one_line
 from wizard.packs import lock_entry, merged_requirements
 from wizard.manifest import MANIFEST_NAME, read_manifest, write_manifest
 from wizard.records import Conversion, ModelFile, NodePack
@@ -609,8 +609,11 @@ def _lock_pack(pack: NodePack) -> dict[str, Any]:
     commit = pack.commit or named
     if not commit:
         raise BuildError(
-            f"custom-node pack {pack.pack or pack.repo} is not pinned to a commit: build without --offline "
-            f"(or with its clone cached), or give --pin {pack.pack or 'PACK'}=COMMIT"
+            f"custom-node pack {pack.pack or pack.repo} is not pinned to a commit: "
+            + fix(
+                f"build without --offline (or with its clone cached), or give --pin {pack.pack or 'PACK'}=COMMIT",
+                "give its commit in the Version column of the packs table",
+            )
         )
     return lock_entry(replace(pack, commit=commit, version=None if named else pack.version))
 

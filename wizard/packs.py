@@ -57,7 +57,7 @@ from packaging.version import InvalidVersion, Version
 
 from runtime.gitcmd import GitCommandError, check_repo_url, run_git
 from runtime.locate import COMFYUI_COMMIT
-from wizard.errors import BuildError, WizardError
+from wizard.errors import BuildError, WizardError, fix
 from wizard.nodedefs import NodeDefs
 from wizard.records import Conversion, FlatNode, LoadedWorkflow, NodePack
 
@@ -228,7 +228,11 @@ def _settle(class_type: str, index: NodeIndex, needed: set[str]) -> tuple[str, s
     chosen, others = claimants[0], claimants[1:]
     warning = (
         f"{class_type} is provided by several packs: {chosen[0]} (chosen), "
-        f"{', '.join(pack for pack, _ in others)}; choose another with --pack '{class_type}=OWNER/REPO'"
+        f"{', '.join(pack for pack, _ in others)}; "
+        + fix(
+            f"choose another with --pack '{class_type}=OWNER/REPO'",
+            "give another one's repository in the packs table",
+        )
     )
     return chosen[0], chosen[1], warning
 

@@ -21,11 +21,11 @@ from runtime.locate import default_install_dir, find_comfyui
 from wizard.analyze import Analysis, CandidateInput, analyze
 from wizard.appspec import AppInput, AppOutput, AppSpec, auto_spec, python_name
 from wizard.codegen import build_space
-from wizard.errors import WizardError
+from wizard.errors import WizardError, hosted
 from wizard.ingest import load_workflow
 from wizard.nodedefs import NodeDefs
 from wizard.packs import PackedConversion, PackOptions, convert_with_packs, pin_packs
-from wizard.publish import Account, PublishResult, publish_folder, space_repo_id
+from wizard.publish import Account, PublishResult, SpaceTarget, publish_folder, space_repo_id, space_target
 from wizard.records import Conversion, LoadedWorkflow, ModelFile, NodePack
 from wizard.resolve import OFFLINE, ModelsReport, ModelStatus, check_models, hub_offline, unchecked_status
 from wizard.space_run import run_on_space
@@ -397,6 +397,8 @@ class TestRun:
 def comfyui_status() -> str:
     """What the Test run step needs, and how to get it when it is missing (Markdown)."""
     found = find_comfyui()
+    if hosted():
+        return "On the hosted wizard the Test run runs on ZeroGPU, as a private Space in your account."
     if found is None:
         return (
             "**ComfyUI is not installed here**, so the workflow cannot run in the wizard. Install the pinned "
@@ -512,6 +514,14 @@ def suggested_space_name(session: Session) -> str:
     never share one ("Text to image" -> "text-to-image-3fa9c1")."""
     slug = re.sub(r"[^a-z0-9]+", "-", session.spec.title.lower()).strip("-")[:50].strip("-")
     return f"{slug or 'comfyui-app'}-{session.spec.fingerprint.removeprefix('sha256:')[:6]}"
+
+
+def publish_target(session: Session, name: str, token: str) -> SpaceTarget:
+    """Where Publish would go with these choices: NEW or EXISTING, and who made it (asked live)."""
+    problem = space_name_problem(name)
+    if problem:
+        raise WizardError(problem)
+    return space_target(name.strip(), token=token, fingerprint=session.spec.fingerprint)
 
 
 def publish_space(

@@ -159,10 +159,6 @@ def _wire_choice_events(page: Page) -> None:
             path.write_text(_require(current).spec.to_json(), encoding="utf-8")
             return {page.export_spec: str(path), page.workdir: folder}
 
-    def on_space_name(name: str) -> dict:
-        problem = sessions.space_name_problem(name)
-        return {page.name_check: f"⚠️ {problem}" if problem and name.strip() else ""}
-
     title = [page.app_title, page.app_description]
     edits = (
         (page.app_title, sessions.with_title, title, "edit_title"),
@@ -178,7 +174,6 @@ def _wire_choice_events(page: Page) -> None:
     page.export_spec.click(
         on_export, [page.session, page.workdir], [page.export_spec, page.workdir], api_name="export_spec"
     )
-    page.space_name.input(on_space_name, page.space_name, page.name_check, api_visibility="private")
 
 
 def _wire_models_check(page: Page, shown: list) -> None:
@@ -222,6 +217,7 @@ def _wire_build_events(page: Page) -> None:
     _wire_build(page)
     _wire_test_run(page)
     _wire_publish(page)
+    _wire_publish_target(page)  # after _wire_publish: refreshes the target once a publish succeeded
 
 
 def _wire_build(page: Page) -> None:
@@ -342,6 +338,55 @@ def _tested(page: Page, folder: str, result: sessions.TestRun) -> dict:
     }
 
 
+def _wire_publish_target(page: Page) -> None:
+    """Before the first click: whose account, and whether the Space is NEW or EXISTING (asked live as the
+    step opens and as the name is typed); an existing Space not made from this workflow needs the tick."""
+    targets = [page.account_note, page.name_check, page.replace_existing, page.publish]
+
+    def on_target(
+        current: Session | None, name: str, profile: gr.OAuthProfile | None, oauth_token: gr.OAuthToken | None
+    ) -> dict:
+        shown = {page.account_note: access.account_note(profile.username if profile else None)}
+        problem = sessions.space_name_problem(name or "")
+        token = access.lookup_token(oauth_token.token if oauth_token else None)
+        target = None
+        if problem:
+            note = f"⚠️ {problem}"
+        elif current is None:
+            note = "Open a workflow first (step 1)."
+        elif token is None:
+            note = f"Sign in to see whether **{name.strip()}** exists in your account."
+        else:
+            try:
+                target = sessions.publish_target(current, name, token)
+                note = (
+                    f"**{target.describe()}**" if not target.needs_confirmation else f"⚠️ {target.describe()}"
+                )
+            except WizardError as error:
+                note = f"⚠️ {one_line(str(error))}"
+        needed = target is not None and target.needs_confirmation
+        why = target.describe().split(": publishing")[0] if needed else ""
+        return {
+            **shown,
+            page.name_check: note,
+            page.replace_existing: gr.Checkbox(
+                value=False, visible=needed, info=f"Needed: {why}." if needed else None
+            ),
+            page.publish: gr.Button(interactive=not needed),
+        }
+
+    inputs = [page.session, page.space_name]
+    page.next_publish.click(on_target, inputs, targets, api_visibility="private")
+    page.space_name.input(on_target, inputs, targets, api_visibility="private", trigger_mode="always_last")
+    page.publish_done.success(on_target, inputs, targets, api_visibility="private")  # now EXISTING
+    page.replace_existing.input(
+        lambda ticked: gr.Button(interactive=bool(ticked)),
+        page.replace_existing,
+        page.publish,
+        api_visibility="private",
+    )
+
+
 def _wire_publish(page: Page) -> None:
     def on_publish(
         current: Session | None,
@@ -374,7 +419,7 @@ def _wire_publish(page: Page) -> None:
             link = f"{verb} **[{result.repo_id}]({result.url})**: it builds now and runs in a few minutes."
             return {page.workdir: folder, page.published: link}
 
-    page.publish.click(
+    page.publish_done = page.publish.click(
         on_publish,
         [
             page.session,

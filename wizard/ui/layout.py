@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -11,8 +10,6 @@ import gradio as gr
 
 from wizard import access
 from wizard.appspec import AppSpec
-from wizard.errors import WizardError, one_line
-from wizard.publish import resolve_token, whoami
 from wizard.session import PREVIEW_FILES, comfyui_status, example_paths
 from wizard.ui.preview import render_app_preview
 from wizard.ui import grid
@@ -220,7 +217,7 @@ def _test_step(page: Page) -> None:
             label="Outputs", columns=4, height=280, visible=False, elem_id="test-outputs"
         )
         page.test_files = gr.File(label="Output files", file_count="multiple", visible=False)
-        page.nav(("← Preview", 5), ("Publish →", 7, "next-publish"))
+        page.next_publish = page.nav(("← Preview", 5), ("Publish →", 7, "next-publish"))
 
 
 def _publish_step(page: Page) -> None:
@@ -242,8 +239,9 @@ def _publish_step(page: Page) -> None:
                 page.replace_existing = gr.Checkbox(
                     value=False,
                     label="Replace an existing Space",
-                    info="Only to update a Space the wizard did not make; its other files stay.",
+                    info="Shown when the Space exists and was not made from this workflow.",
                     elem_id="replace-existing",
+                    visible=False,
                 )
                 page.hf_token_secret = gr.Textbox(
                     label="HF_TOKEN secret (optional)",
@@ -260,15 +258,9 @@ def _publish_step(page: Page) -> None:
                 )
                 gr.Markdown(HARDWARE_NOTE, elem_classes="hardware-note")
             with gr.Column(scale=2, elem_classes="publish-actions"):
-                gr.Markdown(access.account_note(), elem_id="account-note")
-                login_problem = _local_login_problem()
-                if login_problem is None:
+                page.account_note = gr.Markdown(access.account_note(None), elem_id="account-note")
+                if access.on_spaces():  # elsewhere the machine's own login is used: no sign-in to offer
                     gr.LoginButton()
-                else:
-                    gr.Markdown(
-                        f"Publishing needs a Hugging Face login: {login_problem}. Then start the wizard again.",
-                        elem_id="login-needed",
-                    )
                 page.publish = gr.Button("Publish", variant="primary", elem_id="publish")
                 page.published = gr.Markdown("", elem_classes="publish-link", elem_id="published")
         page.nav(("← Test run", 6), None)
@@ -287,21 +279,6 @@ def _table(columns: tuple[Column, ...], label: str, **options) -> gr.Dataframe:
         show_label=True,
         **options,
     )
-
-
-def _local_login_problem() -> str | None:
-    """Why this machine cannot log in, or None when it can.
-
-    On Spaces the visitor signs in with OAuth. Elsewhere Gradio's LoginButton logs in as this machine's
-    saved login (`HF_TOKEN` or `hf auth login`) and stops the app from starting without one, so the
-    wizard shows the button only when that login works, and otherwise says how to log in."""
-    if os.environ.get("SYSTEM") == "spaces":
-        return None
-    try:
-        whoami(resolve_token())
-    except WizardError as error:
-        return one_line(str(error))
-    return None
 
 
 def _code_language(name: str) -> str:
