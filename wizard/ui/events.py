@@ -376,9 +376,11 @@ def _wire_publish_target(page: Page) -> None:
         }
 
     inputs = [page.session, page.space_name]
-    page.next_publish.click(on_target, inputs, targets, api_visibility="private")
-    page.space_name.input(on_target, inputs, targets, api_visibility="private", trigger_mode="always_last")
-    page.publish_done.success(on_target, inputs, targets, api_visibility="private")  # now EXISTING
+    # One queue for every check, so the last one asked (the name as typed now) is the one shown.
+    one_at_a_time = {"api_visibility": "private", "concurrency_id": "publish-target"}
+    page.next_publish.click(on_target, inputs, targets, **one_at_a_time)
+    page.space_name.input(on_target, inputs, targets, trigger_mode="always_last", **one_at_a_time)
+    page.publish_done.success(on_target, inputs, targets, **one_at_a_time)  # now EXISTING
     page.replace_existing.input(
         lambda ticked: gr.Button(interactive=bool(ticked)),
         page.replace_existing,
