@@ -216,9 +216,8 @@ def test_the_hosted_page_offers_sign_in_and_names_no_command_line_flag(browser, 
     with wizard_app(hub.url, TOKEN, tmp_path / "wizard", env={"SYSTEM": "spaces"}) as url:
         context, page = new_page(browser, url)
         try:
-            note = page.locator("#account-note").text_content()
-            assert note.startswith("Sign in with Hugging Face (the button below)"), note
-            assert page.get_by_role("button", name="Sign in with Hugging Face").count() == 1
+            sign_in = page.locator("#sign-in")
+            expect(sign_in).to_have_text("Sign in with Hugging Face")  # at the top: every step reaches it
             page.get_by_role("button", name=BLUR).click()
             page.locator("#graph .graph-canvas svg").wait_for()
             page.locator("#next-inputs").click()
@@ -227,8 +226,23 @@ def test_the_hosted_page_offers_sign_in_and_names_no_command_line_flag(browser, 
             error = page.locator(".toast-body").first
             error.wait_for()
             text = error.inner_text()
-            assert "sign in with Hugging Face first (the button on the Publish step)" in text, text
+            assert "sign in with Hugging Face first (the button at the top of the page)" in text, text
             assert not any(word in text for word in CLI_WORDS), text
             shot(page, "publish-target-05-hosted-sign-in")
+            page.locator(".toast-close").first.click()  # the message sits over the page's top right corner
+            sign_in.click()  # off a real Space Gradio signs in as the machine's login: ada
+            expect(page.locator("#sign-in")).to_have_text(f"Logout ({USER})", timeout=60_000)
+            assert page.get_by_text("Sign in with Hugging Face").count() == 0
+            shot(page, "publish-target-06-hosted-signed-in")
         finally:
             context.close()
+
+
+def test_the_hosted_account_note_names_the_signed_in_visitor(monkeypatch):
+    from wizard import access
+
+    monkeypatch.setenv("SYSTEM", "spaces")
+    assert access.account_note("ada") == "Publishes to **ada** (your Hugging Face account)."
+    assert access.account_note(None).startswith(
+        "Sign in with Hugging Face (the button at the top of the page)"
+    )

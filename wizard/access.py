@@ -33,7 +33,7 @@ SESSION_TTL_S = int(os.environ.get("WIZARD_SESSION_TTL_S", "3600"))
 MAX_REQUEST_BYTES = 8 * 1024 * 1024  # a pasted workflow JSON; files go through /upload and its own cap
 UPLOAD_PATH_SUFFIX = "/upload"  # Gradio's file upload route, capped by `max_file_size` instead
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-SIGN_IN = "sign in with Hugging Face first (the button on the Publish step)"
+SIGN_IN = "sign in with Hugging Face first (the button at the top of the page)"
 
 
 class AccessError(WizardError):
@@ -107,7 +107,7 @@ def account_note(signed_in_as: str | None) -> str:
     if on_spaces():
         if signed_in_as:
             return f"Publishes to **{signed_in_as}** (your Hugging Face account)."
-        return "Sign in with Hugging Face (the button below): the Test run and the Space go to **your own account**."
+        return "Sign in with Hugging Face (the button at the top of the page): the Test run and the Space go to **your own account**."
     if not listening_on_loopback():
         return (
             f"This wizard listens on {os.environ.get('GRADIO_SERVER_NAME')}, so it never uses this machine's "

@@ -196,7 +196,7 @@ def resolve_token(token: str | None = None) -> str:
             + fix(
                 f"log in with `hf auth login`, set HF_TOKEN, or pass --token (a token with write access from "
                 f"{TOKENS_PAGE})",
-                "sign in with Hugging Face (the button on the Publish step)",
+                "sign in with Hugging Face (the button at the top of the page)",
             )
         )
     return resolved

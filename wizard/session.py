@@ -542,7 +542,7 @@ def publish_space(
     if problem:
         raise WizardError(problem)
     if token is None:
-        raise WizardError("sign in with Hugging Face first (the button above)")
+        raise WizardError("sign in with Hugging Face first (the button at the top of the page)")
     if session.spec.api_nodes and not comfy_api_key:
         raise WizardError(
             f"this workflow runs paid API nodes ({', '.join(session.spec.api_nodes)}): "

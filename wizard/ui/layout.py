@@ -86,6 +86,8 @@ def lay_out(page: Page) -> None:
     with gr.Row(elem_classes="wizard-header"):
         gr.Markdown("# ComfyUI → Gradio Space\nTurn a ComfyUI workflow into an app on a ZeroGPU Space.")
         page.badge = gr.Markdown("", elem_id="workflow-badge")
+        if access.on_spaces():  # reachable from every step: building needs it; elsewhere the machine's login
+            gr.LoginButton(size="sm", scale=0, elem_id="sign-in")
     with gr.Walkthrough(selected=1, elem_id="wizard-steps") as page.steps:
         _upload_step(page)
         _graph_step(page)
@@ -259,8 +261,6 @@ def _publish_step(page: Page) -> None:
                 gr.Markdown(HARDWARE_NOTE, elem_classes="hardware-note")
             with gr.Column(scale=2, elem_classes="publish-actions"):
                 page.account_note = gr.Markdown(access.account_note(None), elem_id="account-note")
-                if access.on_spaces():  # elsewhere the machine's own login is used: no sign-in to offer
-                    gr.LoginButton()
                 page.publish = gr.Button("Publish", variant="primary", elem_id="publish")
                 page.published = gr.Markdown("", elem_classes="publish-link", elem_id="published")
         page.nav(("← Test run", 6), None)
