@@ -143,3 +143,84 @@ def test_models_that_need_a_whole_gpu_or_cannot_fit_are_named():
     assert too_big.startswith("The model files (100.00 GB) cannot fit ZeroGPU") and "96.00 GB" in too_big
     assert disk == "The model files (100.00 GB) do not fit the Space's 50.00 GB disk."
     assert ZEROGPU_XLARGE_BYTES > SPACE_DISK_BYTES  # disk is the tighter limit above 50 GB
+
+
+# --- in the browser: the real wizard on localhost, headless Chromium --------------------------------------
+
+BROWSER_TOKEN, BROWSER_USER = "hf_modelsteptoken", "ada"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, sync_api
+
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_models_step(browser, url: str, workflow, width: int = 1360):
+    """A new tab with `workflow` uploaded and the models step opened (which asks the Hub)."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    page.locator("#upload input[type=file]").set_input_files(str(workflow))
+    page.locator("#graph .graph-canvas svg").wait_for()
+    page.locator("#next-inputs").click()
+    page.locator("#next-models").click()
+    return context, page
+
+
+@pytest.mark.browser
+def test_the_models_step_says_what_the_hub_said(browser, templates_dir, tmp_path):
+    from tests.fakehub import FakeHub
+    from tests.test_browser import shot, sync_api
+    from tests.wizard_server import wizard_app
+
+    expect = sync_api.expect
+    with FakeHub(users={BROWSER_TOKEN: BROWSER_USER}) as hub:
+        hub.add_model_file(SD15_REPO, SD15_FILE, size=SD15_SIZE)
+        for (repo_id, path), size in WAN_FILES.items():
+            hub.add_model_file(repo_id, path, size=size, gated=repo_id.endswith("Wan_2.1_ComfyUI_repackaged"))
+        with wizard_app(hub.url, BROWSER_TOKEN, tmp_path / "wizard") as url:
+            context, page = open_models_step(browser, url, templates_dir / "default.json")
+            try:
+                summary, table = page.locator("#models-summary"), page.locator("#models-table")
+                expect(summary).to_contain_text("1 model file: 1 found on the Hub.", timeout=60_000)
+                expect(summary).to_contain_text("Total download: 2.13 GB. Estimated cold start: about 21 s")
+                expect(table).to_contain_text("2.13 GB")
+                expect(table).to_contain_text("open")
+                shot(page, "models-step-01-found")
+
+                hub.fail_next(path=r"paths-info", drop_connection=True)  # one look-up fails: all stop
+                page.locator("#step-inputs-button").click()  # back, and open the step again: asked again
+                page.locator("#next-models").click()
+                expect(summary).to_contain_text("1 model file: 1 not checked.", timeout=60_000)
+                expect(table).to_contain_text("not checked: the Hub could not be reached")
+                assert "found on the Hub" not in summary.inner_text()
+                shot(page, "models-step-02-hub-unreachable")
+            finally:
+                context.close()
+
+            context, page = open_models_step(browser, url, templates_dir / "video_wan2_2_14B_t2v.json")
+            try:
+                summary = page.locator("#models-summary")
+                expect(summary).to_contain_text("6 model files: 6 found on the Hub.", timeout=60_000)
+                expect(summary).to_contain_text(
+                    "Total download: 38.03 GB. Estimated cold start: about 6 min 20 s to download it (assuming "
+                    "100 MB/s from the Hub to the Space) plus 38 s to load it (assuming 1 GB/s)."
+                )
+                expect(summary).to_contain_text("Gated (umt5_xxl_fp8_e4m3fn_scaled.safetensors)")
+                expect(page.locator("#models-table")).to_contain_text("14.29 GB")
+                shot(page, "models-step-03-video-template")
+            finally:
+                context.close()
+
+            context, page = open_models_step(browser, url, templates_dir / "default.json", width=390)
+            try:
+                expect(page.locator("#models-summary")).to_contain_text("1 found on the Hub", timeout=60_000)
+                shot(page, "models-step-04-390px")
+            finally:
+                context.close()
