@@ -77,7 +77,8 @@ def test_hosted_users_are_told_what_to_do_in_the_page(monkeypatch):
         assert not any(word in message for word in CLI_WORDS), message
     assert "tick 'Replace an existing Space'" in messages[0] and "sign in with Hugging Face" in messages[-1]
     monkeypatch.delenv("SYSTEM")
-    assert "pass --force" in SpaceTarget("ada/x", "another workflow").describe()  # the CLI's way, off Spaces
+    with pytest.raises(PublishConfirmationError, match="pass --force"):  # the CLI's way, off Spaces
+        _confirm_update("ada/x", foreign_space(), False, "sha256:b")
 
 
 def test_a_hosted_visitor_without_a_token_is_told_to_sign_in(tmp_path):
@@ -182,7 +183,8 @@ def test_the_page_says_new_or_existing_and_whose_account_before_the_first_click(
                 f"{USER}/foreign EXISTS and the wizard did not make it (it holds app.py)"
             )
             expect(page.locator("#replace-existing")).to_be_visible()
-            expect(page.locator("#replace-existing")).to_contain_text("Needed:")
+            expect(page.locator("#replace-existing")).to_contain_text("Needed because this Space exists")
+            assert "--force" not in name_check(page).inner_text()  # the page's way only
             expect(page.locator("#publish")).to_be_disabled()
             shot(page, "publish-target-02-foreign-needs-the-tick")
             page.locator("#replace-existing input[type=checkbox]").check()

@@ -151,7 +151,7 @@ class SpaceTarget:
         return self.ownership in ("another workflow", "not the wizard")
 
     def describe(self) -> str:
-        """One line: NEW or EXISTING, and what publishing does to it."""
+        """One line for the page: NEW or EXISTING, and what publishing does to it."""
         where = self.repo_id
         if self.ownership == "new":
             return f"{where} is NEW: publishing creates it as a ZeroGPU Space."
@@ -162,11 +162,11 @@ class SpaceTarget:
         if self.ownership == "another workflow":
             return (
                 f"{where} EXISTS and the wizard made it from another workflow: publishing replaces that app "
-                f"with this one. To do that, {_how_to_confirm()}; or choose another name."
+                f"with this one. To do that, tick 'Replace an existing Space'; or choose another name."
             )
         return (
             f"{where} EXISTS and the wizard did not make it (it holds {_some(self.files)}): publishing replaces "
-            f"its app, and its files outside what the wizard writes stay. To do that, {_how_to_confirm()}; or choose "
+            f"its app, and its files outside what the wizard writes stay. To do that, tick 'Replace an existing Space'; or choose "
             "another name."
         )
 

@@ -365,13 +365,10 @@ def _wire_publish_target(page: Page) -> None:
             except WizardError as error:
                 note = f"⚠️ {one_line(str(error))}"
         needed = target is not None and target.needs_confirmation
-        why = target.describe().split(": publishing")[0] if needed else ""
         return {
             **shown,
             page.name_check: note,
-            page.replace_existing: gr.Checkbox(
-                value=False, visible=needed, info=f"Needed: {why}." if needed else None
-            ),
+            page.replace_existing: gr.Checkbox(value=False, visible=needed),
             page.publish: gr.Button(interactive=not needed),
         }
 

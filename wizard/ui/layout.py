@@ -241,7 +241,8 @@ def _publish_step(page: Page) -> None:
                 page.replace_existing = gr.Checkbox(
                     value=False,
                     label="Replace an existing Space",
-                    info="Shown when the Space exists and was not made from this workflow.",
+                    info="Needed because this Space exists and was not made from this workflow: its app is "
+                    "replaced by this one.",
                     elem_id="replace-existing",
                     visible=False,
                 )
