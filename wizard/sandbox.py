@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from wizard.errors import WizardError
+from wizard.errors import WizardError, fix
 
 WIZARD_ROOT = Path(__file__).resolve().parent.parent
 _JAIL = WIZARD_ROOT / "wizard" / "worker" / "jail.py"
@@ -72,6 +72,14 @@ _PASSED_VARIABLES = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TE
 _SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|OAUTH|API_?KEY|PRIVATE", re.IGNORECASE)
 _SHARED_TEMP_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
 _KILL_WAIT_S = 5.0
+
+
+def _install_comfyui() -> str:
+    """How to get the ComfyUI checkout the wizard needs, for whoever reads it."""
+    return fix(
+        "install it with `python -m runtime.install` or set COMFYUI_PATH",
+        "this hosted wizard lacks its ComfyUI install, which its owner must add (please report it)",
+    )
 
 
 class SandboxError(WizardError):
@@ -558,7 +566,7 @@ def dump_pack_definitions(
     if comfyui_path is None:
         raise WizardError(
             f"no ComfyUI checkout at {os.environ.get('COMFYUI_PATH') or default_install_dir()} to read "
-            "custom-node definitions with; install it with `python -m runtime.install` or set COMFYUI_PATH"
+            "custom-node definitions with; " + _install_comfyui()
         )
     from runtime.custom_nodes import pack_dir_name
 
@@ -716,7 +724,7 @@ def run_app_sandboxed(
     if comfyui_path is None:
         raise WizardError(
             f"no ComfyUI checkout at {os.environ.get('COMFYUI_PATH') or default_install_dir()} for the Test "
-            "run; install it with `python -m runtime.install` or set COMFYUI_PATH"
+            "run; " + _install_comfyui()
         )
     packs = _lock_packs(app_dir)
     prepared = []
