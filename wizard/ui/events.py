@@ -195,7 +195,7 @@ def _wire_models_check(page: Page, shown: list) -> None:
 
     def on_models_step(current: Session | None, oauth_token: gr.OAuthToken | None) -> dict:
         if current is None:
-            return {}
+            return gr.skip()
         with _shown_to_user():
             return check(current, oauth_token)
 
@@ -205,7 +205,11 @@ def _wire_models_check(page: Page, shown: list) -> None:
 
     page.next_models.click(on_models_step, page.session, checked, api_name="check_models")
     page.models_table.input(
-        on_models_edit, [page.session, page.models_table], checked, api_name="edit_models"
+        on_models_edit,
+        [page.session, page.models_table],
+        checked,
+        api_name="edit_models",
+        trigger_mode="always_last",
     )
 
 
