@@ -11,12 +11,18 @@ in `INPUT_COMPONENTS` (which value types may use it) and in `component`.
     annotation(param)    the Python type `generate` declares for a parameter (the API's and MCP tool's schema)
     describe(param)      the parameter's line in `generate`'s docstring ("Args:"), which Gradio shows in
                          the API page and gives MCP clients as the tool's parameter description
+    layout(spec)         the page top to bottom: title, heading, the two columns (inputs left, with the
+                         collapsed "Advanced" section and the Generate button; outputs right), the
+                         examples row: app.py.j2 writes it, the wizard's preview draws it
 """
 
 from __future__ import annotations
 
 import builtins
+import html
 import keyword
+import re
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +32,12 @@ if TYPE_CHECKING:
     from wizard.appspec import AppInput, AppOutput, AppSpec
 
 RANDOMIZE_SEED = "randomize_seed"  # the checkbox parameter next to the seeds it replaces
+# The page's fixed words, and its theme: app.py.j2 passes no theme, so the app has Gradio's default
+# (`gr.themes.Default`, orange); the wizard draws its preview in that theme's colours and fonts.
+THEME = "Default"
+RUN_BUTTON = "Generate"
+ADVANCED_SECTION = "Advanced"
+NO_OUTPUT_NOTE = "This workflow has no output the app can show."
 
 # The Gradio components each value type may use; the first is the one the analysis proposes.
 INPUT_COMPONENTS: dict[str, tuple[str, ...]] = {
@@ -113,6 +125,76 @@ class ReturnValue:
     name: str
     output: AppOutput | None
     seed: AppInput | None = None
+
+
+@dataclass(frozen=True)
+class ExamplesRow:
+    """The one row of `gr.Examples` under the columns.
+
+    Attributes:
+        names: the parameters it fills, in order.
+        values: their values, in the same order.
+    """
+
+    names: tuple[str, ...]
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The generated app's page, top to bottom.
+
+    Attributes:
+        title: the browser tab's title (`gr.Blocks(title=...)`).
+        heading: the Markdown above the columns: the title as a level-1 heading, then the description.
+        main: the left column's parameters, before the collapsed Advanced section.
+        advanced: the parameters in the Advanced section (below `main`, above the Generate button).
+        outputs: the right column's outputs, in order (none: `NO_OUTPUT_NOTE` instead).
+        examples: the examples row under the columns, or None.
+    """
+
+    title: str
+    heading: str
+    main: tuple[Parameter, ...]
+    advanced: tuple[Parameter, ...]
+    outputs: tuple[AppOutput, ...]
+    examples: ExamplesRow | None
+
+
+def layout(spec: AppSpec) -> Layout:
+    """The page app.py.j2 writes and the wizard's preview draws, from the same spec."""
+    every = parameters(spec)
+    return Layout(
+        title=spec.title,
+        heading=f"# {markdown_text(spec.title)}\n{markdown_text(spec.description.rstrip('.'))}.",
+        main=tuple(parameter for parameter in every if not parameter.advanced),
+        advanced=tuple(parameter for parameter in every if parameter.advanced),
+        outputs=spec.outputs,
+        examples=examples_row(spec),
+    )
+
+
+def examples_row(spec: AppSpec) -> ExamplesRow | None:
+    """One examples row with the workflow's own values, or None.
+
+    A generated Space holds no example media, so when the app takes a file an examples row would
+    leave it empty and invite a click that fails: then there is none. Seeds are left out (a fixed
+    seed in an example would fight the Randomize box).
+    """
+    inputs = spec.ordered_inputs
+    if any(item.value_type == "FILE" for item in inputs):
+        return None
+    shown = [item for item in inputs if not item.advanced and not item.randomize]
+    if not shown:
+        return None
+    return ExamplesRow(names=tuple(item.name for item in shown), values=tuple(item.default for item in shown))
+
+
+def markdown_text(text: str) -> str:
+    """`text` as inert Markdown: one line, HTML escaped, Markdown punctuation backslash-escaped."""
+    flat = "".join(" " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in text)
+    escaped = html.escape(flat, quote=False)
+    return re.sub(r"([\\`*_\[\]#|~!])", r"\\\1", escaped)
 
 
 def parameters(spec: AppSpec) -> tuple[Parameter, ...]:

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import html
 import json
 import math
 import re
-import unicodedata
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable
@@ -31,6 +29,7 @@ from runtime.atomic import build_then_rename
 from runtime.locate import COMFYUI_VERSION
 from runtime.comfy_api import COMFY_API_KEY_SECRET
 from wizard import app_contract
+from wizard.app_contract import markdown_text
 from wizard.appspec import AppInput, AppOutput, AppSpec
 from wizard.errors import BuildError, fix, one_line
 from wizard.packs import lock_entry, merged_requirements
@@ -220,13 +219,6 @@ def _comment(text: Any) -> Code:
     return Code(text)
 
 
-def markdown_text(text: str) -> str:
-    """`text` as inert Markdown: one line, HTML escaped, Markdown punctuation backslash-escaped."""
-    flat = "".join(" " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in text)
-    escaped = html.escape(flat, quote=False)
-    return re.sub(r"([\\`*_\[\]#|~!])", r"\\\1", escaped)
-
-
 def _md(text: Any) -> Code:
     return Code(markdown_text(str(text)))
 
@@ -318,10 +310,7 @@ def _render(template: str, context: dict[str, Any]) -> str:
 def _app_context(conversion: Conversion, spec: AppSpec) -> dict[str, Any]:
     inputs = spec.ordered_inputs
     parameters = app_contract.parameters(spec)
-    components = [
-        {"name": parameter.name, "constructor": _constructor(parameter), "advanced": parameter.advanced}
-        for parameter in parameters
-    ]
+    page = app_contract.layout(spec)
     returns = app_contract.return_values(spec)
     return {
         "docstring": f"{one_line(spec.title)}: a Gradio app made from a ComfyUI workflow.",
@@ -356,14 +345,21 @@ def _app_context(conversion: Conversion, spec: AppSpec) -> dict[str, Any]:
         ],
         "outputs": [{"name": o.name, "node_id": o.node_id, "kind": o.kind} for o in spec.outputs],
         "returns": Code(", ".join(_return_expression(value) for value in returns)),
-        "title": spec.title,
-        "heading": f"# {markdown_text(spec.title)}\n{markdown_text(spec.description.rstrip('.'))}.",
-        "main_components": [c for c in components if not c["advanced"]],
-        "advanced_components": [c for c in components if c["advanced"]],
-        "output_components": [{"name": o.name, "constructor": _constructor(o)} for o in spec.outputs],
-        "examples": _examples(inputs),
+        "title": page.title,
+        "heading": page.heading,
+        "main_components": [_component_line(parameter) for parameter in page.main],
+        "advanced_section": app_contract.ADVANCED_SECTION,
+        "advanced_components": [_component_line(parameter) for parameter in page.advanced],
+        "run_button": app_contract.RUN_BUTTON,
+        "output_components": [_component_line(output) for output in page.outputs],
+        "no_output_note": app_contract.NO_OUTPUT_NOTE,
+        "examples": page.examples,
         "click_outputs": [value.name for value in returns],
     }
+
+
+def _component_line(item: app_contract.Parameter | AppOutput) -> dict[str, Any]:
+    return {"name": item.name, "constructor": _constructor(item)}
 
 
 def _api_doc(
@@ -400,21 +396,6 @@ def _value_expression(item: AppInput) -> Code:
     if item.component == "ImageEditor":
         return Code(f"image_with_mask({_ident(item.name)})")
     return _ident(item.name)
-
-
-def _examples(inputs: tuple[AppInput, ...]) -> dict[str, Any] | None:
-    """One examples row with the workflow's own values, or None.
-
-    A generated Space holds no example media, so when the app takes a file an examples row would
-    leave it empty and invite a click that fails: then there is none. Seeds are left out (a fixed
-    seed in an example would fight the Randomize box).
-    """
-    if any(item.value_type == "FILE" for item in inputs):
-        return None
-    shown = [item for item in inputs if not item.advanced and not item.randomize]
-    if not shown:
-        return None
-    return {"row": [item.default for item in shown], "names": [item.name for item in shown]}
 
 
 def _duration_note(spec: AppSpec) -> str:

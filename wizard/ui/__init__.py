@@ -25,6 +25,7 @@ from wizard import access
 from wizard.session import EXAMPLES, EXAMPLES_DIR, open_workflow
 from wizard.ui import events
 from wizard.ui.layout import Page, asset, lay_out
+from wizard.ui.preview import theme_css
 
 
 def build_ui() -> gr.Blocks:
@@ -44,7 +45,7 @@ def launch_options() -> dict[str, Any]:
     """Keyword arguments for `demo.launch()`: the look (Gradio 6 takes theme and CSS there)."""
     return {
         "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="pink"),
-        "css": asset("wizard.css"),
+        "css": asset("wizard.css") + theme_css(),
         "footer_links": ["api", "gradio"],
         "max_file_size": "60mb",
         "app_kwargs": access.app_kwargs(),

@@ -234,7 +234,6 @@ def _wire_build(page: Page) -> None:
             media_label = f"Files for the run, in this order: {', '.join(needed)}"
             return {
                 page.workdir: folder,
-                page.built: current.spec.to_json(),
                 **{view: preview.files.get(name, "") for view, name in zip(page.code_views, PREVIEW_FILES)},
                 page.download_zip: str(preview.zip_path),
                 page.test_media: gr.File(label=media_label, visible=bool(needed)),
@@ -244,7 +243,7 @@ def _wire_build(page: Page) -> None:
     page.build.click(
         on_build,
         [page.session, page.workdir],
-        [page.workdir, page.built, *page.code_views, page.download_zip, page.test_media, page.steps],
+        [page.workdir, *page.code_views, page.download_zip, page.test_media, page.steps],
         api_name="build",
     )
 

@@ -9,10 +9,9 @@ from pathlib import Path
 import gradio as gr
 
 from wizard import access
-from wizard.appspec import AppSpec
 from wizard.session import PREVIEW_FILES, comfyui_status, example_paths
-from wizard.ui.preview import render_app_preview
 from wizard.ui import grid
+from wizard.ui.preview import live_preview
 from wizard.ui.tables import MODEL_COLUMNS, PACK_COLUMNS, Column
 
 ASSETS_DIR = Path(__file__).parent / "assets"
@@ -35,7 +34,8 @@ INTRO_MODELS = (
     "marked *not found*."
 )
 INTRO_PREVIEW = (
-    "The Space's files, and the controls its page will show. Download them, or publish in the last step."
+    "Your app's page as its visitors will see it, and the Space's files. Download them, or publish in the "
+    "last step."
 )
 INTRO_TEST = (
     "Run the app's workflow once to check it and to measure the GPU time each request needs: on ZeroGPU, as a "
@@ -79,9 +79,9 @@ def lay_out(page: Page) -> None:
     page.session = gr.State(None, time_to_live=ttl)  # wizard.session.Session | None
     # this session's build folder, removed with its state (and swept `ttl` s after its last use)
     page.workdir = gr.State(None, time_to_live=ttl, delete_callback=access.remove_workdir)
-    page.built = gr.State(None)  # JSON of the AppSpec the preview was built from (a str: Gradio hashes it)
     # What survives a reload: the workflow (written once per upload) and the choices (every edit).
     page.saved_workflow = gr.BrowserState(None, storage_key=f"{STORAGE_KEY}-workflow")
+    # (the spec's JSON: the previews draw the app from it, again after every edit)
     page.saved_spec = gr.BrowserState(None, storage_key=f"{STORAGE_KEY}-spec")
     with gr.Row(elem_classes="wizard-header"):
         gr.Markdown("# ComfyUI → Gradio Space\nTurn a ComfyUI workflow into an app on a ZeroGPU Space.")
@@ -147,6 +147,8 @@ def _inputs_step(page: Page) -> None:
         page.tables_drawn = gr.State(None)  # set when a workflow opens: the tables are drawn anew
         grid.lay_out_inputs(page)
         grid.lay_out_outputs(page)
+        with gr.Accordion("The app's page, as you edit", open=False, elem_id="inputs-preview-section"):
+            live_preview(page.saved_spec, "inputs-preview")
         with gr.Accordion("Save or load these choices", open=False):
             with gr.Row():
                 page.export_spec = gr.DownloadButton("Export choices (JSON)", size="sm")
@@ -168,30 +170,21 @@ def _models_step(page: Page) -> None:
 def _preview_step(page: Page) -> None:
     with gr.Step("Preview", id=5, elem_id="step-preview"):
         gr.Markdown(INTRO_PREVIEW, elem_classes="step-intro")
-        with gr.Row():
-            with gr.Column(scale=2, elem_classes="app-preview", elem_id="app-preview"):
-                gr.Markdown("App preview: its controls, not yet running", elem_classes="preview-caption")
-
-                @gr.render(inputs=page.built)
-                def _render_preview(spec_json: str | None) -> None:
-                    if spec_json:
-                        render_app_preview(AppSpec.from_json(spec_json))
-
-            with gr.Column(scale=3):
-                with gr.Tabs():
-                    page.code_views = []
-                    for name in PREVIEW_FILES:
-                        with gr.Tab(name):
-                            page.code_views.append(
-                                gr.Code(
-                                    language=_code_language(name),
-                                    interactive=False,
-                                    lines=22,
-                                    max_lines=22,
-                                    show_label=False,
-                                    elem_id=f"code-{_element_id(name)}",
-                                )
-                            )
+        live_preview(page.saved_spec, "app-preview")
+        with gr.Tabs():
+            page.code_views = []
+            for name in PREVIEW_FILES:
+                with gr.Tab(name):
+                    page.code_views.append(
+                        gr.Code(
+                            language=_code_language(name),
+                            interactive=False,
+                            lines=22,
+                            max_lines=22,
+                            show_label=False,
+                            elem_id=f"code-{_element_id(name)}",
+                        )
+                    )
         with gr.Row(elem_classes="nav-row"):
             page.navigation.append((gr.Button("← Models and nodes", size="sm"), 4))
             page.download_zip = gr.DownloadButton("Download ZIP", elem_id="download-zip")

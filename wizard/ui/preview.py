@@ -1,37 +1,85 @@
-"""The generated app's controls, drawn in the wizard's Preview step from `wizard.app_contract`, the
-description codegen writes app.py from: the preview is the app's page, not a copy of it."""
+"""The generated app's page, drawn in the wizard from `wizard.app_contract.layout`, the description
+app.py.j2 writes app.py from: the same heading, the same two columns (inputs left, outputs right), the
+same components in the same order with the same labels, ranges, defaults and choices, the same examples
+row, in the app's theme (`app_contract.THEME`, scoped to the preview's container by `theme_css`)."""
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 import gradio as gr
 
 from wizard import app_contract
 from wizard.appspec import AppOutput, AppSpec
+from wizard.errors import SpecError
+
+THEMED = "app-theme"  # the class of the containers drawn in the app's theme
+
+log = logging.getLogger(__name__)
 
 
-def render_app_preview(spec: AppSpec) -> None:
-    """The app's page inside a `gr.render` block: a look, not the app (running it needs ComfyUI and
-    the models: that is the Test run step)."""
-    gr.Markdown(f"### {spec.emoji} {spec.title}\n{spec.description}")
-    parameters = app_contract.parameters(spec)
-    advanced = [parameter for parameter in parameters if parameter.advanced]
+def live_preview(spec_json: gr.components.Component, element_id: str) -> None:
+    """A container that draws the app of the spec in `spec_json` (a state holding `AppSpec.to_json()`)
+    and draws it again whenever that changes: every edit of the inputs table, the title or the outputs."""
+    with gr.Column(elem_classes=[THEMED, "app-preview"], elem_id=element_id):
+        gr.Markdown("The app's page: its controls, not yet running", elem_classes="preview-caption")
+
+        @gr.render(inputs=spec_json)
+        def _draw(text: str | None) -> None:
+            spec = _spec_or_none(text)
+            if spec is not None:
+                render_app_preview(spec, key_prefix=element_id)
+
+
+def _spec_or_none(text: str | None) -> AppSpec | None:
+    if not text:
+        return None
+    try:
+        return AppSpec.from_json(text)
+    except SpecError as error:  # a stale spec in the browser's storage, before the page restores it
+        log.info("no preview of a spec that does not read: %s", error)
+        return None
+
+
+def render_app_preview(spec: AppSpec, key_prefix: str = "preview") -> None:
+    """The app's page inside a `gr.render` block: its look, not the app (running it needs ComfyUI and
+    the models: that is the Test run step). Mirrors the `with gr.Blocks()` body of app.py.j2."""
+    page = app_contract.layout(spec)
+    gr.Markdown(page.heading)
     with gr.Row():
         with gr.Column():
-            for parameter in parameters:
-                if not parameter.advanced:
-                    _component(parameter, f"preview-{parameter.name}")
-            if advanced:
-                with gr.Accordion("Advanced", open=False):
-                    for parameter in advanced:
-                        _component(parameter, f"preview-{parameter.name}")
-            gr.Button("Generate", variant="primary", interactive=False)
+            shown = {parameter.name: _component(parameter, key_prefix) for parameter in page.main}
+            if page.advanced:
+                with gr.Accordion(app_contract.ADVANCED_SECTION, open=False):
+                    shown |= {
+                        parameter.name: _component(parameter, key_prefix) for parameter in page.advanced
+                    }
+            gr.Button(app_contract.RUN_BUTTON, variant="primary", interactive=False)
         with gr.Column():
-            for output in spec.outputs:
-                _component(output, f"preview-out-{output.name}", interactive=False)
+            for output in page.outputs:
+                _component(output, key_prefix, interactive=False)
+            if not page.outputs:
+                gr.Markdown(app_contract.NO_OUTPUT_NOTE)
+    if page.examples is not None:
+        gr.Examples(
+            examples=[list(page.examples.values)], inputs=[shown[name] for name in page.examples.names]
+        )
 
 
-def _component(item: app_contract.Parameter | AppOutput, key: str, **extra: Any) -> gr.Component:
+def _component(item: app_contract.Parameter | AppOutput, key_prefix: str, **extra: Any) -> gr.Component:
     name, kwargs = app_contract.component(item)
-    return getattr(gr, name)(**kwargs, **extra, key=key)
+    kind = "out-" if isinstance(item, AppOutput) else ""
+    return getattr(gr, name)(**kwargs, **extra, key=f"{key_prefix}-{kind}{item.name}")
+
+
+def theme_css() -> str:
+    """The app's theme (its CSS variables and fonts) applied inside the preview's container only, so the
+    preview shows the app's colours while the wizard around it keeps its own."""
+    css = getattr(gr.themes, app_contract.THEME)()._get_theme_css()
+    scope = f".{THEMED}"
+    css = re.sub(r"^:root\.dark, :root \.dark \{", f".dark {scope} {{", css, flags=re.M)
+    css = re.sub(r"^:root \{", f"{scope} {{", css, flags=re.M)
+    page = "background: var(--body-background-fill); color: var(--body-text-color); font-family: var(--font);"
+    return f"{css}\n{scope} {{ {page} }}\n"
