@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import torch  # after `spaces` (the app imports it first); importing torch initializes no CUDA
 
+from runtime.progress import report as report_progress
+
 if TYPE_CHECKING:
     from runtime.workflow import ComfyWorkflow
 
@@ -138,6 +140,7 @@ def accelerate(
 
     if backend == "off" and not workflow.engine.on_gpu:  # a CPU has no kernels or plans to warm up
         return Acceleration(AccelReport("off", "no GPU: no warm-up request"))
+    report_progress("Warming up: one throw-away run" + (", then compiling" if backend != "off" else ""))
 
     if running_on_zerogpu():
         import spaces

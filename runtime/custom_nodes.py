@@ -32,6 +32,7 @@ from runtime.atomic import build_then_rename
 from runtime.download import DownloadError, download_file, fetch_json
 from runtime.errors import CustomNodeError
 from runtime.gitcmd import GitCommandError, checkout, clone_at, head_commit, resolve_commit, run_git
+from runtime.progress import report as report_progress
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def install_packs(
 
 def _install_pack(pack: dict[str, Any], custom_nodes: Path, install_requirements: bool) -> Path:
     dest = custom_nodes / pack_dir_name(pack)
+    report_progress(f"Installing custom-node pack {pack_name(pack)}")
     repo, commit, version = pack.get("repo"), pack.get("commit"), pack.get("version")
 
     def prepare(pack_dir: Path) -> None:

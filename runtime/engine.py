@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from runtime.errors import ComfyUIStartError
+from runtime.progress import report as report_progress
 
 # Called as (value, total, node_id) while a node reports progress (sampler steps, decoders).
 ProgressCallback = Callable[[int, int, str | None], None]
@@ -214,6 +215,7 @@ def start(comfyui_path: Path, data_root: Path, packs: list[dict[str, Any]] = ())
                     "one app per process"
                 )
             return _engine
+        report_progress("Starting ComfyUI")
         _engine = _start(comfyui_path, folders, list(packs))
         return _engine
 

@@ -23,6 +23,7 @@ from runtime.locate import (
     find_comfyui,
     is_comfyui_checkout,
 )
+from runtime.progress import report as report_progress
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def ensure_comfyui(repo: str = COMFYUI_GIT_URL, commit: str = COMFYUI_COMMIT) ->
             f"{target} exists but is not a ComfyUI checkout; delete it and run `python -m runtime.install` again"
         )
     logger.info("Installing ComfyUI %s from %s into %s", commit[:8], repo, target)
+    report_progress(f"Fetching ComfyUI {commit[:8]}")
     try:
         build_then_rename(target, lambda tmp: _clone_comfyui(repo, commit, tmp))
     except GitCommandError as error:

@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from runtime.download import DEFAULT_MAX_BYTES, DownloadError, download_file
 from runtime.errors import ModelDownloadError
+from runtime.progress import ByteCounter
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +67,10 @@ class _FileProgress:
 
     def __init__(self, progress: Progress | None, index: int, count: int, name: str) -> None:
         self.progress, self.index, self.count, self.name = progress, index, count, name
+        self.bytes = ByteCounter(f"Downloading model {name}")  # for the Test run: bytes and speed
 
     def __call__(self, done: int, total: int | None) -> None:
+        self.bytes(done, total)
         if self.progress is None:
             return
         file_fraction = min(done / total, 1.0) if total else 0.0

@@ -54,6 +54,7 @@ from runtime.errors import (
 from runtime.links import is_link
 from runtime.durations import DURATION_UNMEASURED_S, gpu_duration
 from runtime.locate import DATA_DIR_NAME
+from runtime.progress import report as report_progress
 from runtime.media import (
     AUDIO_EXTENSIONS,
     DEFAULT_MAX_MEDIA_SECONDS,
@@ -374,6 +375,7 @@ class ComfyWorkflow:
         if not loader_ids:
             return
         subset = {node_id: copy.deepcopy(self.prompt[node_id]) for node_id in loader_ids}
+        report_progress("Loading the models")
         with self.engine.lock:
             invalid = self.engine.validate_nodes(subset, loader_ids)
             if invalid:  # e.g. a missing model file: the request reports it in words

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from runtime.locate import default_install_dir, find_comfyui
+from runtime.progress import Report
 from wizard.analyze import Analysis, CandidateInput, analyze
 from wizard.appspec import AppInput, AppOutput, AppSpec, auto_spec, python_name
 from wizard.codegen import build_space
@@ -408,35 +409,31 @@ def comfyui_status() -> str:
     return f"ComfyUI found at `{found}`. The run uses the values you chose as defaults and downloads missing model files."
 
 
-def file_inputs(spec: AppSpec) -> list[AppInput]:
-    """The inputs a test run needs a file for (images, masks, videos, audio), in the app's order."""
-    return [item for item in spec.ordered_inputs if item.value_type == "FILE"]
-
-
-def test_run(session: Session, workdir: Path, media: list[str]) -> TestRun:
-    """Build the app and run its `generate` once through `runtime/`; the measured time becomes the
-    spec's GPU duration. `media` holds one file per `file_inputs`, in order."""
+def test_run(
+    session: Session,
+    workdir: Path,
+    values: dict[str, Any],
+    progress: Callable[[Report], object] | None = None,
+) -> TestRun:
+    """Build the app and run its `generate` once through `runtime/` with `values` (by parameter name, as
+    the app's components give them; a missing one: its default); `progress` hears each stage and step.
+    The measured time becomes the spec's GPU duration."""
     if find_comfyui() is None:
         raise WizardError(
             "ComfyUI is not installed here: run `python -m runtime.install` (or set COMFYUI_PATH), then restart"
         )
-    needed = file_inputs(session.spec)
-    if len(media) < len(needed):
-        names = ", ".join(item.label for item in needed)
-        raise WizardError(f"add one file for each of: {names} (in that order)")
     folder = build_preview(session, workdir).folder
-    inputs = {item.name: str(path) for item, path in zip(needed, media)}
     output_dir = workdir / "test-run"
     if output_dir.exists():
         shutil.rmtree(output_dir)
-    result = run_app(folder, inputs, output_dir)
+    result = run_app(folder, values, output_dir, on_progress=progress)
     measured = _with_spec(
         session, duration=result.recommended_duration, measured_seconds=round(result.seconds, 2)
     )
     message = (
-        f"**Ran in {result.seconds:.2f} s.** The Space will ask ZeroGPU for "
-        f"**{result.recommended_duration} s** per request (`@spaces.GPU(duration={result.recommended_duration})`); "
-        "rebuild the preview to see it in app.py."
+        f"**GPU time measured: {result.seconds:.2f} s** (one run of `generate`). The Space will ask ZeroGPU "
+        f"for **{result.recommended_duration} s** per request (`@spaces.GPU(duration={result.recommended_duration})`), "
+        "written into app.py at the next build."
     )
     return TestRun(session=measured, files=tuple(Path(path) for path in result.files), message=message)
 
@@ -447,7 +444,7 @@ test_run.__test__ = False  # a step of the wizard, not a pytest test
 def test_run_on_space(
     session: Session,
     workdir: Path,
-    media: list[str],
+    values: dict[str, Any],
     *,
     name: str,
     token: str,
@@ -460,11 +457,6 @@ def test_run_on_space(
     problem = space_name_problem(name)
     if problem:
         raise WizardError(problem)
-    needed = file_inputs(session.spec)
-    if len(media) < len(needed):
-        raise WizardError(
-            f"add one file for each of: {', '.join(item.label for item in needed)} (in that order)"
-        )
     folder = build_preview(session, workdir).folder
     output_dir = workdir / "test-run"
     if output_dir.exists():
@@ -472,7 +464,7 @@ def test_run_on_space(
     result = run_on_space(
         folder,
         space=name.strip(),
-        inputs={item.name: str(path) for item, path in zip(needed, media)},
+        inputs=values,
         out_dir=output_dir,
         token=token,
         hf_token_secret=hf_token_secret,

@@ -298,7 +298,12 @@ def _client_value(value: Any) -> Any:
 
     if not value["editor"]:
         return handle_file(value["file"])
-    return {"background": handle_file(value["file"]), "layers": [], "composite": handle_file(value["file"])}
+    layers = [handle_file(layer) for layer in value.get("layers", [])]
+    return {
+        "background": handle_file(value["file"]),
+        "layers": layers,
+        "composite": handle_file(value["file"]),
+    }
 
 
 def _local_paths(returned: Any) -> Any:

@@ -6,6 +6,10 @@ the app in a fresh Python process with the app folder as working directory: that
 `generate` once and copies the output files to `out_dir`. A process of its own keeps ComfyUI's
 process-wide state out of the wizard, so one wizard can test many builds.
 
+What the app does meanwhile (`runtime.progress`: fetching packs, downloading models with their bytes,
+starting ComfyUI, loading the models, each sampler step) crosses the sandbox as JSON lines the worker
+appends to a file of the run's scratch folder; the wizard reads them as they come (`on_progress`).
+
     python -m wizard run DIR --input NAME=VALUE ... -o OUT     (the CLI front end)
 """
 
@@ -17,12 +21,14 @@ import json
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from runtime.atomic import free_name
+from runtime.progress import Report
 from wizard import app_contract
 from wizard.app_contract import Parameter
 from wizard.appspec import AppSpec
@@ -31,6 +37,9 @@ from wizard.errors import SpecError, WizardError, one_line
 TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 FALSE_WORDS = frozenset({"false", "no", "off", "0"})
 APP_MODULE_NAME = "comfy_space_app"  # not "app": ComfyUI has a top-level package of that name
+PROGRESS_POLL_S = 0.2  # how often the wizard reads the worker's new progress lines
+BYTES_REPORT_S = 0.25  # the worker writes a download's byte count at most this often
+ProgressListener = Callable[[Report], None]
 
 
 class TestRunError(WizardError):
@@ -56,8 +65,14 @@ class TestRunResult:
     recommended_duration: int
 
 
-def run_app(app_dir: str | Path, inputs: dict[str, str], out_dir: str | Path) -> TestRunResult:
-    """Runs `generate` of the app in `app_dir` with `inputs` (parameter name -> text) once."""
+def run_app(
+    app_dir: str | Path,
+    inputs: dict[str, Any],
+    out_dir: str | Path,
+    on_progress: ProgressListener | None = None,
+) -> TestRunResult:
+    """Runs `generate` of the app in `app_dir` with `inputs` once: parameter name -> text (the command
+    line) or the value its component gives (the page); `on_progress` hears each stage and step."""
     app_dir = Path(app_dir).resolve()
     if not (app_dir / "app.py").is_file() or not (app_dir / "appspec.json").is_file():
         raise WizardError(
@@ -70,8 +85,13 @@ def run_app(app_dir: str | Path, inputs: dict[str, str], out_dir: str | Path) ->
     with tempfile.TemporaryDirectory(prefix="wizard-testrun-") as scratch:
         request = Path(scratch) / "request.json"
         result_path = Path(scratch) / "result.json"
-        request.write_text(json.dumps({"values": values, "out_dir": str(out_dir)}), encoding="utf-8")
-        _run_worker(app_dir, request, result_path, out_dir)
+        progress_path = Path(scratch) / "progress.jsonl"
+        request.write_text(
+            json.dumps({"values": values, "out_dir": str(out_dir), "progress": str(progress_path)}),
+            encoding="utf-8",
+        )
+        with _ProgressReader(progress_path, on_progress):
+            _run_worker(app_dir, request, result_path, out_dir, on_progress)
         if not result_path.is_file():
             raise TestRunError("the app's process ended before it ran; see the log above")
         result = json.loads(result_path.read_text(encoding="utf-8"))
@@ -109,7 +129,7 @@ def _convert_inputs(parameters: tuple[Parameter, ...], inputs: dict[str, str]) -
     values: dict[str, Any] = {}
     for parameter in parameters:
         item = parameter.input
-        if parameter.name in inputs:
+        if inputs.get(parameter.name) is not None:
             values[parameter.name] = _convert(parameter, inputs[parameter.name])
         elif item is None:
             # A seed given on the command line is meant to be used, so it is not randomized then.
@@ -118,15 +138,18 @@ def _convert_inputs(parameters: tuple[Parameter, ...], inputs: dict[str, str]) -
                 for name, other in by_name.items()
             )
         elif item.value_type == "FILE":
-            raise WizardError(f"input {parameter.name!r} needs a file: add --input {parameter.name}=PATH")
+            raise WizardError(f"{item.label} needs a file (the command line: --input {parameter.name}=PATH)")
         else:
             values[parameter.name] = item.default
     return values
 
 
-def _convert(parameter: Parameter, text: str) -> Any:
+def _convert(parameter: Parameter, text: Any) -> Any:
+    """The value `generate` gets for a text of the command line, or for a component's value."""
     name, item = parameter.name, parameter.input
     kind = "BOOLEAN" if item is None else item.value_type  # the seed randomizer is a checkbox
+    if not isinstance(text, str):
+        return _typed(parameter, kind, text)
     if kind == "INT":
         try:
             return int(text)
@@ -151,14 +174,36 @@ def _convert(parameter: Parameter, text: str) -> Any:
         path = Path(text).expanduser().resolve()
         if not path.is_file():
             raise WizardError(f"input {name!r}: no file at {text!r}")
-        return {"file": str(path), "editor": item.component == "ImageEditor"}
+        return {"file": str(path), "layers": [], "editor": item.component == "ImageEditor"}
     return text
+
+
+def _typed(parameter: Parameter, kind: str, value: Any) -> Any:
+    """A component's value: numbers as the type asks (a Slider gives 25.0 for an INT), a bool, a choice as
+    it is; a file as a path, and an ImageEditor's {"background": path, "layers": [paths]}."""
+    name = parameter.name
+    if kind == "FILE" and isinstance(value, dict):
+        if not value.get("background"):
+            raise WizardError(f"{parameter.label}: add an image first")
+        converted = _convert(parameter, str(value["background"]))
+        return {**converted, "layers": [str(layer) for layer in value.get("layers") or []]}
+    if kind == "INT" and isinstance(value, (int, float)) and float(value).is_integer():
+        return int(value)
+    if kind == "FLOAT" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if kind == "BOOLEAN" and isinstance(value, bool):
+        return value
+    if kind == "COMBO" and parameter.input.choices is not None and value in parameter.input.choices:
+        return value
+    raise WizardError(f"input {name!r} cannot take {value!r}")
 
 
 # --- the app's process ---------------------------------------------------------------------------
 
 
-def _run_worker(app_dir: Path, request: Path, result_path: Path, out_dir: Path) -> None:
+def _run_worker(
+    app_dir: Path, request: Path, result_path: Path, out_dir: Path, on_progress: ProgressListener | None
+) -> None:
     """Runs `_worker` in the sandbox (`wizard.sandbox`): an allowlisted environment, a throwaway copy of
     the app and of ComfyUI's data and custom-node folders, limits, and every process killed at its end."""
     from wizard.sandbox import TEST_RUN_TIMEOUT_VARIABLE, run_app_sandboxed, test_run_limits
@@ -168,9 +213,20 @@ def _run_worker(app_dir: Path, request: Path, result_path: Path, out_dir: Path) 
     limits = test_run_limits()
     command = ["wizard.testrun", str(request), str(result_path)]
     values = json.loads(request.read_text(encoding="utf-8"))["values"].values()
-    files = [Path(value["file"]) for value in values if isinstance(value, dict) and "file" in value]
+    files = [
+        Path(path)
+        for value in values
+        if isinstance(value, dict) and "file" in value
+        for path in (value["file"], *value["layers"])
+    ]
+    fetching = (lambda line: on_progress(Report(line))) if on_progress is not None else None
     result = run_app_sandboxed(
-        app_dir, command, writable=(request.parent, out_dir), readable=files, limits=limits
+        app_dir,
+        command,
+        writable=(request.parent, out_dir),
+        readable=files,
+        limits=limits,
+        progress=fetching,  # the wizard fetches the lock's packs first: "fetching kijai/ComfyUI-KJNodes…"
     )
     if result.timed_out:
         raise TestRunError(
@@ -185,12 +241,16 @@ def _worker(request_path: Path, result_path: Path) -> None:
     """In the app's process (cwd = the app folder): import app.py, call generate, save its outputs."""
     request = json.loads(request_path.read_text(encoding="utf-8"))
     spec = _read_spec(Path.cwd())
+    writer = _ProgressWriter(Path(request["progress"]))
     try:
+        from runtime import progress  # the app's own copy (its folder comes first on sys.path)
+
+        progress.listen(writer)
         app = _import_app(Path.cwd() / "app.py")
         uploads_from = getattr(app.workflow, "uploads_from", None)
         values = {name: _app_value(value, uploads_from) for name, value in request["values"].items()}
         started = time.perf_counter()
-        returned = app.generate(**values, progress=_print_progress)
+        returned = app.generate(**values, progress=writer.step)
         seconds = time.perf_counter() - started
         files = _save_outputs(spec, returned, Path(request["out_dir"]))
         result = {
@@ -232,12 +292,71 @@ def _app_value(value: Any, uploads_from: tuple[Path, ...] | None) -> Any:
     from PIL import Image
 
     image = Image.open(value["file"])
-    return {"background": image, "layers": [], "composite": image}
+    layers = [Image.open(layer) for layer in value["layers"]]
+    return {"background": image, "layers": layers, "composite": image}
 
 
-def _print_progress(step, desc: str | None = None, **_ignored) -> None:
-    if isinstance(step, tuple):
-        print(f"{desc or 'running'}: {step[0]}/{step[1]}", file=sys.stderr, flush=True)
+class _ProgressWriter:
+    """In the worker: every report as one JSON line appended to the run's progress file (a download's
+    byte counts at most every BYTES_REPORT_S); `step` is the `progress` argument `generate` gets."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.last = path, (None, 0.0)
+
+    def __call__(self, report: Report) -> None:
+        now = time.monotonic()
+        finished = report.total is not None and report.done == report.total
+        if report.unit == "bytes" and self.last[0] == report.stage and now - self.last[1] < BYTES_REPORT_S:
+            if not finished:
+                return
+        self.last = (report.stage, now)
+        with self.path.open("a", encoding="utf-8") as file:
+            file.write(json.dumps(report.to_json()) + "\n")
+
+    def step(self, value: Any, desc: str | None = None, **_ignored: Any) -> None:
+        """`gr.Progress`'s call: (done, total) of a node's steps, named by the node's title."""
+        if isinstance(value, tuple):
+            self(Report(desc or "Running", value[0], value[1], "steps"))
+
+
+class _ProgressReader:
+    """In the wizard, while the worker runs: hands each new line of the progress file to `listener`."""
+
+    def __init__(self, path: Path, listener: ProgressListener | None) -> None:
+        self.path, self.listener = path, listener
+        self.offset, self.stopped = 0, threading.Event()
+        self.thread = threading.Thread(target=self._follow, name="test-run-progress", daemon=True)
+
+    def __enter__(self) -> "_ProgressReader":
+        if self.listener is not None:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        if self.listener is not None:
+            self.stopped.set()
+            self.thread.join()
+
+    def _follow(self) -> None:
+        while not self.stopped.wait(PROGRESS_POLL_S):
+            self._read_new()
+        self._read_new()  # what came after the last look
+
+    def _read_new(self) -> None:
+        try:
+            with self.path.open("rb") as file:
+                file.seek(self.offset)
+                chunk = file.read()
+        except FileNotFoundError:
+            return
+        complete = chunk[: chunk.rfind(b"\n") + 1]  # a line still being written waits for the next look
+        self.offset += len(complete)
+        for line in complete.splitlines():
+            try:
+                report = Report.from_json(json.loads(line))
+            except (ValueError, TypeError):
+                continue  # not a report: the worker writes only these, so nothing is lost
+            self.listener(report)
 
 
 def _save_outputs(spec: AppSpec, returned: Any, out_dir: Path) -> list[str]:

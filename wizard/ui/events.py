@@ -19,6 +19,8 @@ import spaces
 
 from wizard import access
 from wizard import session as sessions
+from runtime.progress import Report
+from wizard.appspec import AppSpec
 from wizard.errors import WizardError, one_line
 from wizard.session import PREVIEW_FILES, Session
 from wizard.space_run import SpaceStageError, make_public
@@ -230,86 +232,25 @@ def _wire_build(page: Page) -> None:
             access.require_sign_in(oauth_token.token if oauth_token else None)
             folder = access.use_workdir(folder)
             preview = sessions.build_preview(_require(current), Path(folder))
-            needed = [item.label for item in sessions.file_inputs(current.spec)]
-            media_label = f"Files for the run, in this order: {', '.join(needed)}"
             return {
                 page.workdir: folder,
                 **{view: preview.files.get(name, "") for view, name in zip(page.code_views, PREVIEW_FILES)},
                 page.download_zip: str(preview.zip_path),
-                page.test_media: gr.File(label=media_label, visible=bool(needed)),
                 page.steps: gr.Walkthrough(selected=5),
             }
 
     page.build.click(
         on_build,
         [page.session, page.workdir],
-        [page.workdir, *page.code_views, page.download_zip, page.test_media, page.steps],
+        [page.workdir, *page.code_views, page.download_zip, page.steps],
         api_name="build",
     )
 
 
 def _wire_test_run(page: Page) -> None:
-    def on_test_run(
-        current: Session | None,
-        folder: str | None,
-        media: list[str] | None,
-        progress=gr.Progress(track_tqdm=True),
-    ) -> dict:
-        with _shown_to_user():
-            if access.on_spaces():
-                raise access.AccessError(
-                    "on the hosted wizard the Test run runs on ZeroGPU: use Test run on ZeroGPU"
-                )
-            folder = access.use_workdir(folder)
-            progress(0, desc="Starting ComfyUI")
-            result = test_run_on_gpu(_require(current), Path(folder), list(media or []))
-            return _tested(page, folder, result)
-
-    def on_space_test_run(
-        current: Session | None,
-        folder: str | None,
-        media: list[str] | None,
-        name: str,
-        secret: str,
-        oauth_token: gr.OAuthToken | None,
-        progress=gr.Progress(),
-    ):
-        """Test run on ZeroGPU, the Space's log streamed into the page while it builds and starts."""
-        with _shown_to_user():
-            token = access.acting_token(oauth_token.token if oauth_token else None)
-            session, folder = _require(current), access.use_workdir(folder)
-            lines: queue.Queue = queue.Queue()
-            outcome: dict[str, Any] = {}
-
-            def work() -> None:
-                try:
-                    outcome["run"] = sessions.test_run_on_space(
-                        session,
-                        Path(folder),
-                        list(media or []),
-                        name=name,
-                        token=token,
-                        hf_token_secret=(secret or "").strip() or None,
-                        log=lines.put,
-                        progress=progress,
-                    )
-                except Exception as error:  # raised below, in the page's thread
-                    outcome["error"] = error
-                lines.put(None)
-
-            threading.Thread(target=work, name="space-test-run", daemon=True).start()
-            shown: list[str] = []
-            while (line := lines.get()) is not None:
-                shown.append(line)
-                yield {page.space_log: gr.Textbox(value="\n".join(shown[-200:]), visible=True)}
-            error = outcome.get("error")
-            if isinstance(error, SpaceStageError):
-                shown += ["", f"{error.stage}: last lines of the log", *error.log_tail]
-                yield {page.space_log: gr.Textbox(value="\n".join(shown[-200:]), visible=True)}
-            if error is not None:
-                raise error
-            yield _tested(page, folder, outcome["run"])
-
+    """The Test run's buttons take the values of the app's input controls, which are drawn again whenever
+    the spec changes (`wizard.ui.preview.live_form`): each drawing wires them anew. Their handlers get one
+    dict (component -> value: the inputs are a set), so the controls can be any in number."""
     tested = [
         page.workdir,
         page.session,
@@ -318,15 +259,102 @@ def _wire_test_run(page: Page) -> None:
         page.test_outputs,
         page.test_files,
     ]
-    page.run_test.click(
-        on_test_run, [page.session, page.workdir, page.test_media], tested, api_name="test_run"
-    )
-    page.run_space_test.click(
-        on_space_test_run,
-        [page.session, page.workdir, page.test_media, page.space_name, page.hf_token_secret],
-        [*tested, page.space_log],
-        api_name="test_run_on_zerogpu",
-    )
+
+    def wire_form(controls: dict[str, gr.components.Component]) -> None:
+        def run_values(data: dict) -> tuple[Session, str, dict[str, Any]]:
+            session, folder = _require(data[page.session]), access.use_workdir(data[page.workdir])
+            values = {name: data[control] for name, control in controls.items()}
+            return session, folder, _run_values(session.spec, Path(folder), values)
+
+        def on_test_run(data: dict, progress=gr.Progress()) -> dict:
+            with _shown_to_user():
+                if access.on_spaces():
+                    raise access.AccessError(
+                        "on the hosted wizard the Test run runs on ZeroGPU: use Test run on ZeroGPU"
+                    )
+                session, folder, values = run_values(data)
+                progress(None, desc="Building the app")
+                result = test_run_on_gpu(session, Path(folder), values, _shown_progress(progress))
+                return _tested(page, folder, result)
+
+        def on_space_test_run(data: dict, oauth_token: gr.OAuthToken | None, progress=gr.Progress()):
+            """Test run on ZeroGPU, the Space's log streamed into the page while it builds and starts."""
+            with _shown_to_user():
+                token = access.acting_token(oauth_token.token if oauth_token else None)
+                session, folder, values = run_values(data)
+                lines: queue.Queue = queue.Queue()
+                outcome: dict[str, Any] = {}
+
+                def work() -> None:
+                    try:
+                        outcome["run"] = sessions.test_run_on_space(
+                            session,
+                            Path(folder),
+                            values,
+                            name=data[page.space_name],
+                            token=token,
+                            hf_token_secret=(data[page.hf_token_secret] or "").strip() or None,
+                            log=lines.put,
+                            progress=progress,
+                        )
+                    except Exception as error:  # raised below, in the page's thread
+                        outcome["error"] = error
+                    lines.put(None)
+
+                threading.Thread(target=work, name="space-test-run", daemon=True).start()
+                shown: list[str] = []
+                while (line := lines.get()) is not None:
+                    shown.append(line)
+                    yield {page.space_log: gr.Textbox(value="\n".join(shown[-200:]), visible=True)}
+                error = outcome.get("error")
+                if isinstance(error, SpaceStageError):
+                    shown += ["", f"{error.stage}: last lines of the log", *error.log_tail]
+                    yield {page.space_log: gr.Textbox(value="\n".join(shown[-200:]), visible=True)}
+                if error is not None:
+                    raise error
+                yield _tested(page, folder, outcome["run"])
+
+        inputs = {page.session, page.workdir, *controls.values()}
+        page.run_test.click(on_test_run, inputs, tested, api_visibility="private")
+        page.run_space_test.click(
+            on_space_test_run,
+            inputs | {page.space_name, page.hf_token_secret},
+            [*tested, page.space_log],
+            api_visibility="private",
+        )
+
+    page.test_form_drawn = wire_form
+
+
+def _run_values(spec: AppSpec, folder: Path, values: dict[str, Any]) -> dict[str, Any]:
+    """The controls' values for `generate`: an ImageEditor's images saved as files in the tab's folder (the
+    run's sandbox reads files), its background and painted layers by path."""
+    editors = {item.name for item in spec.ordered_inputs if item.component == "ImageEditor"}
+    result = dict(values)
+    for name in editors & set(values):
+        editor = values[name]
+        if not editor or editor.get("background") is None:
+            result[name] = None
+            continue
+        target = folder / "test-inputs" / name
+        target.mkdir(parents=True, exist_ok=True)
+        editor["background"].save(target / "background.png")
+        layers = []
+        for index, layer in enumerate(editor.get("layers") or []):
+            layer.save(target / f"layer-{index}.png")
+            layers.append(str(target / f"layer-{index}.png"))
+        result[name] = {"background": str(target / "background.png"), "layers": layers}
+    return result
+
+
+def _shown_progress(progress: gr.Progress) -> Callable[[Report], None]:
+    """A Test run's report in the page's progress bar: its words ("Downloading model x – 1.2 of 6.5 GB at
+    80 MB/s", "KSampler – step 12 of 20"), and its fraction when it has one."""
+
+    def show(report: Report) -> None:
+        progress(report.fraction, desc=report.text())
+
+    return show
 
 
 def _tested(page: Page, folder: str, result: sessions.TestRun) -> dict:

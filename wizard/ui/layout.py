@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Callable
 
 import gradio as gr
 
 from wizard import access
 from wizard.session import PREVIEW_FILES, comfyui_status, example_paths
 from wizard.ui import grid
-from wizard.ui.preview import live_preview
+from wizard.ui.preview import live_form, live_preview
 from wizard.ui.tables import MODEL_COLUMNS, PACK_COLUMNS, Column
 
 ASSETS_DIR = Path(__file__).parent / "assets"
@@ -58,6 +59,8 @@ class Page:
 
     def __init__(self) -> None:
         self.navigation: list[tuple[gr.Button, int]] = []  # (button, step it opens)
+        # wires the Test run's input controls (by parameter name) each time they are drawn; set by `events`
+        self.test_form_drawn: Callable[[dict[str, gr.Component]], None] = lambda controls: None
 
     def nav(self, back: tuple[str, int] | None, forward: tuple[str, int, str] | None) -> gr.Button | None:
         """The step's Back and Next buttons; Next is returned (a server event may follow its step change)."""
@@ -195,23 +198,30 @@ def _test_step(page: Page) -> None:
     with gr.Step("Test run", id=6, elem_id="step-test"):
         gr.Markdown(INTRO_TEST, elem_classes="step-intro")
         page.test_status = gr.Markdown(comfyui_status(), elem_id="test-status")
-        page.test_media = gr.File(
-            label="Files for the run", file_count="multiple", elem_id="test-media", visible=False
-        )
-        with gr.Row(elem_classes="action-row"):
-            page.run_space_test = gr.Button(
-                "Test run on ZeroGPU", variant="primary", elem_id="run-space-test"
-            )
-            page.run_test = gr.Button(
-                "Run here", variant="secondary", elem_id="run-test", visible=not access.on_spaces()
-            )
+        with gr.Row(equal_height=False):
+            with gr.Column(elem_id="test-form"):
+                # the app's own inputs, filled in for the run; `events` wires them each time they are drawn
+                live_form(page.saved_spec, "test", lambda controls: page.test_form_drawn(controls))
+                with gr.Row(elem_classes="action-row"):
+                    page.run_space_test = gr.Button(
+                        "Test run on ZeroGPU", variant="primary", elem_id="run-space-test"
+                    )
+                    page.run_test = gr.Button(
+                        "Run here", variant="secondary", elem_id="run-test", visible=not access.on_spaces()
+                    )
+            with gr.Column():
+                page.test_outputs = gr.Gallery(
+                    label="Outputs",
+                    columns=2,
+                    height=420,
+                    object_fit="contain",  # each output whole, never cropped
+                    visible=False,
+                    elem_id="test-outputs",
+                )
+                page.test_files = gr.File(label="Output files", file_count="multiple", visible=False)
         page.space_log = gr.Textbox(
             label="Space build and run log", lines=10, max_lines=10, visible=False, elem_id="space-log"
         )
-        page.test_outputs = gr.Gallery(
-            label="Outputs", columns=4, height=280, visible=False, elem_id="test-outputs"
-        )
-        page.test_files = gr.File(label="Output files", file_count="multiple", visible=False)
         page.next_publish = page.nav(("← Preview", 5), ("Publish →", 7, "next-publish"))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, Callable
 
 import gradio as gr
 
@@ -66,6 +66,32 @@ def render_app_preview(spec: AppSpec, key_prefix: str = "preview") -> None:
         gr.Examples(
             examples=[list(page.examples.values)], inputs=[shown[name] for name in page.examples.names]
         )
+
+
+def render_app_inputs(page: app_contract.Layout, key_prefix: str) -> dict[str, gr.Component]:
+    """The app's input column (without its button): the main inputs, then the collapsed Advanced section;
+    returns the components by parameter name."""
+    shown = {parameter.name: _component(parameter, key_prefix) for parameter in page.main}
+    if page.advanced:
+        with gr.Accordion(app_contract.ADVANCED_SECTION, open=False):
+            shown |= {parameter.name: _component(parameter, key_prefix) for parameter in page.advanced}
+    return shown
+
+
+def live_form(
+    spec_json: gr.components.Component,
+    key_prefix: str,
+    on_drawn: Callable[[dict[str, gr.Component]], None],
+) -> None:
+    """The app's input column, to fill in for a Test run: one control per input as the app has it (an image,
+    a video, a number...), drawn again when the spec changes (what was entered stays, by key); each time,
+    `on_drawn(controls by parameter name)` wires them to the run."""
+
+    @gr.render(inputs=spec_json)
+    def _draw(text: str | None) -> None:
+        spec = _spec_or_none(text)
+        if spec is not None:
+            on_drawn(render_app_inputs(app_contract.layout(spec), key_prefix))
 
 
 def _component(item: app_contract.Parameter | AppOutput, key_prefix: str, **extra: Any) -> gr.Component:
