@@ -1,5 +1,5 @@
 """The wizard's preview is the generated app's page: the `with gr.Blocks()` body of the app.py codegen writes
-(run by real Gradio, without its event wiring, which needs ComfyUI) and the preview the page draws
+(run by real Gradio, its Generate button calling nothing instead of ComfyUI) and the preview the page draws
 (`wizard.ui.preview.render_app_preview`) give the same component tree: types, labels, order, column, and
 the values, ranges and choices, for official templates of four kinds and the wizard's own examples.
 
@@ -47,19 +47,17 @@ PROPS = (
 
 
 def generated_tree(app_py: str) -> list[tuple]:
-    """The page of a generated app.py: its `with gr.Blocks(...) as demo:` statement run by Gradio, minus
-    `run_button.click(...)` (the only statement that needs the workflow, i.e. ComfyUI)."""
+    """The page of a generated app.py: its `with gr.Blocks(...) as demo:` statement run by Gradio, the
+    Generate button wired as written to a function that does nothing instead of the workflow (ComfyUI)."""
     module = ast.parse(app_py)
     blocks = next(
         node
         for node in module.body
         if isinstance(node, ast.With) and ast.unparse(node.items[0].context_expr).startswith("gr.Blocks(")
     )
-    blocks.body = [
-        statement
-        for statement in blocks.body
-        if not (isinstance(statement, ast.Expr) and ast.unparse(statement.value.func).endswith(".click"))
-    ]
+    for statement in blocks.body:
+        if isinstance(statement, ast.Expr) and ast.unparse(statement.value.func) == "run_button.click":
+            statement.value.args = [ast.parse("lambda *values: None", mode="eval").body]  # not ComfyUI
     namespace: dict[str, Any] = {"gr": gr}
     exec(compile(ast.Module(body=[blocks], type_ignores=[]), "app.py", "exec"), namespace)
     return tree(namespace["demo"])

@@ -56,7 +56,7 @@ def render_app_preview(spec: AppSpec, key_prefix: str = "preview") -> None:
                     shown |= {
                         parameter.name: _component(parameter, key_prefix) for parameter in page.advanced
                     }
-            gr.Button(app_contract.RUN_BUTTON, variant="primary", interactive=False)
+            gr.Button(app_contract.RUN_BUTTON, variant="primary")  # as the app draws it; it runs nothing here
         with gr.Column():
             for output in page.outputs:
                 _component(output, key_prefix, interactive=False)
