@@ -315,6 +315,19 @@ def test_choices_survive_a_page_reload(page, templates_dir):
     shot(page, "11-after-reload")
 
 
+# Every text the Test run's status line and the page's progress displays show (they come and go).
+_WATCH_PROGRESS = """() => {
+  window.progressSeen = [];
+  const look = () => {
+    for (const element of document.querySelectorAll('#test-status, .progress-level')) {
+      const text = element.innerText.trim();
+      if (text && !window.progressSeen.includes(text)) window.progressSeen.push(text);
+    }
+  };
+  new MutationObserver(look).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
 @pytest.mark.tier2
 def test_test_run_shows_outputs_and_suggests_a_duration(page, tmp_path):
     from PIL import Image
@@ -327,11 +340,21 @@ def test_test_run_shows_outputs_and_suggests_a_duration(page, tmp_path):
         page.locator(step).click()
     page.locator("#code-app-py .cm-content").wait_for()
     page.locator("#next-test").click()
-    page.locator("#test-media input[type=file]").set_input_files(str(photo))
-    page.locator("#test-media").get_by_text("red.png").wait_for()
+    # the app's own control for its one input: an image upload labelled as in the app
+    control = page.locator("#test-form #test-photo")
+    assert control.get_by_text("Photo", exact=True).count() == 1
+    assert page.locator("#test-form input[type=file]").count() == 1
+    control.locator("input[type=file]").set_input_files(str(photo))
+    control.locator("img").first.wait_for()
+    page.evaluate(_WATCH_PROGRESS)
     page.locator("#run-test").click()
-    page.locator("#test-status").get_by_text("Ran in").wait_for(timeout=240_000)
+    page.locator("#test-status").get_by_text("GPU time measured").wait_for(timeout=240_000)
     status = page.locator("#test-status").inner_text()
+    assert re.search(r"GPU time measured: [\d.]+ s", status)
     assert re.search(r"ZeroGPU for \d+ s per request", status)
-    assert page.locator("#test-outputs img").count() >= 1
+    seen = page.evaluate("() => window.progressSeen")
+    assert any(text.startswith("⏳ Starting ComfyUI") for text in seen), seen
+    image = page.locator("#test-outputs img").first
+    image.wait_for()
+    assert image.evaluate("(img) => getComputedStyle(img).objectFit") == "contain"  # shown whole
     shot(page, "12-test-run")

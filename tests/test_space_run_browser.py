@@ -45,8 +45,9 @@ def walk_to_test_run(page, photo: Path) -> None:
         page.locator(step).click()
     page.locator("#code-app-py .cm-content").wait_for()
     page.locator("#next-test").click()
-    page.locator("#test-media input[type=file]").set_input_files(str(photo))
-    page.locator("#test-media").get_by_text(photo.name).wait_for()
+    control = page.locator("#test-form #test-photo")
+    control.locator("input[type=file]").set_input_files(str(photo))
+    control.locator("img").first.wait_for()
     page.locator("#run-space-test").click()
 
 

@@ -19,7 +19,7 @@ import spaces
 
 from wizard import access
 from wizard import session as sessions
-from runtime.progress import Report
+from wizard.app_contract import markdown_text
 from wizard.appspec import AppSpec
 from wizard.errors import WizardError, one_line
 from wizard.session import PREVIEW_FILES, Session
@@ -266,16 +266,35 @@ def _wire_test_run(page: Page) -> None:
             values = {name: data[control] for name, control in controls.items()}
             return session, folder, _run_values(session.spec, Path(folder), values)
 
-        def on_test_run(data: dict, progress=gr.Progress()) -> dict:
+        def on_test_run(data: dict, progress=gr.Progress()):
+            """Run here, each stage and step shown as it comes: in the status line, with its numbers
+            ("Downloading model x – 1.2 of 6.5 GB at 80 MB/s"), and in the progress bar when it has a
+            fraction (Gradio draws a description only with one)."""
             with _shown_to_user():
                 if access.on_spaces():
                     raise access.AccessError(
                         "on the hosted wizard the Test run runs on ZeroGPU: use Test run on ZeroGPU"
                     )
                 session, folder, values = run_values(data)
-                progress(None, desc="Building the app")
-                result = test_run_on_gpu(session, Path(folder), values, _shown_progress(progress))
-                return _tested(page, folder, result)
+                reports: queue.Queue = queue.Queue()
+                outcome: dict[str, Any] = {}
+
+                def work() -> None:
+                    try:
+                        outcome["run"] = test_run_on_gpu(session, Path(folder), values, reports.put)
+                    except Exception as error:  # raised below, in the page's thread
+                        outcome["error"] = error
+                    reports.put(None)
+
+                threading.Thread(target=work, name="test-run", daemon=True).start()
+                yield {page.test_status: "⏳ Building the app"}
+                while (report := reports.get()) is not None:
+                    if report.fraction is not None:
+                        progress(report.fraction, desc=report.text())
+                    yield {page.test_status: f"⏳ {markdown_text(report.text())}"}
+                if "error" in outcome:
+                    raise outcome["error"]
+                yield _tested(page, folder, outcome["run"])
 
         def on_space_test_run(data: dict, oauth_token: gr.OAuthToken | None, progress=gr.Progress()):
             """Test run on ZeroGPU, the Space's log streamed into the page while it builds and starts."""
@@ -345,16 +364,6 @@ def _run_values(spec: AppSpec, folder: Path, values: dict[str, Any]) -> dict[str
             layers.append(str(target / f"layer-{index}.png"))
         result[name] = {"background": str(target / "background.png"), "layers": layers}
     return result
-
-
-def _shown_progress(progress: gr.Progress) -> Callable[[Report], None]:
-    """A Test run's report in the page's progress bar: its words ("Downloading model x – 1.2 of 6.5 GB at
-    80 MB/s", "KSampler – step 12 of 20"), and its fraction when it has one."""
-
-    def show(report: Report) -> None:
-        progress(report.fraction, desc=report.text())
-
-    return show
 
 
 def _tested(page: Page, folder: str, result: sessions.TestRun) -> dict:

@@ -97,7 +97,8 @@ def live_form(
 def _component(item: app_contract.Parameter | AppOutput, key_prefix: str, **extra: Any) -> gr.Component:
     name, kwargs = app_contract.component(item)
     kind = "out-" if isinstance(item, AppOutput) else ""
-    return getattr(gr, name)(**kwargs, **extra, key=f"{key_prefix}-{kind}{item.name}")
+    key = f"{key_prefix}-{kind}{item.name}"
+    return getattr(gr, name)(**kwargs, **extra, key=key, elem_id=key)
 
 
 def theme_css() -> str:
