@@ -164,3 +164,45 @@ def test_the_generated_app_sets_no_theme_so_the_preview_uses_gradios_default():
     assert f"--primary-500: {default.primary_500};" in css  # orange
     assert "--button-primary-background-fill: var(--primary-500);" in css
     assert ":root" not in css  # scoped to the preview: the wizard keeps its own theme
+
+
+def test_a_test_run_becomes_the_first_example_and_the_cards_thumbnail(tmp_path, monkeypatch):
+    """The run's input file and result image are copied into examples/; app.py's first examples row is the
+    run's values; the README's `thumbnail` is the result's URL in the Space; the app's page still builds
+    (Gradio reads the example files, relative to the Space's folder, as the Space runs it)."""
+    import yaml
+    from PIL import Image
+
+    from wizard.codegen import build_space
+
+    session = session_of(EXAMPLES_DIR / "poster_effect.json")
+    photo, result = tmp_path / "upload.PNG", tmp_path / "poster_00001_.png"
+    Image.new("RGB", (40, 30), (10, 120, 200)).save(photo, format="PNG")
+    Image.new("RGB", (40, 30), (200, 120, 10)).save(result)
+    name = app_contract.parameters(session.spec)[0].name
+    example = app_contract.AppExample(values=((name, str(photo)),), result=result)
+    folder = build_space(
+        session.conversion, session.spec, tmp_path / "space", example=example, space_id="ada/poster"
+    )
+
+    assert (folder / "examples" / f"{name}.png").read_bytes() == photo.read_bytes()
+    assert (folder / "examples" / "thumbnail.png").read_bytes() == result.read_bytes()
+    front = yaml.safe_load((folder / "README.md").read_text(encoding="utf-8").split("---")[1])
+    assert front["thumbnail"] == "https://huggingface.co/spaces/ada/poster/resolve/main/examples/thumbnail.png"
+    app_py = (folder / "app.py").read_text(encoding="utf-8")
+    monkeypatch.chdir(folder)
+    dataset = [props for _, kind, props in generated_tree(app_py) if kind == "Dataset"]
+    assert len(dataset) == 1 and len(dataset[0]["samples"]) == 1
+    assert f'examples=[["examples/{name}.png"]]' in app_py
+    manifest = (folder / "wizard-manifest.json").read_text(encoding="utf-8")
+    assert "examples/thumbnail.png" in manifest  # the build wrote it: a rebuild replaces it
+
+
+def test_without_a_test_run_an_app_with_a_file_input_has_no_examples_and_no_thumbnail(tmp_path):
+    from wizard.codegen import build_space
+
+    session = session_of(EXAMPLES_DIR / "poster_effect.json")
+    folder = build_space(session.conversion, session.spec, tmp_path / "space", space_id="ada/poster")
+    assert not (folder / "examples").exists()
+    assert "thumbnail" not in (folder / "README.md").read_text(encoding="utf-8")
+    assert "gr.Examples" not in (folder / "app.py").read_text(encoding="utf-8")

@@ -24,6 +24,7 @@ import keyword
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wizard.records import InputSettings, OutputSettings
@@ -127,17 +128,57 @@ class ReturnValue:
     seed: AppInput | None = None
 
 
+EXAMPLES_FOLDER = "examples"  # in the build: the Test run's input files and its result image
+THUMBNAIL_STEM = "thumbnail"  # examples/thumbnail.png: the Space card's picture
+
+
 @dataclass(frozen=True)
-class ExamplesRow:
-    """The one row of `gr.Examples` under the columns.
+class AppExample:
+    """A Test run, kept as the app's first example and its Space card's picture.
 
     Attributes:
-        names: the parameters it fills, in order.
-        values: their values, in the same order.
+        values: (parameter name, value) as the run had them; a file input's value is its file's path here.
+        result: the first image the run made (its path here), or None.
+    """
+
+    values: tuple[tuple[str, Any], ...]
+    result: Path | None
+
+    def files(self) -> dict[str, Path]:
+        """The build's example files (path in the Space -> file here): the run's input files, its image."""
+        files = {
+            example_file(name, Path(value)): Path(value)
+            for name, value in self.values
+            if isinstance(value, str) and Path(value).is_file()
+        }
+        if self.result is not None:
+            files[f"{EXAMPLES_FOLDER}/{THUMBNAIL_STEM}{self.result.suffix.lower()}"] = self.result
+        return files
+
+    @property
+    def thumbnail(self) -> str | None:
+        """The result image's path in the Space, or None."""
+        if self.result is None:
+            return None
+        return f"{EXAMPLES_FOLDER}/{THUMBNAIL_STEM}{self.result.suffix.lower()}"
+
+
+def example_file(name: str, source: Path) -> str:
+    """Where an example input file of parameter `name` lies in the Space: examples/<name><suffix>."""
+    return f"{EXAMPLES_FOLDER}/{name}{source.suffix.lower()}"
+
+
+@dataclass(frozen=True)
+class ExamplesRow:
+    """The `gr.Examples` under the columns.
+
+    Attributes:
+        names: the parameters each row fills, in order.
+        rows: the rows: the Test run's first (when one was kept), then the workflow's own values.
     """
 
     names: tuple[str, ...]
-    values: tuple[Any, ...]
+    rows: tuple[tuple[Any, ...], ...]
 
 
 @dataclass(frozen=True)
@@ -161,8 +202,8 @@ class Layout:
     examples: ExamplesRow | None
 
 
-def layout(spec: AppSpec) -> Layout:
-    """The page app.py.j2 writes and the wizard's preview draws, from the same spec."""
+def layout(spec: AppSpec, example: AppExample | None = None) -> Layout:
+    """The page app.py.j2 writes and the wizard's preview draws, from the same spec (and Test run)."""
     every = parameters(spec)
     return Layout(
         title=spec.title,
@@ -170,24 +211,44 @@ def layout(spec: AppSpec) -> Layout:
         main=tuple(parameter for parameter in every if not parameter.advanced),
         advanced=tuple(parameter for parameter in every if parameter.advanced),
         outputs=spec.outputs,
-        examples=examples_row(spec),
+        examples=examples_row(spec, example),
     )
 
 
-def examples_row(spec: AppSpec) -> ExamplesRow | None:
-    """One examples row with the workflow's own values, or None.
+def examples_row(spec: AppSpec, example: AppExample | None = None) -> ExamplesRow | None:
+    """The examples: the Test run's values first (its files shipped in examples/), then the workflow's own.
 
-    A generated Space holds no example media, so when the app takes a file an examples row would
-    leave it empty and invite a click that fails: then there is none. Seeds are left out (a fixed
-    seed in an example would fight the Randomize box).
+    The main inputs and every file input are filled; seeds are left out (a fixed seed in an example would
+    fight the Randomize box). Without a Test run a generated Space holds no example media, so when the
+    app takes a file a row would leave it empty and invite a click that fails: then the workflow's own
+    values make no row. A mask painted in the image editor cannot be an example.
     """
     inputs = spec.ordered_inputs
-    if any(item.value_type == "FILE" for item in inputs):
+    shown = [
+        item for item in inputs if (item.value_type == "FILE" or not item.advanced) and not item.randomize
+    ]
+    if not shown or any(item.component == "ImageEditor" for item in shown):
         return None
-    shown = [item for item in inputs if not item.advanced and not item.randomize]
-    if not shown:
+    rows = []
+    run = dict(example.values) if example is not None else {}
+    if all(item.value_type != "FILE" or isinstance(run.get(item.name), str) for item in shown) and run:
+        rows.append(
+            tuple(
+                (
+                    example_file(item.name, Path(run[item.name]))
+                    if item.value_type == "FILE"
+                    else run.get(item.name, item.default)
+                )
+                for item in shown
+            )
+        )
+    if not any(item.value_type == "FILE" for item in shown):
+        defaults = tuple(item.default for item in shown)
+        if defaults not in rows:
+            rows.append(defaults)
+    if not rows:
         return None
-    return ExamplesRow(names=tuple(item.name for item in shown), values=tuple(item.default for item in shown))
+    return ExamplesRow(names=tuple(item.name for item in shown), rows=tuple(rows))
 
 
 def markdown_text(text: str) -> str:

@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import re
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable
@@ -79,19 +80,33 @@ _OUTPUT_WORDS = {
 }
 
 
-def build_space(conversion: Conversion, spec: AppSpec, out_dir: str | Path) -> Path:
+def build_space(
+    conversion: Conversion,
+    spec: AppSpec,
+    out_dir: str | Path,
+    *,
+    example: app_contract.AppExample | None = None,
+    space_id: str | None = None,
+) -> Path:
     """Write the Space folder for `conversion` as `spec` describes it; returns the folder.
+
+    `example`: a Test run, whose values become the app's first example (its files copied into examples/)
+    and whose image the Space card's thumbnail (`space_id`, "user/name", makes its URL for the README).
 
     The folder is written beside `out_dir` and renamed into place once complete, with its manifest
     written last (so publish can tell a finished build). Rebuilding replaces what the wizard wrote before
     and keeps everything else in the folder (a Test run's `comfy_data/`, files the user added)."""
     spec.check(conversion)
-    files = render_files(conversion, spec)
+    files = render_files(conversion, spec, example=example, space_id=space_id)
+    copies = example.files() if example is not None else {}
     target = Path(out_dir)
 
     def write(folder: Path) -> None:
         for name, content in files.items():
             (folder / name).write_text(content, encoding="utf-8", newline="\n")
+        for name, source in copies.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, folder / name)
         _copy_runtime(folder / "runtime")
         write_manifest(folder)
 
@@ -103,11 +118,20 @@ def build_space(conversion: Conversion, spec: AppSpec, out_dir: str | Path) -> P
     return target
 
 
-def render_files(conversion: Conversion, spec: AppSpec) -> dict[str, str]:
-    """The generated text files by name (the folder minus `runtime/`), in a fixed order."""
+def render_files(
+    conversion: Conversion,
+    spec: AppSpec,
+    *,
+    example: app_contract.AppExample | None = None,
+    space_id: str | None = None,
+) -> dict[str, str]:
+    """The generated text files by name (the folder minus `runtime/` and examples/), in a fixed order."""
+    thumbnail = example.thumbnail if example is not None else None
+    thumbnail_url = _file_url(space_id, thumbnail) if space_id and thumbnail else None
+    readme = _readme_context(spec, conversion.workflow is not None, thumbnail_url)
     files = {
-        "app.py": render_app(conversion, spec),
-        "README.md": _render("README.md.j2", _readme_context(spec, conversion.workflow is not None)),
+        "app.py": render_app(conversion, spec, example),
+        "README.md": _render("README.md.j2", readme),
         "requirements.txt": _render("requirements.txt.j2", _requirements_context(spec)),
         "workflow_api.json": _json_text(conversion.prompt),
     }
@@ -119,8 +143,8 @@ def render_files(conversion: Conversion, spec: AppSpec) -> dict[str, str]:
     return files
 
 
-def render_app(conversion: Conversion, spec: AppSpec) -> str:
-    source = _render("app.py.j2", _app_context(conversion, spec))
+def render_app(conversion: Conversion, spec: AppSpec, example: app_contract.AppExample | None = None) -> str:
+    source = _render("app.py.j2", _app_context(conversion, spec, example))
     try:
         return black.format_str(source, mode=BLACK_MODE)
     except black.InvalidInput as error:  # a template bug, never the workflow: its strings are literals
@@ -307,10 +331,12 @@ def _render(template: str, context: dict[str, Any]) -> str:
 # --- app.py -------------------------------------------------------------------------------------
 
 
-def _app_context(conversion: Conversion, spec: AppSpec) -> dict[str, Any]:
+def _app_context(
+    conversion: Conversion, spec: AppSpec, example: app_contract.AppExample | None
+) -> dict[str, Any]:
     inputs = spec.ordered_inputs
     parameters = app_contract.parameters(spec)
-    page = app_contract.layout(spec)
+    page = app_contract.layout(spec, example)
     returns = app_contract.return_values(spec)
     return {
         "docstring": f"{one_line(spec.title)}: a Gradio app made from a ComfyUI workflow.",
@@ -353,7 +379,11 @@ def _app_context(conversion: Conversion, spec: AppSpec) -> dict[str, Any]:
         "run_button": app_contract.RUN_BUTTON,
         "output_components": [_component_line(output) for output in page.outputs],
         "no_output_note": app_contract.NO_OUTPUT_NOTE,
-        "examples": page.examples,
+        "examples": page.examples
+        and {
+            "names": page.examples.names,
+            "rows": [list(row) for row in page.examples.rows],
+        },
         "click_outputs": [value.name for value in returns],
     }
 
@@ -407,9 +437,9 @@ def _duration_note(spec: AppSpec) -> str:
 # --- README.md ----------------------------------------------------------------------------------
 
 
-def _readme_context(spec: AppSpec, has_ui_workflow: bool) -> dict[str, Any]:
+def _readme_context(spec: AppSpec, has_ui_workflow: bool, thumbnail_url: str | None) -> dict[str, Any]:
     return {
-        "front_matter": front_matter(spec),
+        "front_matter": front_matter(spec, thumbnail_url),
         "title": spec.title,
         "description_sentence": f"{spec.description.rstrip('.')}.",
         "inputs": [
@@ -454,8 +484,9 @@ def _client_call(spec: AppSpec) -> str:
     return "\n".join(lines)
 
 
-def front_matter(spec: AppSpec) -> dict[str, Any]:
-    """The Space card and build settings (https://huggingface.co/docs/hub/spaces-config-reference)."""
+def front_matter(spec: AppSpec, thumbnail_url: str | None = None) -> dict[str, Any]:
+    """The Space card and build settings (https://huggingface.co/docs/hub/spaces-config-reference); the
+    card's `thumbnail` (a URL) is the Test run's image, once the Space's name is known."""
     color_from, color_to = _colors(spec.fingerprint)
     matter: dict[str, Any] = {
         "title": spec.title,
@@ -467,6 +498,7 @@ def front_matter(spec: AppSpec) -> dict[str, Any]:
         "python_version": "3.12",
         "app_file": "app.py",
         "short_description": short_description(spec.description),
+        **({"thumbnail": thumbnail_url} if thumbnail_url else {}),
         "license": "gpl-3.0",
         "tags": list(dict.fromkeys(["comfyui", *spec.tags])),
     }
@@ -495,6 +527,11 @@ def _colors(fingerprint: str) -> tuple[str, str]:
     first = number % len(SPACE_COLORS)
     second = (first + 1 + (number // len(SPACE_COLORS)) % (len(SPACE_COLORS) - 1)) % len(SPACE_COLORS)
     return SPACE_COLORS[first], SPACE_COLORS[second]
+
+
+def _file_url(space_id: str, path: str) -> str:
+    """The URL of a file of the Space's main branch."""
+    return f"https://huggingface.co/spaces/{quote(space_id, safe='/')}/resolve/main/{quote(path, safe='/')}"
 
 
 def _preload_entry(model: ModelFile) -> str | None:

@@ -20,13 +20,22 @@ from typing import Any, Callable, Sequence
 from runtime.locate import default_install_dir, find_comfyui
 from runtime.progress import Report
 from wizard.analyze import Analysis, CandidateInput, analyze
+from wizard.app_contract import AppExample
 from wizard.appspec import AppInput, AppOutput, AppSpec, auto_spec, python_name
 from wizard.codegen import build_space
 from wizard.errors import WizardError, hosted
 from wizard.ingest import load_workflow
 from wizard.nodedefs import NodeDefs
 from wizard.packs import PackedConversion, PackOptions, convert_with_packs, pin_packs
-from wizard.publish import Account, PublishResult, SpaceTarget, publish_folder, space_repo_id, space_target
+from wizard.publish import (
+    Account,
+    PublishResult,
+    SpaceTarget,
+    publish_folder,
+    space_repo_id,
+    space_target,
+    whoami,
+)
 from wizard.records import Conversion, LoadedWorkflow, ModelFile, NodePack
 from wizard.resolve import OFFLINE, ModelsReport, ModelStatus, check_models, hub_offline, unchecked_status
 from wizard.space_run import run_on_space
@@ -53,6 +62,7 @@ class Session:
         analysis: its candidate inputs and outputs, models and custom nodes.
         spec: the user's choices, always valid for `conversion`.
         model_statuses: what the Hub said of the spec's model files at the last check (`with_checked_models`).
+        example: the last Test run: the app's first example and its Space card's picture; None before one.
     """
 
     filename: str
@@ -61,6 +71,7 @@ class Session:
     analysis: Analysis
     spec: AppSpec
     model_statuses: tuple[ModelStatus, ...] = ()
+    example: AppExample | None = None
 
     def saved_workflow(self) -> dict[str, str]:
         """What the browser keeps of the workflow (stored once per upload: it can be large)."""
@@ -341,9 +352,10 @@ def _with_spec(session: Session, **changes: Any) -> Session:
 # --- build --------------------------------------------------------------------------------------
 
 
-def build(session: Session, folder: Path) -> Path:
-    """Write the Space folder of the current choices (an empty folder, or one built before)."""
-    return build_space(session.conversion, session.spec, folder)
+def build(session: Session, folder: Path, space_id: str | None = None) -> Path:
+    """Write the Space folder of the current choices (an empty folder, or one built before); `space_id`
+    ("user/name"), when known, gives the card's thumbnail its URL."""
+    return build_space(session.conversion, session.spec, folder, example=session.example, space_id=space_id)
 
 
 @dataclass(frozen=True)
@@ -356,12 +368,12 @@ class Preview:
     zip_path: Path
 
 
-def build_preview(session: Session, workdir: Path) -> Preview:
+def build_preview(session: Session, workdir: Path, space_id: str | None = None) -> Preview:
     """Generate the Space folder from the current choices, and its ZIP."""
     folder = workdir / "space"
     if folder.exists():
         shutil.rmtree(folder)
-    build(session, folder)
+    build(session, folder, space_id)
     files = {
         name: (folder / name).read_text(encoding="utf-8")
         for name in PREVIEW_FILES
@@ -430,6 +442,7 @@ def test_run(
     measured = _with_spec(
         session, duration=result.recommended_duration, measured_seconds=round(result.seconds, 2)
     )
+    measured = dataclasses.replace(measured, example=_kept_example(workdir, values, result.files))
     message = (
         f"**GPU time measured: {result.seconds:.2f} s** (one run of `generate`). The Space will ask ZeroGPU "
         f"for **{result.recommended_duration} s** per request (`@spaces.GPU(duration={result.recommended_duration})`), "
@@ -474,6 +487,7 @@ def test_run_on_space(
     measured = _with_spec(
         session, duration=result.recommended_duration, measured_seconds=round(result.request_seconds, 2)
     )
+    measured = dataclasses.replace(measured, example=_kept_example(workdir, values, result.files))
     message = (
         f"**Ran on the private Space [{result.repo_id}]({result.host}) in {result.request_seconds:.2f} s.** "
         f"The app will ask ZeroGPU for **{result.recommended_duration} s** per request "
@@ -483,6 +497,25 @@ def test_run_on_space(
 
 
 test_run_on_space.__test__ = False
+
+_IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
+
+
+def _kept_example(workdir: Path, values: dict[str, Any], outputs: Sequence[Path]) -> AppExample:
+    """The run as the app's first example: its input files and its first image copied to `example/` of the
+    tab's folder (the run's own folders are replaced by the next run)."""
+    folder = workdir / "example"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    kept: list[tuple[str, Any]] = []
+    for name, value in values.items():
+        if isinstance(value, str) and Path(value).is_file():
+            value = shutil.copy(value, folder / f"{name}{Path(value).suffix.lower()}")
+        kept.append((name, value if not isinstance(value, dict) else None))
+    image = next((Path(path) for path in outputs if Path(path).suffix.lower() in _IMAGE_SUFFIXES), None)
+    result = Path(shutil.copy(image, folder / f"result{image.suffix.lower()}")) if image else None
+    return AppExample(values=tuple(kept), result=result)
 
 
 # --- publish ------------------------------------------------------------------------------------
@@ -540,7 +573,7 @@ def publish_space(
             f"this workflow runs paid API nodes ({', '.join(session.spec.api_nodes)}): "
             "enter your Comfy API key (platform.comfy.org) in the field above"
         )
-    folder = build_preview(session, workdir).folder
+    folder = build_preview(session, workdir, space_repo_id(name, whoami(token))).folder
     return publish_folder(
         folder,
         space=name.strip(),

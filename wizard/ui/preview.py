@@ -64,7 +64,8 @@ def render_app_preview(spec: AppSpec, key_prefix: str = "preview") -> None:
                 gr.Markdown(app_contract.NO_OUTPUT_NOTE)
     if page.examples is not None:
         gr.Examples(
-            examples=[list(page.examples.values)], inputs=[shown[name] for name in page.examples.names]
+            examples=[list(row) for row in page.examples.rows],
+            inputs=[shown[name] for name in page.examples.names],
         )
 
 
