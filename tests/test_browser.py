@@ -329,7 +329,7 @@ _WATCH_PROGRESS = """() => {
 
 
 @pytest.mark.tier2
-def test_test_run_shows_outputs_and_suggests_a_duration(page, tmp_path):
+def test_test_run_shows_outputs_and_suggests_a_duration(page, hub, tmp_path):
     from PIL import Image
 
     photo = tmp_path / "red.png"
@@ -358,3 +358,15 @@ def test_test_run_shows_outputs_and_suggests_a_duration(page, tmp_path):
     image.wait_for()
     assert image.evaluate("(img) => getComputedStyle(img).objectFit") == "contain"  # shown whole
     shot(page, "12-test-run")
+
+    # the run is the published app's first example, and its image the Space card's thumbnail
+    page.locator("#next-publish").click()
+    page.locator("#space-name input, #space-name textarea").first.fill("blurred-red")
+    page.locator("#publish").click()
+    page.locator("#published a").wait_for(timeout=60_000)
+    files = hub.repos[("space", f"{USER}/blurred-red")].files
+    assert files["examples/thumbnail.png"][:8] == b"\x89PNG\r\n\x1a\n"
+    (example,) = [name for name in files if name.startswith("examples/photo.")]  # as Gradio staged it
+    readme = files["README.md"].decode()
+    assert f"thumbnail: https://huggingface.co/spaces/{USER}/blurred-red/resolve/main/examples/thumbnail.png" in readme
+    assert f'examples=[["{example}"]]' in files["app.py"].decode()

@@ -511,7 +511,7 @@ def _kept_example(workdir: Path, values: dict[str, Any], outputs: Sequence[Path]
     kept: list[tuple[str, Any]] = []
     for name, value in values.items():
         if isinstance(value, str) and Path(value).is_file():
-            value = shutil.copy(value, folder / f"{name}{Path(value).suffix.lower()}")
+            value = str(shutil.copy(value, folder / f"{name}{Path(value).suffix.lower()}"))
         kept.append((name, value if not isinstance(value, dict) else None))
     image = next((Path(path) for path in outputs if Path(path).suffix.lower() in _IMAGE_SUFFIXES), None)
     result = Path(shutil.copy(image, folder / f"result{image.suffix.lower()}")) if image else None
