@@ -6,7 +6,7 @@
     tables.py   the four tables: session <-> rows
     grid.py     the inputs' and outputs' tables drawn as rows of components, their cells' edits
     views.py    the badge, the graph and short notes
-    preview.py  the generated app's controls, from wizard.app_contract
+    preview.py  the generated app's page (and the Test run's controls), from wizard.app_contract
     assets/     the page's CSS, the graph's HTML template and script
 
 Everything a visitor does lives in that visitor's `gr.State` (a frozen `Session`) and in a work
