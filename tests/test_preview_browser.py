@@ -92,7 +92,7 @@ def walk_to_preview(page, workflow: Path) -> None:
     upload(page, workflow)
     page.locator("#graph svg").wait_for(timeout=60_000)
     page.locator("#next-inputs").click()
-    page.locator("#inputs-table .virtual-row").first.wait_for()
+    page.locator("#inputs-table .table-row").first.wait_for()
     page.locator("#next-models").click()
     page.locator("#next-preview").click()
     page.locator("#app-preview button.primary").wait_for(timeout=60_000)
@@ -147,7 +147,7 @@ def test_the_preview_is_drawn_again_on_each_edit_of_the_inputs(page, templates_d
     added = "Base sampler name"  # the base sampler's sampler_name, not in the automatic choice
     assert preview.get_by_text(added, exact=True).count() == 0
     row = input_row(page, "sampler_name").first
-    tick(row.locator("[data-col='0'] input[type=checkbox]"))
+    tick(row.locator(".cell-exposed input[type=checkbox]"))
     preview.get_by_text(added, exact=True).wait_for(state="attached")  # in the closed Advanced section
     title = page.locator("#step-inputs").get_by_label("App title")
     title.fill("Galaxy bottles")
