@@ -368,5 +368,8 @@ def test_test_run_shows_outputs_and_suggests_a_duration(page, hub, tmp_path):
     assert files["examples/thumbnail.png"][:8] == b"\x89PNG\r\n\x1a\n"
     (example,) = [name for name in files if name.startswith("examples/photo.")]  # as Gradio staged it
     readme = files["README.md"].decode()
-    assert f"thumbnail: https://huggingface.co/spaces/{USER}/blurred-red/resolve/main/examples/thumbnail.png" in readme
+    assert (
+        f"thumbnail: https://huggingface.co/spaces/{USER}/blurred-red/resolve/main/examples/thumbnail.png"
+        in readme
+    )
     assert f'examples=[["{example}"]]' in files["app.py"].decode()

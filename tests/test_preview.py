@@ -188,7 +188,9 @@ def test_a_test_run_becomes_the_first_example_and_the_cards_thumbnail(tmp_path, 
     assert (folder / "examples" / f"{name}.png").read_bytes() == photo.read_bytes()
     assert (folder / "examples" / "thumbnail.png").read_bytes() == result.read_bytes()
     front = yaml.safe_load((folder / "README.md").read_text(encoding="utf-8").split("---")[1])
-    assert front["thumbnail"] == "https://huggingface.co/spaces/ada/poster/resolve/main/examples/thumbnail.png"
+    assert (
+        front["thumbnail"] == "https://huggingface.co/spaces/ada/poster/resolve/main/examples/thumbnail.png"
+    )
     app_py = (folder / "app.py").read_text(encoding="utf-8")
     monkeypatch.chdir(folder)
     dataset = [props for _, kind, props in generated_tree(app_py) if kind == "Dataset"]

@@ -103,7 +103,9 @@ def test_the_preview_shows_what_the_generated_app_shows(kind, page, browser, tem
     walk_to_preview(page, templates_dir / TEMPLATES[kind])
     previewed = page_facts(page, "#app-preview")
     shot(page, f"preview-{kind}")
-    wizard_button = page.evaluate("() => getComputedStyle(document.querySelector('#next-test')).backgroundColor")
+    wizard_button = page.evaluate(
+        "() => getComputedStyle(document.querySelector('#next-test')).backgroundColor"
+    )
 
     with page.expect_download() as download_info:
         page.locator("#download-zip").click()

@@ -32,7 +32,10 @@ def test_reports_read_as_a_person_would_say_them():
     assert download.text() == "Downloading model sd_xl_base_1.0.safetensors – 1.2 GB of 6.5 GB at 80.0 MB/s"
     assert download.fraction == pytest.approx(1.2 / 6.5)
     assert Report("KSampler", 12, 20, "steps").text() == "KSampler – step 12 of 20"
-    assert Report("Starting ComfyUI").text() == "Starting ComfyUI" and Report("Starting ComfyUI").fraction is None
+    assert (
+        Report("Starting ComfyUI").text() == "Starting ComfyUI"
+        and Report("Starting ComfyUI").fraction is None
+    )
     assert Report.from_json(json.loads(json.dumps(download.to_json()))) == download
 
 
@@ -43,7 +46,9 @@ def sd15():
 
 def test_the_pages_values_are_taken_as_the_app_types_them():
     parameters = app_contract.parameters(sd15().spec)
-    values = _convert_inputs(parameters, {"steps": 25.0, "cfg": 7, "randomize_seed": False, "prompt": "a cat"})
+    values = _convert_inputs(
+        parameters, {"steps": 25.0, "cfg": 7, "randomize_seed": False, "prompt": "a cat"}
+    )
     assert values["steps"] == 25 and type(values["steps"]) is int
     assert values["cfg"] == 7.0 and type(values["cfg"]) is float
     assert values["randomize_seed"] is False and values["prompt"] == "a cat"
@@ -114,7 +119,9 @@ def test_a_test_run_reports_its_stages_and_sampler_steps_while_it_runs(tmp_path,
     session = sd15()
     folder = build(session, tmp_path / "space")
     checkpoint = session.spec.models[0]
-    target = model_target(folder / "comfy_data" / "models", {"name": checkpoint.name, "folder": "checkpoints"})
+    target = model_target(
+        folder / "comfy_data" / "models", {"name": checkpoint.name, "folder": "checkpoints"}
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     build_tiny_checkpoint(target)
     heard: list[Report] = []
