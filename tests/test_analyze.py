@@ -252,7 +252,13 @@ def test_inspect_text_cli_summarises(templates_dir):
     assert (
         lines[2].startswith("  * Prompt [Textbox]") and "(CLIP Text Encode (Prompt).text, node 6)" in lines[2]
     )
-    assert (
+    models = lines.index("Models:")
+    assert lines[models + 1].startswith(
         "    checkpoints/v1-5-pruned-emaonly-fp16.safetensors <- Comfy-Org/stable-diffusion-v1-5-archive/"
-        in lines[-1]
     )
+    # without --online the Hub is not asked, and the summary says so rather than "found"
+    assert lines[models + 2 :] == [
+        "1 model file: 1 not checked.",
+        "  checkpoints/v1-5-pruned-emaonly-fp16.safetensors: not checked: the Hub was not asked"
+        " (pass --online to ask it)",
+    ]
