@@ -176,7 +176,7 @@ def spec_only_app(tmp_path) -> Path:
         ({"seed": "1.5"}, "input 'seed' needs a whole number, got '1.5'"),
         ({"sampler": "heun"}, "input 'sampler' must be one of: euler, ddim; got 'heun'"),
         ({"randomize_seed": "maybe"}, "input 'randomize_seed' needs true or false, got 'maybe'"),
-        ({}, "input 'photo' needs a file: add --input photo=PATH"),
+        ({}, "Photo needs a file (the command line: --input photo=PATH)"),
         ({"photo": "/no/such/file.png"}, "input 'photo': no file at '/no/such/file.png'"),
     ],
 )
