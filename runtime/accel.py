@@ -44,16 +44,6 @@ if TYPE_CHECKING:
 BACKENDS = ("compile", "aot", "off")
 BACKEND_ENV = "COMFY_SPACE_ACCEL"  # forces a backend (e.g. "aot" off ZeroGPU, for the benchmark)
 DECODE_ENV = "COMFY_SPACE_ACCEL_DECODE"  # "1": the "compile" backend compiles the VAE decode too
-TUNE_ENV = "COMFY_SPACE_ACCEL_TUNE"  # "1": the "compile" backend uses TUNED_INDUCTOR_OPTIONS
-# Inductor options the diffusers guide to SDXL with torch.compile measured to help convolution-heavy
-# UNets and VAEs (1x1 convolutions as matmuls, coordinate-descent tuning of the generated kernels);
-# opt-in until measured on a GPU here (bench/README.md). They cost compile time, not numerics.
-TUNED_INDUCTOR_OPTIONS = {
-    "conv_1x1_as_mm": True,
-    "coordinate_descent_tuning": True,
-    "coordinate_descent_check_all_directions": True,
-    "epilogue_fusion": False,
-}
 WRAPPER_KEY = "comfy-space-wizard.accel"
 STARTUP_GPU_DURATION_S = 600  # the startup @spaces.GPU call: warm-up, export and AOT compile
 # Diffusion-model classes the acceleration was measured on (bench/README.md); others run eager.
@@ -473,18 +463,16 @@ def _compile_decode(decoders: list, recorders: list["_DecodeRecorder"]) -> tuple
 
 def _torch_compiled(module: torch.nn.Module, tensors: tuple) -> Any:
     """`module` through torch.compile (inductor, static shapes), run once on `tensors` so it compiles:
-    one graph where it traces whole, else with graph breaks; with `TUNED_INDUCTOR_OPTIONS` where
-    `TUNE_ENV` is "1"."""
-    options = TUNED_INDUCTOR_OPTIONS if os.environ.get(TUNE_ENV, "").strip() == "1" else None
+    one graph where it traces whole, else with graph breaks."""
     try:
-        compiled = torch.compile(module, backend="inductor", fullgraph=True, dynamic=False, options=options)
+        compiled = torch.compile(module, backend="inductor", fullgraph=True, dynamic=False)
         with torch.inference_mode():
             compiled(*tensors)
     except Exception:
         logging.warning(
             "torch.compile with fullgraph=True failed; compiling with graph breaks", exc_info=True
         )
-        compiled = torch.compile(module, backend="inductor", fullgraph=False, dynamic=False, options=options)
+        compiled = torch.compile(module, backend="inductor", fullgraph=False, dynamic=False)
         with torch.inference_mode():
             compiled(*tensors)
     return compiled

@@ -61,12 +61,10 @@ DEFAULTS = {
     "cpu": {"size": 64, "steps": 3, "requests": 5, "naive_requests": 3, "warmup": 1},
 }
 LAYOUT_SIZES = {"sdxl": 1024}  # the image size of a layout on a GPU, where it is not the device's default
-# auto: what the app chooses where it runs; "+decode": the VAE decode compiled too; "+tune": inductor's
-# tuned options (runtime/accel.py's TUNED_INDUCTOR_OPTIONS)
-ACCEL_BACKENDS = ("auto", "compile", "compile+decode", "compile+tune", "compile+decode+tune", "aot", "off")
+# auto: what the app chooses where it runs; compile+decode: "compile" with the VAE decode compiled too
+ACCEL_BACKENDS = ("auto", "compile", "compile+decode", "aot", "off")
 ACCEL_ENV = "COMFY_SPACE_ACCEL"  # runtime/accel.py's BACKEND_ENV (the bench imports no runtime module)
-# runtime/accel.py's DECODE_ENV and TUNE_ENV, by the backend's suffix that sets each to "1"
-ACCEL_FLAG_ENVS = {"decode": "COMFY_SPACE_ACCEL_DECODE", "tune": "COMFY_SPACE_ACCEL_TUNE"}
+DECODE_ENV = "COMFY_SPACE_ACCEL_DECODE"  # runtime/accel.py's DECODE_ENV
 MEASURE_TIMEOUT_S = 1800
 # The order of (e), (a), (b) in successive rounds: over 6 rounds every kind runs twice in each position and
 # follows each kind (itself included) exactly twice, so neither drift nor what ran just before favours one;
@@ -243,11 +241,10 @@ def _run_measuring_process(
         str(options.warmup),
     ]
     env = _child_env(options.device)
-    base, *flags = backend.split("+")
-    if base != "auto":
-        env[ACCEL_ENV] = base
-    for flag in flags:
-        env[ACCEL_FLAG_ENVS[flag]] = "1"
+    if backend != "auto":
+        env[ACCEL_ENV] = backend.removesuffix("+decode")
+    if backend.endswith("+decode"):
+        env[DECODE_ENV] = "1"
     spawned_at = time.time()  # the cold start counts from here: the process does not exist yet
     process = subprocess.run(
         [*command, "--spawned-at", repr(spawned_at)],
