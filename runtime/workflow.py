@@ -5,6 +5,17 @@ workflow's models; `run` applies the request's values to a copy of the prompt, v
 ComfyUI's own validation and executes it on the shared executor, so unchanged nodes (the loaders
 above all) come from ComfyUI's cache. Errors a user can fix become `RunError`s naming the input.
 
+Preloaded are the loaders: nodes whose inputs are all fixed (literals, or links to other loaders; no
+app input) and whose outputs only hold weights, i.e. each output type is a core model type
+(`MODEL_TYPES`) or a custom pack's own type (in neither `MODEL_TYPES` nor `CORE_DATA_TYPES`: DAMODEL,
+IPADAPTER, ...), and that an output node links to, directly or not. Executing them at start changes no
+result: ComfyUI's cache keys a node by its class, its IS_CHANGED value and its inputs down to its
+ancestors ([ComfyUI] comfy_execution/caching.py:95-121), all fixed here, so the first request would
+execute exactly these nodes with exactly these inputs and later ones reuse their outputs anyway;
+preloading only moves that work before the first visitor. A loader that fails at start is logged and
+skipped, and the request that needs it reports the error; one whose IS_CHANGED differs each time runs
+again per request, and one feeding only a lazy input runs at start even if no request asks for it.
+
 A published app is open to anyone, so a request is handled as hostile:
 - an upload must be a file Gradio staged (inside `uploads_from`), never a path string naming a server
   file; an image is refused above its pixel cap from its header, before it is decoded, and a video or
@@ -78,7 +89,7 @@ _EXTENSION_KINDS = {
     **{ext: "audio" for ext in AUDIO_EXTENSIONS},
     **{ext: "mesh" for ext in MESH_EXTENSIONS},
 }
-# Output types of nodes that only load weights: the part of a graph preloaded at start.
+# Output types of the core's model loaders: weights loaded once and used by every request.
 MODEL_TYPES = frozenset(
     {
         "MODEL",
@@ -93,6 +104,56 @@ MODEL_TYPES = frozenset(
         "AUDIO_ENCODER",
         "MODEL_PATCH",
         "LATENT_UPSCALE_MODEL",
+    }
+)
+# Every other type the core's nodes produce: data a run computes (images, latents, conditioning, numbers,
+# samplers, hooks, ...), never preloaded. From [ComfyUI] comfy_api/latest/_io.py (each `io_type`) and the
+# RETURN_TYPES of nodes.py and comfy_extras/ (tests/test_preload.py checks none is missing). A type in
+# neither set is a custom pack's own (DAMODEL, IPADAPTER, ...).
+CORE_DATA_TYPES = frozenset(
+    {
+        "*",
+        "ACCUMULATION",
+        "AUDIO",
+        "AUDIO_ENCODER_OUTPUT",
+        "BBOX",
+        "BOOLEAN",
+        "CLIP_VISION_OUTPUT",
+        "COMBO",
+        "COMFY_AUTOGROW_V3",
+        "COMFY_COMBODYNAMIC_V3",
+        "COMFY_MATCHTYPE_V3",
+        "COMFY_MULTITYPED_V3",
+        "CONDITIONING",
+        "FACE_ANALYSIS",
+        "FLOAT",
+        "FLOW_CONTROL",
+        "GUIDER",
+        "HOOKS",
+        "HOOK_KEYFRAMES",
+        "IMAGE",
+        "INT",
+        "LATENT",
+        "LATENT_OPERATION",
+        "LOAD3D_CAMERA",
+        "LOAD_3D",
+        "LOAD_3D_ANIMATION",
+        "LORA_MODEL",
+        "LOSS_MAP",
+        "MASK",
+        "MESH",
+        "NOISE",
+        "POINT",
+        "SAMPLER",
+        "SEGS",
+        "SIGMAS",
+        "STRING",
+        "SVG",
+        "TIMESTEPS_RANGE",
+        "VIDEO",
+        "VOXEL",
+        "WAN_CAMERA_EMBEDDING",
+        "WEBCAM",
     }
 )
 MAX_SEED = 2**32 - 1  # every core seed input accepts it, and so do numpy-seeded custom nodes
@@ -370,7 +431,9 @@ class ComfyWorkflow:
         }
 
     def _preload(self) -> None:
-        """Executes the loader nodes now, on the same executor, so requests find them in its cache."""
+        """Executes the loader nodes now, on the same executor, so requests find them in its cache
+        (why that is safe: the module's docstring). On a GPU the core's models (their ModelPatchers) are
+        then moved onto it; a custom pack's loader puts its own modules where it wants them."""
         loader_ids = self._loader_ids()
         if not loader_ids:
             return
@@ -389,7 +452,7 @@ class ComfyWorkflow:
                 self._load_models_on_gpu()
 
     def _loader_ids(self) -> list[str]:
-        """Nodes that only produce model-like outputs from fixed values and other such nodes."""
+        """The loaders (see the module's docstring) that an output node needs, in dependency order."""
         loaders: list[str] = []
         changed = True
         while changed:
@@ -398,14 +461,17 @@ class ComfyWorkflow:
                 if node_id not in loaders and self._is_loader(node_id, node, loaders):
                     loaders.append(node_id)
                     changed = True
-        return loaders
+        needed = self._needed_by_outputs()
+        return [node_id for node_id in loaders if node_id in needed]
 
     def _is_loader(self, node_id: str, node: dict[str, Any], loaders: list[str]) -> bool:
+        """Whether the node only produces weights (`_holds_weights`) from fixed values and the nodes in
+        `loaders`."""
         node_class = self.engine.node_class(node["class_type"])
-        return_types = [str(kind) for kind in getattr(node_class, "RETURN_TYPES", ())]
+        return_types = _return_type_names(node_class)
         if (
             not return_types
-            or not set(return_types) <= MODEL_TYPES
+            or not all(_holds_weights(kind) for kind in return_types)
             or getattr(node_class, "OUTPUT_NODE", False)
         ):
             return False
@@ -415,6 +481,26 @@ class ComfyWorkflow:
             if (node_id, name) in self._labels:
                 return False
         return True
+
+    def _needed_by_outputs(self) -> set[str]:
+        """The output nodes and every node they link to, directly or not: what a request executes (outputs
+        are the OUTPUT_NODE classes, [ComfyUI] execution.py:989; their uncached ancestors run,
+        comfy_execution/graph.py:134-160, a lazy input's only once its node asks for it)."""
+        pending = [
+            node_id
+            for node_id, node in self.prompt.items()
+            if getattr(self.engine.node_class(node["class_type"]), "OUTPUT_NODE", False) is True
+        ]
+        needed: set[str] = set()
+        while pending:
+            node_id = pending.pop()
+            if node_id in needed or node_id not in self.prompt:
+                continue
+            needed.add(node_id)
+            pending.extend(
+                str(value[0]) for value in self.prompt[node_id]["inputs"].values() if is_link(value)
+            )
+        return needed
 
     def preloaded_patchers(self) -> list:
         """The ModelPatchers of the preloaded models, as the executor caches them for requests."""
@@ -664,6 +750,21 @@ def _results_root() -> Path:
     root = Path(tempfile.mkdtemp(prefix="comfy-space-results-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     return root
+
+
+def _return_type_names(node_class: Any) -> list[str]:
+    """A node's output types by name; an output given as its list of choices is a COMBO."""
+    return [kind if isinstance(kind, str) else "COMBO" for kind in getattr(node_class, "RETURN_TYPES", ())]
+
+
+def _holds_weights(output_type: str) -> bool:
+    """Whether a loader may output `output_type`: a core model type, or a type the core does not have (a
+    custom pack's loader returns its model under a name of its own). A union "T1,T2" must hold weights in
+    each part ([ComfyUI] comfy_execution/validation.py:31, how ComfyUI splits a type)."""
+    return all(
+        kind in MODEL_TYPES or kind not in CORE_DATA_TYPES
+        for kind in (part.strip() for part in output_type.split(","))
+    )
 
 
 def _remove_dirs(folders: list[Path]) -> None:

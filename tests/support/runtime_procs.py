@@ -32,6 +32,7 @@ class RuntimeSession:
         workflows: dict[str, dict],
         labels: dict[str, list[list[str]]] | None = None,
         checkpoint: Path | None = None,
+        custom_nodes: Path | None = None,
     ) -> None:
         command = [sys.executable, str(SUPPORT / "runtime_session.py"), str(app_dir)]
         app_dir.mkdir(parents=True, exist_ok=True)
@@ -45,6 +46,8 @@ class RuntimeSession:
             command += ["--labels", f"{name}={path}"]
         if checkpoint is not None:
             command += ["--checkpoint", str(checkpoint)]
+        if custom_nodes is not None:
+            command += ["--custom-nodes", str(custom_nodes)]
         self.stderr_path = app_dir / "session.stderr.txt"
         self._stderr = self.stderr_path.open("w")
         self.process = subprocess.Popen(

@@ -2,10 +2,11 @@
 one JSON answer per stdout line (ComfyUI's own output goes to stderr).
 
     python tests/support/runtime_session.py APP_DIR --workflow NAME=PROMPT.json [--workflow ...]
-        [--labels NAME=LABELS.json] [--checkpoint MODEL.safetensors]
+        [--labels NAME=LABELS.json] [--checkpoint MODEL.safetensors] [--custom-nodes DIR]
 
 All workflows share one ComfyUI (one app dir). LABELS.json is `[[node_id, input, label], ...]`;
-`--checkpoint` builds a tiny random SD1.5 checkpoint there (tests/random_checkpoint.py) first.
+`--checkpoint` builds a tiny random SD1.5 checkpoint there (tests/random_checkpoint.py) first;
+`--custom-nodes` makes ComfyUI load its custom-node packs from DIR instead of the checkout's custom_nodes/.
 First line out: {"ready": true, "checkpoint_loads": n}. Commands:
     {"op": "run", "workflow": NAME, "overrides": [[node_id, input, value], ...]}  ({"pil": PATH}: a PIL image)
         -> {"ok": true, "files": {node: [...]}, "images": {...}, "texts": {...}, "seconds": s,
@@ -46,6 +47,16 @@ def count_checkpoint_loads() -> None:
         return original(*args, **kwargs)
 
     comfy.sd.load_checkpoint_guess_config = counting
+
+
+def load_custom_nodes_from(comfyui: Path, folder: Path) -> None:
+    """Points ComfyUI's custom-node folder at `folder` before `start` (whose init_extra_nodes reads
+    `folder_paths.folder_names_and_paths["custom_nodes"]`, [ComfyUI] nodes.py:2217), as
+    tests/support/comfy_headless.py does; folder_paths imports no more of ComfyUI than comfy.cli_args."""
+    sys.path.insert(0, str(comfyui))
+    import folder_paths
+
+    folder_paths.folder_names_and_paths["custom_nodes"] = ([str(folder.resolve())], set())
 
 
 def answer(message: dict) -> None:
@@ -91,6 +102,7 @@ def main() -> int:
     parser.add_argument("--workflow", action="append", default=[], metavar="NAME=PROMPT")
     parser.add_argument("--labels", action="append", default=[], metavar="NAME=LABELS")
     parser.add_argument("--checkpoint", type=Path, help="build a tiny random checkpoint here before loading")
+    parser.add_argument("--custom-nodes", type=Path, help="load the custom-node packs in this folder")
     options = parser.parse_args()
     inputs: dict[str, dict] = {}
     for item in options.labels:
@@ -100,7 +112,10 @@ def main() -> int:
             for node, key, label in json.loads(Path(path).read_text())
         }
     # Start ComfyUI first (ComfyWorkflow.load reuses it) so the loader can be wrapped before preloading.
-    start(find_comfyui(), options.app_dir / "comfy_data")
+    comfyui = find_comfyui()
+    if options.custom_nodes:
+        load_custom_nodes_from(comfyui, options.custom_nodes)
+    start(comfyui, options.app_dir / "comfy_data")
     count_checkpoint_loads()
     if options.checkpoint:
         sys.path.insert(0, str(REPO_ROOT / "tests"))
