@@ -50,7 +50,7 @@ from wizard.nodedefs import NodeDefs
 from wizard.records import Conversion, FlatNode
 node_defs = NodeDefs.snapshot()
 nodes = {n["id"]: FlatNode(**{**n, "widget_names": tuple(n["widget_names"])}) for n in json.loads(sys.argv[1])}
-conversion = Conversion(prompt={}, nodes=nodes, workflow=None)
+conversion = Conversion(prompt={}, nodes=nodes, ui_graph=None)
 start = time.perf_counter()
 from wizard.resolve import find_models, resolve_models
 models = resolve_models(find_models(conversion, node_defs))

@@ -30,7 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def build(prompt, node_defs, folder, **spec_changes):
     conversion = conversion_from_prompt(
-        prompt, node_defs, workflow={"nodes": [], "links": [], "version": 0.4}
+        prompt, node_defs, ui_graph={"nodes": [], "links": [], "version": 0.4}
     )
     spec = replace(auto_spec(conversion, analyze(conversion, node_defs)), **spec_changes)
     return build_space(conversion, spec, folder), spec

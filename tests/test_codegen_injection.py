@@ -39,7 +39,7 @@ def built(node_defs, tmp_path):
         "links": [],
         "version": 0.4,
     }
-    conversion = conversion_from_prompt(prompt, node_defs, workflow=ui_workflow)
+    conversion = conversion_from_prompt(prompt, node_defs, ui_graph=ui_workflow)
     spec = auto_spec(conversion, analyze(conversion, node_defs))
     prefix_input = AppInput(
         node_id="9",
@@ -99,7 +99,7 @@ def test_app_py_holds_hostile_strings_only_as_exact_literals(built):
 def test_json_files_parse_back_to_the_same_strings(built):
     conversion, spec, folder = built
     assert json.loads((folder / "workflow_api.json").read_text(encoding="utf-8")) == conversion.prompt
-    assert json.loads((folder / "workflow.json").read_text(encoding="utf-8")) == conversion.workflow
+    assert json.loads((folder / "workflow.json").read_text(encoding="utf-8")) == conversion.ui_graph
     assert AppSpec.from_json((folder / "appspec.json").read_text(encoding="utf-8")) == spec
 
 

@@ -39,7 +39,7 @@ def refused(data: bytes, filename: str) -> str:
 
 def test_ui_workflow_json_is_loaded_as_workflow():
     loaded = load_workflow(json.dumps(media.UI_WORKFLOW).encode(), "flow.json")
-    assert (loaded.source, loaded.workflow, loaded.prompt) == ("json", media.UI_WORKFLOW, None)
+    assert (loaded.source, loaded.ui_graph, loaded.prompt) == ("json", media.UI_WORKFLOW, None)
 
 
 def test_ui_workflow_v1_with_object_links_is_loaded():
@@ -51,25 +51,25 @@ def test_ui_workflow_v1_with_object_links_is_loaded():
             {"id": 1, "origin_id": 1, "origin_slot": 0, "target_id": 2, "target_slot": 0, "type": "IMAGE"}
         ],
     }
-    assert load_workflow(json.dumps(workflow).encode(), "v1.json").workflow == workflow
+    assert load_workflow(json.dumps(workflow).encode(), "v1.json").ui_graph == workflow
 
 
 def test_json_with_utf8_bom_and_non_ascii_titles_is_loaded():
     workflow = json.loads(json.dumps(media.UI_WORKFLOW))
     workflow["nodes"][0]["title"] = "Bild – größe 画像"
     data = codecs.BOM_UTF8 + json.dumps(workflow, ensure_ascii=False).encode("utf-8")
-    assert load_workflow(data, "bom.json").workflow["nodes"][0]["title"] == "Bild – größe 画像"
+    assert load_workflow(data, "bom.json").ui_graph["nodes"][0]["title"] == "Bild – größe 画像"
 
 
 def test_api_prompt_json_is_loaded_as_prompt():
     loaded = load_workflow(json.dumps(media.API_PROMPT).encode(), "workflow_api.json")
-    assert (loaded.source, loaded.workflow, loaded.prompt) == ("api-json", None, media.API_PROMPT)
+    assert (loaded.source, loaded.ui_graph, loaded.prompt) == ("api-json", None, media.API_PROMPT)
 
 
 def test_post_prompt_body_gives_prompt_and_its_workflow():
     body = {"prompt": media.API_PROMPT, "extra_data": {"extra_pnginfo": {"workflow": media.UI_WORKFLOW}}}
     loaded = load_workflow(json.dumps(body).encode(), "body.json")
-    assert (loaded.workflow, loaded.prompt) == (media.UI_WORKFLOW, media.API_PROMPT)
+    assert (loaded.ui_graph, loaded.prompt) == (media.UI_WORKFLOW, media.API_PROMPT)
 
 
 def test_content_wins_over_extension():
@@ -100,7 +100,7 @@ EXPECTED_SOURCE = {"png-itxt-compressed": "png", "png-ztxt": "png"}
 def test_media_file_gives_workflow_and_prompt(kind):
     loaded = load_workflow(MEDIA_CASES[kind](), f"saved.{kind}")
     assert loaded.source == EXPECTED_SOURCE.get(kind, kind)
-    assert loaded.workflow == media.UI_WORKFLOW
+    assert loaded.ui_graph == media.UI_WORKFLOW
     assert loaded.prompt == media.API_PROMPT
     assert loaded.warnings == ()
 
@@ -115,21 +115,21 @@ def test_matroska_upper_cased_tags_are_found():
 
 def test_png_with_only_a_prompt_gives_the_prompt():
     loaded = load_workflow(media.png(media.comfy_metadata(workflow=None)), "api.png")
-    assert (loaded.workflow, loaded.prompt) == (None, media.API_PROMPT)
+    assert (loaded.ui_graph, loaded.prompt) == (None, media.API_PROMPT)
 
 
 def test_non_latin1_workflow_text_round_trips_through_itxt():
     workflow = json.loads(json.dumps(media.UI_WORKFLOW))
     workflow["nodes"][1]["title"] = "保存 💾"
     data = media.png({"workflow": json.dumps(workflow, ensure_ascii=False)})
-    assert load_workflow(data, "u.png").workflow["nodes"][1]["title"] == "保存 💾"
+    assert load_workflow(data, "u.png").ui_graph["nodes"][1]["title"] == "保存 💾"
 
 
 def test_load_path_reads_a_file(tmp_path):
     path = tmp_path / "saved.webp"
     path.write_bytes(MEDIA_CASES["webp"]())
     loaded = load_path(path)
-    assert (loaded.filename, loaded.source, loaded.workflow) == ("saved.webp", "webp", media.UI_WORKFLOW)
+    assert (loaded.filename, loaded.source, loaded.ui_graph) == ("saved.webp", "webp", media.UI_WORKFLOW)
 
 
 # --- bad input ---------------------------------------------------------------------------------
@@ -176,7 +176,7 @@ def test_deeply_nested_json_is_refused(data):
 def test_brackets_inside_strings_do_not_count_as_nesting():
     workflow = json.loads(json.dumps(media.UI_WORKFLOW))
     workflow["nodes"][0]["title"] = "[" * 5000 + '\\"{' * 100
-    assert load_workflow(json.dumps(workflow).encode(), "w.json").workflow == workflow
+    assert load_workflow(json.dumps(workflow).encode(), "w.json").ui_graph == workflow
 
 
 @pytest.mark.parametrize(
@@ -229,7 +229,7 @@ def test_png_with_metadata_of_the_wrong_shape_is_refused():
 
 def test_garbage_workflow_next_to_a_good_prompt_keeps_the_prompt_with_a_warning():
     loaded = load_workflow(media.png({"prompt": METADATA["prompt"], "workflow": "{oops"}), "half.png")
-    assert (loaded.workflow, loaded.prompt) == (None, media.API_PROMPT)
+    assert (loaded.ui_graph, loaded.prompt) == (None, media.API_PROMPT)
     assert len(loaded.warnings) == 1 and "'workflow' metadata is not valid JSON" in loaded.warnings[0]
 
 
@@ -237,7 +237,7 @@ def test_decompression_bomb_png_is_handled_without_decoding():
     started = time.perf_counter()
     loaded = load_workflow(media.huge_png(2**31 - 1, 2**31 - 1, METADATA), "bomb.png")
     assert time.perf_counter() - started < 2.0
-    assert loaded.workflow == media.UI_WORKFLOW
+    assert loaded.ui_graph == media.UI_WORKFLOW
     assert NO_WORKFLOW_IN_IMAGE in refused(media.huge_png(100_000, 100_000, {}), "bomb.png")
 
 
@@ -292,7 +292,7 @@ def test_a_50_mb_json_file_answers_within_two_seconds():
     data = json.dumps({"nodes": [], "extra": {"note": padding}}).encode()
     assert len(data) <= MAX_FILE_BYTES
     started = time.perf_counter()
-    assert load_workflow(data, "padded.json").workflow["nodes"] == []
+    assert load_workflow(data, "padded.json").ui_graph["nodes"] == []
     assert time.perf_counter() - started < 2.0
 
 
@@ -334,6 +334,6 @@ def test_files_saved_by_real_comfyui_give_back_workflow_and_prompt(comfyui_path,
     assert sum(path.endswith(".png") for path in files) >= 2, "SaveImage and SaveAnimatedPNG each save a PNG"
     for path in files:
         loaded = load_path(path)
-        assert loaded.workflow == workflow, path
+        assert loaded.ui_graph == workflow, path
         assert loaded.prompt == prompt, path
     print(f"read back {len(files)} files saved by ComfyUI: {sorted(Path(p).name for p in files)}")

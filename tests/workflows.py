@@ -6,7 +6,7 @@ from __future__ import annotations
 from wizard.records import Conversion, FlatNode
 
 
-def conversion_from_prompt(prompt: dict, node_defs, workflow: dict | None = None) -> Conversion:
+def conversion_from_prompt(prompt: dict, node_defs, ui_graph: dict | None = None) -> Conversion:
     """The `Conversion` the converter would return for an API prompt."""
     nodes = {}
     for node_id, node in prompt.items():
@@ -25,7 +25,7 @@ def conversion_from_prompt(prompt: dict, node_defs, workflow: dict | None = None
             widget_names=widget_names,
             known=node_def is not None,
         )
-    return Conversion(prompt=prompt, nodes=nodes, workflow=workflow)
+    return Conversion(prompt=prompt, nodes=nodes, ui_graph=ui_graph)
 
 
 def t2i_prompt() -> dict:
@@ -88,5 +88,5 @@ def conversion_of(*nodes: FlatNode, declared: tuple[dict, ...] = ()) -> Conversi
         for node in nodes
     }
     return Conversion(
-        prompt=prompt, nodes={node.id: node for node in nodes}, workflow=None, declared_models=declared
+        prompt=prompt, nodes={node.id: node for node in nodes}, ui_graph=None, declared_models=declared
     )

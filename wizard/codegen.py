@@ -128,15 +128,15 @@ def render_files(
     """The generated text files by name (the folder minus `runtime/` and examples/), in a fixed order."""
     thumbnail = example.thumbnail if example is not None else None
     thumbnail_url = _file_url(space_id, thumbnail) if space_id and thumbnail else None
-    readme = _readme_context(spec, conversion.workflow is not None, thumbnail_url)
+    readme = _readme_context(spec, conversion.ui_graph is not None, thumbnail_url)
     files = {
         "app.py": render_app(conversion, spec, example),
         "README.md": _render("README.md.j2", readme),
         "requirements.txt": _render("requirements.txt.j2", _requirements_context(spec)),
         "workflow_api.json": _json_text(conversion.prompt),
     }
-    if conversion.workflow is not None:
-        files["workflow.json"] = _json_text(conversion.workflow)
+    if conversion.ui_graph is not None:
+        files["workflow.json"] = _json_text(conversion.ui_graph)
     files["comfy.lock.json"] = _json_text(lock_data(spec))
     files["appspec.json"] = spec.to_json()
     files["pyproject.toml"] = _render("pyproject.toml.j2", _formatter_context())
@@ -341,7 +341,7 @@ def _app_context(
     return {
         "docstring": f"{one_line(spec.title)}: a Gradio app made from a ComfyUI workflow.",
         "mask_editor": any(item.component == "ImageEditor" for item in inputs),
-        "has_ui_workflow": conversion.workflow is not None,
+        "has_ui_workflow": conversion.ui_graph is not None,
         "max_file_size": MAX_FILE_SIZE,
         "delete_cache": DELETE_CACHE,
         "duration": spec.duration,

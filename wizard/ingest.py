@@ -124,7 +124,7 @@ def _load_json_file(data: bytes, filename: str, name: str) -> LoadedWorkflow:
     return LoadedWorkflow(
         filename=filename,
         source="json" if workflow is not None else "api-json",
-        workflow=workflow,
+        ui_graph=workflow,
         prompt=prompt,
     )
 
@@ -230,7 +230,7 @@ def _from_metadata(filename: str, name: str, source: str, metadata: dict[str, st
     if workflow is None and prompt is None:
         raise WorkflowFileError(f"{name} carries broken ComfyUI metadata: {'; '.join(warnings)}")
     return LoadedWorkflow(
-        filename=filename, source=source, workflow=workflow, prompt=prompt, warnings=tuple(warnings)
+        filename=filename, source=source, ui_graph=workflow, prompt=prompt, warnings=tuple(warnings)
     )
 
 

@@ -44,16 +44,16 @@ class LoadedWorkflow:
     Attributes:
         filename: the file's name.
         source: its format: "json", "api-json", "png", "apng", "webp", "webm", "mp4", "flac", "mp3", "opus", ...
-        workflow: the saved UI graph (dict with `nodes`, `links`, ...) when the file carried one.
+        ui_graph: the saved UI workflow (dict with `nodes`, `links`, ...) when the file carried one.
         prompt: the API-format prompt when the file carried one. At least one of the two is set; when
-            both are, the conversion uses `workflow` (it holds titles, subgraphs and modes) and keeps
+            both are, the conversion uses `ui_graph` (it holds titles, subgraphs and modes) and keeps
             `prompt` only for comparison.
         warnings: one line each, for the user.
     """
 
     filename: str
     source: str
-    workflow: dict[str, Any] | None
+    ui_graph: dict[str, Any] | None
     prompt: dict[str, Any] | None
     warnings: tuple[str, ...] = ()
 
@@ -106,14 +106,14 @@ class Conversion:
     `prompt` is what ComfyUI's frontend 1.27.10 would queue for this workflow:
     `{id: {"class_type": str, "inputs": {...}, "_meta": {"title": str}}}`.
     `nodes` holds the same ids, in the same order, with the extra facts later stages need.
-    `workflow` is the original UI workflow (None when only an API prompt was available).
+    `ui_graph` is the original UI workflow (None when only an API prompt was available).
     `declared_models` are the `properties.models` entries of the workflow and its nodes,
     each a dict `{name, url, directory, ...}` plus `"node_id"` (None for top-level entries).
     """
 
     prompt: dict[str, dict[str, Any]]
     nodes: dict[str, FlatNode]
-    workflow: dict[str, Any] | None
+    ui_graph: dict[str, Any] | None
     warnings: tuple[str, ...] = ()
     unknown_nodes: tuple[UnknownNode, ...] = ()
     declared_models: tuple[dict[str, Any], ...] = ()

@@ -104,7 +104,7 @@ def open_converted(loaded: LoadedWorkflow, packed: PackedConversion, *, offline:
         custom_nodes=packed.setup.packs,
         warnings=(*packed.setup.messages(offline), *analysis.warnings),
     )
-    document = loaded.workflow if loaded.workflow is not None else loaded.prompt
+    document = loaded.ui_graph if loaded.ui_graph is not None else loaded.prompt
     return Session(
         filename=loaded.filename,
         ui_graph_json=json.dumps(document, ensure_ascii=False, separators=(",", ":")),

@@ -51,15 +51,15 @@ def convert(loaded: LoadedWorkflow, node_defs: NodeDefs, *, rng: ChoiceSource | 
     `random.Random` seeded from the workflow, so the same file always converts to the same prompt.
     When only an API prompt is available it is checked and described, not rewritten.
     """
-    if loaded.workflow is not None:
-        return _convert_workflow(loaded, node_defs, rng or ContentSeededRandom(loaded.workflow))
+    if loaded.ui_graph is not None:
+        return _convert_workflow(loaded, node_defs, rng or ContentSeededRandom(loaded.ui_graph))
     if loaded.prompt is not None:
         return convert_api_prompt(loaded, node_defs)
     raise WorkflowFileError(f"{loaded.filename}: it holds neither a workflow nor an API prompt")
 
 
 def _convert_workflow(loaded: LoadedWorkflow, node_defs: NodeDefs, rng: ChoiceSource) -> Conversion:
-    ui_graph, broadcast_warnings = broadcast_links(load_ui_graph(loaded.workflow), node_defs)
+    ui_graph, broadcast_warnings = broadcast_links(load_ui_graph(loaded.ui_graph), node_defs)
     planned = plan(ui_graph, node_defs)
     rendered = render(planned, rng)
     prompt = rendered.prompt
@@ -70,7 +70,7 @@ def _convert_workflow(loaded: LoadedWorkflow, node_defs: NodeDefs, rng: ChoiceSo
     return Conversion(
         prompt=prompt,
         nodes=nodes,
-        workflow=loaded.workflow,
+        ui_graph=loaded.ui_graph,
         warnings=unique(
             [
                 *loaded.warnings,
@@ -81,7 +81,7 @@ def _convert_workflow(loaded: LoadedWorkflow, node_defs: NodeDefs, rng: ChoiceSo
             ]
         ),
         unknown_nodes=unknown,
-        declared_models=tuple(_declared_models(loaded.workflow, nodes)),
+        declared_models=tuple(_declared_models(loaded.ui_graph, nodes)),
     )
 
 
