@@ -274,5 +274,5 @@ def group_widget_values(
         inner_layout = layout_of(expansion.graph.nodes[inner_id])
         if inner_values is None or name not in group_values or input_name not in inner_values:
             continue
-        spec = inner_layout.specs.get(input_name) if inner_layout else None
+        spec = inner_layout.facts.get(input_name) if inner_layout else None
         inner_values[input_name] = spec.held(group_values[name]) if spec else group_values[name]

@@ -255,7 +255,7 @@ class Planner:
     def _check_values(self, where: str, layout: Layout, values: dict[str, Any]) -> None:
         for name, value in values.items():
             check_depth(where, name, value)
-            spec = layout.specs.get(name)
+            spec = layout.facts.get(name)
             if spec is not None and value is not None and not value_matches(spec, value):
                 expected = "one of its options" if spec.options is not None else f"a {spec.type} value"
                 self.warnings.append(f"{where}: widget {name!r} holds {short(value)}, not {expected}")
@@ -295,7 +295,7 @@ class Planner:
             if target.type in self.definitions:
                 self._pushed.setdefault((graph.key, target.id), {})[slot.widget] = value
             elif slot.widget in self.values.get((graph.key, target.id), {}):
-                spec = self.layout(target).specs.get(slot.widget)
+                spec = self.layout(target).facts.get(slot.widget)
                 self.values[(graph.key, target.id)][slot.widget] = spec.held(value) if spec else value
 
     # -- expansion ------------------------------------------------------------------------------

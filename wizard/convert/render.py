@@ -91,7 +91,7 @@ def _serialize_widget(
     substitutions of save nodes ([FE] saveImageExtraOutput.ts:30-37); a copy of anything else."""
     if not isinstance(value, str):
         return copy.deepcopy(value) if isinstance(value, (list, dict)) else value
-    spec = dto.layout.specs.get(name) if dto.layout else None
+    spec = dto.layout.facts.get(name) if dto.layout else None
     if spec is not None and spec.dynamic_prompts:
         result = process_dynamic_prompt(value, rng)
         linked = any(slot.name == name and slot.link is not None for slot in dto.inputs)

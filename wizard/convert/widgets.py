@@ -23,7 +23,7 @@ UNASSIGNED: Any = object()
 
 
 @dataclass(frozen=True)
-class WidgetSpec:
+class WidgetFacts:
     """The facts about one widget input that conversion needs, computed once per definition."""
 
     name: str
@@ -49,12 +49,12 @@ class Widget:
 
     `saved`: it owns a position in `widgets_values` (`widget.serialize !== false`, [FE] LGraphNode.ts:836-846).
     `sent`: graphToPrompt sends it (`options.serialize !== false`, [FE] executionUtil.ts:91).
-    `kind`: "value" (checked against `spec`), "control" (control_after_generate) or "other".
+    `kind`: "value" (checked against `facts`), "control" (control_after_generate) or "other".
     `exposable`: it is an input of the node definition (not a button or player a frontend extension adds).
     """
 
     name: str
-    spec: WidgetSpec | None
+    facts: WidgetFacts | None
     kind: str
     default: Any
     saved: bool = True
@@ -62,7 +62,7 @@ class Widget:
     exposable: bool = False
 
     def hold(self, value: Any) -> Any:
-        return self.spec.held(value) if self.spec else value
+        return self.facts.held(value) if self.facts else value
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class Layout:
     widgets: tuple[Widget, ...]  # in creation order
     positions: tuple[Widget, ...]  # the widgets that own a `widgets_values` position, in order
     sockets: tuple[Slot, ...]  # socket inputs, then one per widget input ([FE] litegraphService.ts:528-538)
-    specs: dict[str, WidgetSpec]
+    facts: dict[str, WidgetFacts]
     force_input_order: tuple[bool, ...]  # for `migrateWidgetsValues`: widget-or-forceInput inputs, in order
     force_input_controls: tuple[bool, ...]
 
@@ -116,7 +116,7 @@ class Layouts:
 def _build_layout(node_def: NodeDef) -> Layout:
     specs = _ordered_specs(node_def)
     widget_specs = [spec for spec in specs if _is_widget_spec(spec)]
-    facts = {spec.name: _spec_facts(spec) for spec in widget_specs}
+    facts = {spec.name: _widget_facts(spec) for spec in widget_specs}
     widgets = tuple(w for spec in widget_specs for w in _widgets_for(spec, facts[spec.name]))
     # Every widget input also gets a socket: no core widget is `socketless` ([FE] litegraphService.ts:506).
     sockets = tuple(Slot(s.name, s.type) for s in specs if not _is_widget_spec(s)) + tuple(
@@ -127,7 +127,7 @@ def _build_layout(node_def: NodeDef) -> Layout:
         widgets=widgets,
         positions=tuple(w for w in widgets if w.saved),
         sockets=sockets,
-        specs=facts,
+        facts=facts,
         force_input_order=tuple(bool(s.options.get("forceInput")) for s in original),
         force_input_controls=tuple(
             bool(s.options.get("control_after_generate")) or s.name in ("seed", "noise_seed")
@@ -173,10 +173,10 @@ def _is_widget_spec(spec: InputDef) -> bool:
     return spec.is_widget
 
 
-def _spec_facts(spec: InputDef) -> WidgetSpec:
+def _widget_facts(spec: InputDef) -> WidgetFacts:
     fixed = spec.type == "COMBO" and _has_fixed_options(spec)
     low, high = spec.options.get("min"), spec.options.get("max")
-    return WidgetSpec(
+    return WidgetFacts(
         name=spec.name,
         type=spec.type,
         minimum=low if isinstance(low, (int, float)) and not isinstance(low, bool) else None,
@@ -200,7 +200,7 @@ def _has_fixed_options(spec: InputDef) -> bool:
     )
 
 
-def _widgets_for(spec: InputDef, facts: WidgetSpec) -> tuple[Widget, ...]:
+def _widgets_for(spec: InputDef, facts: WidgetFacts) -> tuple[Widget, ...]:
     """The widgets one input creates, in creation order."""
     kind = spec.type
     if kind in ("IMAGEUPLOAD", "AUDIOUPLOAD"):  # button with options.serialize = false
@@ -252,7 +252,7 @@ def live_inputs(layout: Layout, saved: tuple[Slot, ...]) -> tuple[Slot, ...]:
     return defined + tuple(slot for slot in saved if slot.name not in names)
 
 
-def value_matches(spec: WidgetSpec, value: Any) -> bool:
+def value_matches(spec: WidgetFacts, value: Any) -> bool:
     """Whether a value has exactly the widget's type (and, for fixed option lists, is an option)."""
     kind = spec.type
     if kind == "INT":
@@ -270,7 +270,7 @@ def value_matches(spec: WidgetSpec, value: Any) -> bool:
     return True
 
 
-def _comfy_accepts(spec: WidgetSpec, value: Any) -> bool:
+def _comfy_accepts(spec: WidgetFacts, value: Any) -> bool:
     """Whether ComfyUI's `validate_inputs` accepts it: its casts, min/max, options ([C] execution.py:840-905)."""
     if spec.type in ("INT", "FLOAT"):
         try:
@@ -292,11 +292,11 @@ def _fit(widget: Widget, value: Any) -> int:
             isinstance(value, bool) or value is None
         )  # old files store true/false ([FE] app.ts:1244-1256)
         return 2 if legacy or isinstance(value, str) and value in CONTROL_VALUES else 0
-    if widget.spec is None:
+    if widget.facts is None:
         return 2 if value is None or isinstance(value, (str, bool)) else 0
-    if not _comfy_accepts(widget.spec, value):
+    if not _comfy_accepts(widget.facts, value):
         return 0
-    return 2 if value_matches(widget.spec, value) else 1
+    return 2 if value_matches(widget.facts, value) else 1
 
 
 def migrate_force_input_placeholders(layout: Layout, values: list[Any]) -> list[Any]:
@@ -366,8 +366,8 @@ def _control_bonus(positions: tuple[Widget, ...], values: list[Any], i: int, j: 
     return int(
         j > 0
         and previous is not None
-        and previous.spec is not None
-        and previous.spec.type == "INT"
+        and previous.facts is not None
+        and previous.facts.type == "INT"
         and isinstance(values[j], str)
         and values[j] in CONTROL_VALUES
         and is_int(values[j - 1])
