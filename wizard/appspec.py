@@ -20,14 +20,7 @@ from typing import Any
 
 from runtime.locate import COMFYUI_COMMIT, COMFYUI_GIT_URL
 from runtime.urlpolicy import UrlPolicyError, check_url
-from runtime.media import (
-    AUDIO_EXTENSIONS,
-    DEFAULT_MAX_MEDIA_SECONDS,
-    DEFAULT_MAX_PIXELS,
-    IMAGE_EXTENSIONS,
-    MESH_EXTENSIONS,
-    VIDEO_EXTENSIONS,
-)
+import runtime.media as media
 from wizard.analyze import Analysis, CandidateInput, CandidateOutput
 from wizard.app_contract import INPUT_COMPONENTS, MEDIA_COMPONENTS, OUTPUT_COMPONENTS, RESERVED_NAMES
 from wizard.errors import SpecError, fix
@@ -45,7 +38,9 @@ from wizard.records import (
 
 SPEC_VERSION = 1
 IMAGE_MEDIA = ("image", "mask", "image+mask")
-UPLOAD_EXTENSIONS = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS | AUDIO_EXTENSIONS | MESH_EXTENSIONS
+UPLOAD_EXTENSIONS = (
+    media.IMAGE_EXTENSIONS | media.VIDEO_EXTENSIONS | media.AUDIO_EXTENSIONS | media.MESH_EXTENSIONS
+)
 MAX_NAME_LENGTH = 32  # a parameter name is read in every API call: keep it short
 MAX_DURATION = 900  # seconds; ZeroGPU refuses long requests, and a quota is minutes per day
 HUB_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
@@ -85,8 +80,8 @@ class AppInput(InputSettings):
             default=default,
             order=order,
             randomize=candidate.seed,
-            max_pixels=DEFAULT_MAX_PIXELS if candidate.media in IMAGE_MEDIA else None,
-            max_seconds=DEFAULT_MAX_MEDIA_SECONDS if candidate.media in ("video", "audio") else None,
+            max_pixels=media.DEFAULT_MAX_PIXELS if candidate.media in IMAGE_MEDIA else None,
+            max_seconds=media.DEFAULT_MAX_MEDIA_SECONDS if candidate.media in ("video", "audio") else None,
         )
 
 

@@ -310,17 +310,19 @@ _ENVIRONMENT = jinja2.Environment(
     finalize=_refuse_unfiltered,
 )
 _ENVIRONMENT.filters.update(
-    py=_py,
-    docstring=_docstring,
-    ident=_ident,
-    names=_names,
-    code=_code,
-    comment=_comment,
-    md=_md,
-    md_code=_md_code,
-    url=_url,
-    yaml=_yaml,
-    requirement=_requirement,
+    {
+        "py": _py,
+        "docstring": _docstring,
+        "ident": _ident,
+        "names": _names,
+        "code": _code,
+        "comment": _comment,
+        "md": _md,
+        "md_code": _md_code,
+        "url": _url,
+        "yaml": _yaml,
+        "requirement": _requirement,
+    }
 )
 
 

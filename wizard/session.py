@@ -434,15 +434,9 @@ def test_run(
         raise WizardError(
             "ComfyUI is not installed here: run `python -m runtime.install` (or set COMFYUI_PATH), then restart"
         )
-    folder = build_preview(session, workdir).folder
-    output_dir = workdir / "test-run"
-    if output_dir.exists():
-        shutil.rmtree(output_dir)
+    folder, output_dir = _test_run_folders(session, workdir)
     result = run_app(folder, values, output_dir, on_progress=progress)
-    measured = _with_spec(
-        session, duration=result.recommended_duration, measured_seconds=round(result.seconds, 2)
-    )
-    measured = dataclasses.replace(measured, example=_kept_example(workdir, values, result.files))
+    measured = _measured(session, workdir, values, result.recommended_duration, result.seconds, result.files)
     message = (
         f"**GPU time measured: {result.seconds:.2f} s** (one run of `generate`). The Space will ask ZeroGPU "
         f"for **{result.recommended_duration} s** per request (`@spaces.GPU(duration={result.recommended_duration})`), "
@@ -470,10 +464,7 @@ def test_run_on_space(
     problem = space_name_problem(name)
     if problem:
         raise WizardError(problem)
-    folder = build_preview(session, workdir).folder
-    output_dir = workdir / "test-run"
-    if output_dir.exists():
-        shutil.rmtree(output_dir)
+    folder, output_dir = _test_run_folders(session, workdir)
     result = run_on_space(
         folder,
         space=name.strip(),
@@ -484,10 +475,9 @@ def test_run_on_space(
         progress=progress,
         log=log,
     )
-    measured = _with_spec(
-        session, duration=result.recommended_duration, measured_seconds=round(result.request_seconds, 2)
+    measured = _measured(
+        session, workdir, values, result.recommended_duration, result.request_seconds, result.files
     )
-    measured = dataclasses.replace(measured, example=_kept_example(workdir, values, result.files))
     message = (
         f"**Ran on the private Space [{result.repo_id}]({result.host}) in {result.request_seconds:.2f} s.** "
         f"The app will ask ZeroGPU for **{result.recommended_duration} s** per request "
@@ -499,6 +489,28 @@ def test_run_on_space(
 test_run_on_space.__test__ = False
 
 _IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
+
+
+def _test_run_folders(session: Session, workdir: Path) -> tuple[Path, Path]:
+    """(the app built from the session's choices, an empty folder for the run's outputs)."""
+    folder = build_preview(session, workdir).folder
+    output_dir = workdir / "test-run"
+    if output_dir.exists():
+        shutil.rmtree(output_dir)
+    return folder, output_dir
+
+
+def _measured(
+    session: Session,
+    workdir: Path,
+    values: dict[str, Any],
+    duration: int,
+    seconds: float,
+    files: Sequence[Path | str],
+) -> Session:
+    """The session after a Test run: the measured GPU duration and the run kept as the app's example."""
+    measured = _with_spec(session, duration=duration, measured_seconds=round(seconds, 2))
+    return dataclasses.replace(measured, example=_kept_example(workdir, values, files))
 
 
 def _kept_example(workdir: Path, values: dict[str, Any], outputs: Sequence[Path]) -> AppExample:

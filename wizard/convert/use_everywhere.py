@@ -15,17 +15,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from wizard.convert.load import (
-    MODE_BYPASS,
-    MODE_NEVER,
-    SUBGRAPH_INPUT_ID,
-    Graph,
-    Link,
-    Node,
-    Slot,
-    UiGraph,
-    index_links_from,
-)
+from wizard.convert.load import MODE_BYPASS, MODE_NEVER, SUBGRAPH_INPUT_ID, index_links_from
+from wizard.convert.load import Graph, Link, Node, Slot, UiGraph
 from wizard.convert.widgets import Layouts, live_inputs
 from wizard.nodedefs import NodeDefs
 

@@ -43,28 +43,17 @@ def tables_drawn() -> str:
     return uuid.uuid4().hex
 
 
-def lay_out_inputs(page: Page) -> None:
-    """The inputs table and, under it, the line that says why an edit was refused."""
-    gr.Markdown("**Inputs**", elem_classes="table-title")
+def lay_out_table(page: Page, which: str) -> gr.Markdown:
+    """The inputs or the outputs table (`which`), drawn anew from the session whenever `page.tables_drawn`
+    changes; returns the line under it that says why an edit was refused."""
+    gr.Markdown(f"**{which.capitalize()}**", elem_classes="table-title")
 
     @gr.render(inputs=page.session, triggers=[page.tables_drawn.change])
     def _draw(session: Session | None) -> None:
         if session is not None:
-            _table(page, session, "inputs")
+            _table(page, session, which)
 
-    page.inputs_problem = gr.Markdown("", elem_id="inputs-problem", elem_classes="table-problem")
-
-
-def lay_out_outputs(page: Page) -> None:
-    """The outputs table and its line for refused edits."""
-    gr.Markdown("**Outputs**", elem_classes="table-title")
-
-    @gr.render(inputs=page.session, triggers=[page.tables_drawn.change])
-    def _draw(session: Session | None) -> None:
-        if session is not None:
-            _table(page, session, "outputs")
-
-    page.outputs_problem = gr.Markdown("", elem_id="outputs-problem", elem_classes="table-problem")
+    return gr.Markdown("", elem_id=f"{which}-problem", elem_classes="table-problem")
 
 
 def _table(page: Page, session: Session, which: str) -> None:

@@ -148,8 +148,8 @@ def _inputs_step(page: Page) -> None:
             page.app_title = gr.Textbox(label="App title", scale=1)
             page.app_description = gr.Textbox(label="Description", scale=2)
         page.tables_drawn = gr.State(None)  # set when a workflow opens: the tables are drawn anew
-        grid.lay_out_inputs(page)
-        grid.lay_out_outputs(page)
+        page.inputs_problem = grid.lay_out_table(page, "inputs")
+        page.outputs_problem = grid.lay_out_table(page, "outputs")
         with gr.Accordion("The app's page, as you edit", open=False, elem_id="inputs-preview-section"):
             live_preview(page.saved_spec, "inputs-preview")
         with gr.Accordion("Save or load these choices", open=False):
