@@ -276,7 +276,7 @@ def _call_generate(
         client = Client(host, token=token, verbose=False, download_files=str(downloads))
     except Exception as error:  # gradio_client raises plain exceptions for an unreachable app
         raise SpaceCallError(
-            f"cannot reach the running Space at {host}: {_one_line(error)}; try again"
+            f"cannot reach the running Space at {host}: {_error_line(error)}; try again"
         ) from None
     try:
         started = time.perf_counter()
@@ -285,7 +285,7 @@ def _call_generate(
     except AppError as error:
         raise SpaceCallError(_explain_app_error(str(error))) from None
     except Exception as error:
-        raise SpaceCallError(f"the call to /generate failed: {_one_line(error)}; try again") from None
+        raise SpaceCallError(f"the call to /generate failed: {_error_line(error)}; try again") from None
     finally:
         client.close()
 
@@ -322,7 +322,7 @@ def _local_paths(returned: Any) -> Any:
 
 def _explain_app_error(message: str) -> str:
     """ZeroGPU's own refusals (spaces 0.51.3 error texts) with what to do; the app's message otherwise."""
-    text = _one_line(message)
+    text = _error_line(message)
     lowered = text.lower()
     if "quota" in lowered:
         return (
@@ -338,5 +338,6 @@ def _explain_app_error(message: str) -> str:
     return f"the app failed: {text}"
 
 
-def _one_line(error: object) -> str:
+def _error_line(error: object) -> str:
+    """An error (or a message) as one line of at most 300 characters; its class name when it says nothing."""
     return one_line(str(error), 300) or type(error).__name__
