@@ -111,11 +111,10 @@ def choose_backend(enabled: bool) -> str:
     """`BACKEND_ENV` if set, else "compile" on a CUDA device, "off" on a CPU (where compiling was not
     measured to help), on ZeroGPU, or when the app was built without acceleration.
 
-    On ZeroGPU the AoT path ("aot") is opt-in (`COMFY_SPACE_ACCEL=aot`): on the benchmark's H200
-    (torch 2.11, spaces 0.51.3) loading the compiled package crashed the process (a segfault in
-    `torch._inductor.aoti_load_package`), so it is not the default until measured to work there;
-    it passes on a CPU with the Space's torch 2.9.1 (tests/test_accel.py) and with torch 2.11
-    (bench/gpu/aot_probe.py --device cpu), so the crash is the CUDA package's (bench/README.md)."""
+    On ZeroGPU the AoT path ("aot") is opt-in (`COMFY_SPACE_ACCEL=aot`): it has never run on a GPU here.
+    The benchmark's H200 has torch 2.11, whose `aoti_load_package` segfaults on every AOTInductor CUDA
+    package, a plain-torch two-layer conv included (bench/gpu/aot_probe.py, bench/README.md), and the
+    Space's torch 2.9.1 cannot be put there; the path passes on a CPU with torch 2.9.1 (tests/test_accel.py)."""
     from runtime.engine import running_on_zerogpu
 
     forced = os.environ.get(BACKEND_ENV, "").strip()
