@@ -291,6 +291,9 @@ def test_api_walks_from_upload_to_a_published_space(app_url, hub, templates_dir,
         assert again.startswith("Updated") and len(repo.commits) == 3  # initial, first publish, update
         assert "HF_TOKEN" in repo.secrets and "Pocket painter" in repo.files["README.md"].decode()
         assert all(b"hf_readgatedmodels" not in content for content in repo.files.values())
+        assert "accelerate(workflow, enabled=True)" in repo.files["app.py"].decode()  # on by default
+        client.predict(False, api_name="/set_acceleration")  # the Models step's switch
+        assert "accelerate(workflow, enabled=False)" in client.predict(api_name="/build")[0]
     finally:
         client.close()
 

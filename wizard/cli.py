@@ -14,14 +14,8 @@ import traceback
 from pathlib import Path
 
 from runtime.comfy_api import COMFY_API_KEY_SECRET
+from wizard.app_contract import ACCEL_MEASURED
 from wizard.errors import SpecError, WizardError
-
-# What acceleration measured (bench/README.md, one H200 run): the wizard states it, it never hides it.
-ACCEL_MEASURED = (
-    "torch.compile + CUDA graph on an H200: SD1.5 512x512 0.35x and SDXL 1024x1024 0.53x ComfyUI's own time, "
-    "images vs eager PSNR 47.7 and 48.3 dB (max difference 12/255); eager on ZeroGPU, where the AoT path "
-    "is opt-in (bench/README.md)"
-)
 
 
 def main(argv: list[str] | None = None) -> int:

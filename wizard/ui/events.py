@@ -63,6 +63,7 @@ def _workflow_views(page: Page) -> list[gr.components.Component]:
         page.models_summary,
         page.models_table,
         page.packs_table,
+        page.accelerate,
         page.space_name,
         page.steps,
     ]
@@ -84,6 +85,7 @@ def _opened(page: Page, new: Session, step: int) -> dict:
         page.models_summary: views.models_markdown(new),
         page.models_table: _rows(tables.model_rows(new)),
         page.packs_table: _rows(tables.pack_rows(new)),
+        page.accelerate: new.spec.accelerate,
         page.space_name: sessions.suggested_space_name(new),
         page.steps: gr.Walkthrough(selected=step),
     }
@@ -137,7 +139,7 @@ def _wire_workflow_events(page: Page, demo: gr.Blocks) -> None:
 
 
 def _wire_choice_events(page: Page) -> None:
-    """Edits of the title and the models' and packs' tables: a new spec, the graph and the badge follow it
+    """Edits of the title, the models' and packs' tables and the acceleration switch: a new spec, the graph and the badge follow it
     (the inputs' and outputs' cells wire their own edits: `wizard.ui.grid`)."""
     shown = [page.session, page.saved_spec, page.graph, page.badge]
 
@@ -166,6 +168,7 @@ def _wire_choice_events(page: Page) -> None:
         (page.app_title, sessions.with_title, title, "edit_title"),
         (page.app_description, sessions.with_title, title, None),
         (page.packs_table, tables.with_pack_rows, [page.packs_table], "edit_packs"),
+        (page.accelerate, sessions.with_acceleration, [page.accelerate], "set_acceleration"),
     )
     for component, change, values, api_name in edits:
         visibility = "public" if api_name else "private"

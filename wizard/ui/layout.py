@@ -10,6 +10,7 @@ from typing import Callable
 import gradio as gr
 
 from wizard import access
+from wizard.app_contract import ACCEL_MEASURED
 from wizard.session import PREVIEW_FILES, comfyui_status, example_paths
 from wizard.ui import grid
 from wizard.ui.preview import live_form, live_preview
@@ -167,6 +168,12 @@ def _models_step(page: Page) -> None:
         page.models_summary = gr.Markdown("", elem_id="models-summary")
         page.models_table = _table(MODEL_COLUMNS, "Model files", max_height=320, elem_id="models-table")
         page.packs_table = _table(PACK_COLUMNS, "Custom-node packs", max_height=220, elem_id="packs-table")
+        page.accelerate = gr.Checkbox(
+            True,
+            label="Faster generation: compile the diffusion model when the Space starts",
+            info=ACCEL_MEASURED,
+            elem_id="accelerate",
+        )
         page.build = page.nav(("← Inputs and outputs", 3), ("Build the app →", 0, "next-preview"))
 
 
