@@ -319,7 +319,7 @@ def with_pack_sources(session: Session, sources: Sequence[PackSource]) -> Sessio
         if pinned.unavailable:
             kept = f"the pack keeps its pin {pack.commit[:12]}" if pack.commit else "the pack stays as it was"
             raise WizardError(
-                f"{'; '.join(pinned.unavailable)}: {kept}; type a commit or version its repository has, "
+                f"{'; '.join(pinned.unavailable)}: {kept}; type a commit its repository has, "
                 "or empty the Version cell to pin its last commit on or before ComfyUI's date"
             )
         return pinned.packs[0]
