@@ -72,3 +72,11 @@ def fake_hub():
 
     with FakeHub(users={"hf_alicetoken": "alice", "hf_bobtoken": "bob"}, orgs={"acme": ["alice"]}) as hub:
         yield hub
+
+
+@pytest.fixture
+def blog_packs(tmp_path):
+    """Local git stand-ins of the blog workflow's four packs (`tests.blogpacks.blog_stand_ins`)."""
+    from tests.blogpacks import blog_stand_ins
+
+    return blog_stand_ins(tmp_path)

@@ -9,41 +9,16 @@ whose node metadata is made from the shared corpus' /object_info dump of the pac
 from __future__ import annotations
 
 import json
-import os
-import socket
-from pathlib import Path
 
 import pytest
 
-from tests.fakeregistry import FakeRegistry, comfy_nodes_from_object_info
-from tests.packgit import GitHubStandIn, pyproject
+from tests.blogpacks import BLOG_PACKS, BLOG_WORKFLOW, closed_port_url
+from tests.fakeregistry import FakeRegistry
 from tests.wizard_cli import run_wizard
 from wizard.codegen import PINS, TORCH_PACKAGES, TORCH_PINS
 from wizard.packs import merged_requirements
 from wizard.errors import BuildError
 from wizard.records import NodePack
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CORPUS = REPO_ROOT.parent / "shared" / "data" / "customnodes"
-BLOG_WORKFLOW = Path(__file__).parent / "data" / "blog_flux_redux_depth_api.json"
-BEFORE = "2025-06-01T12:00:00+00:00"
-# The blog workflow's four packs: (GitHub repo, registry id, version, requirements.txt).
-BLOG_PACKS = (
-    (
-        "kijai/ComfyUI-KJNodes",
-        "comfyui-kjnodes",
-        "1.1.7",
-        "pillow>=10.3.0\nscipy\ncolor-matcher\nmss\nopencv-python\n",
-    ),
-    ("Suzie1/ComfyUI_Comfyroll_CustomNodes", "comfyroll", "1.76.0", ""),
-    (
-        "cubiq/ComfyUI_essentials",
-        "comfyui_essentials",
-        "1.1.0",
-        "numba\ncolour-science\nrembg\npixeloe\ntransparent-background\n",
-    ),
-    ("kijai/ComfyUI-DepthAnythingV2", "comfyui-depthanythingv2", "1.0.1", "huggingface_hub\naccelerate\n"),
-)
 
 
 def pack(name: str, *requirements: str) -> NodePack:
@@ -94,35 +69,6 @@ def test_compatible_bounds_are_no_conflict():
 
 
 # ----------------------------------------------------------------------------- the CLI
-
-
-def _closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
-@pytest.fixture
-def blog_packs(tmp_path):
-    """Local stand-ins for the blog workflow's four packs: one commit each, before ComfyUI's date,
-    whose pyproject.toml is the registry version the fake registry describes."""
-    object_info_path = CORPUS / "object_info-comfyui-0.3.64-with-10-packs.json"
-    if not object_info_path.is_file():
-        pytest.skip(f"the shared corpus is not at {CORPUS}")
-    object_info = json.loads(object_info_path.read_text(encoding="utf-8"))
-    classes = {pack["repo"]: pack["classes"] for pack in json.loads((CORPUS / "packs.json").read_text())}
-    github = GitHubStandIn(tmp_path / "github")
-    commits = {}
-    for repo, pack_id, version, requirements in BLOG_PACKS:
-        files = {"pyproject.toml": pyproject(pack_id, version), "requirements.txt": requirements}
-        commits[repo] = github.commit(repo, BEFORE, files)
-    env = {**os.environ, **github.environment(tmp_path / "cache")}
-    return (
-        github,
-        env,
-        commits,
-        {repo: comfy_nodes_from_object_info(object_info, classes[repo]) for repo in classes},
-    )
 
 
 def test_the_blog_workflow_builds_a_space_with_its_four_packs_pinned(blog_packs, tmp_path):
@@ -180,10 +126,13 @@ def test_offline_names_the_packs_it_lacks_then_works_from_the_cache(blog_packs, 
     """The registry unreachable: --offline first (nothing cached: the packs are named, the build
     refuses unpinned packs), then an online run clones the packs from git, then --offline works."""
     github, env, commits, _ = blog_packs
-    env["COMFY_REGISTRY_URL"] = _closed_port_url()
+    env["COMFY_REGISTRY_URL"] = closed_port_url()
     offline = run_wizard("build", BLOG_WORKFLOW, "--offline", "-o", tmp_path / "a", env=env)
     assert offline.returncode == 2
-    assert "custom-node packs not in the cache (offline): cubiq/ComfyUI_essentials (not cloned yet);" in offline.stderr
+    assert (
+        "custom-node packs not in the cache (offline): cubiq/ComfyUI_essentials (not cloned yet);"
+        in offline.stderr
+    )
     assert offline.stderr.strip().splitlines()[-1].startswith("error: custom-node pack ")
     online = run_wizard("inspect", BLOG_WORKFLOW, "--json", env=env)
     assert online.returncode == 0, online.stderr
@@ -213,7 +162,7 @@ def test_offline_names_the_packs_it_lacks_then_works_from_the_cache(blog_packs, 
 
 def test_a_pin_edited_in_the_spec_stands_at_build(blog_packs, tmp_path):
     github, env, commits, _ = blog_packs
-    env["COMFY_REGISTRY_URL"] = _closed_port_url()
+    env["COMFY_REGISTRY_URL"] = closed_port_url()
     spec_path = tmp_path / "spec.json"
     assert run_wizard("spec", BLOG_WORKFLOW, "-o", spec_path, env=env).returncode == 0
     spec = json.loads(spec_path.read_text())

@@ -673,11 +673,14 @@ class PinnedPacks:
         warnings: one line per fallback taken (what the workflow named, what was used instead).
         lacking: labels of packs that could not be pinned at all (offline and not cached, or no
             repository anywhere), each with the reason.
+        unavailable: one line per commit or version someone named that cannot be had, with the reason
+            (the start of its fallback's warning).
     """
 
     packs: tuple[NodePack, ...]
     warnings: tuple[str, ...]
     lacking: tuple[str, ...]
+    unavailable: tuple[str, ...]
 
 
 def parse_pins(items: Iterable[str]) -> dict[str, str]:
@@ -714,7 +717,12 @@ def pin_packs(
     """Pin every pack to a commit by the rules in this module's docstring."""
     pinner = _Pinner(pins or {}, offline, progress or (lambda line: None))
     pinned = tuple(pinner.pin(pack) if pack.pack or pack.repo else pack for pack in packs)
-    return PinnedPacks(packs=pinned, warnings=tuple(pinner.warnings), lacking=tuple(pinner.lacking))
+    return PinnedPacks(
+        packs=pinned,
+        warnings=tuple(pinner.warnings),
+        lacking=tuple(pinner.lacking),
+        unavailable=tuple(pinner.unavailable),
+    )
 
 
 class _Pinner:
@@ -728,6 +736,7 @@ class _Pinner:
         self.registry_down = offline
         self.warnings: list[str] = []
         self.lacking: list[str] = []
+        self.unavailable: list[str] = []
 
     def pin(self, pack: NodePack) -> NodePack:
         """The pack with its commit, by the rules of the module docstring (unchanged when it cannot be had)."""
@@ -821,8 +830,10 @@ class _Pinner:
     def _fallback(self, pack: NodePack, repo: str | None, version: str | None, wanted: str) -> NodePack:
         """The original repository at the date rule, with a warning naming what was wanted and what is used."""
         original = self._original_repo(pack, repo) or repo
+        unavailable = f"{pack.pack or original}: {wanted} cannot be had"
+        self.unavailable.append(unavailable)
         warning = (
-            f"{pack.pack or original}: {wanted} cannot be had; using {original} at its last commit "
+            f"{unavailable}; using {original} at its last commit "
             f"on or before ComfyUI {COMFYUI_COMMIT[:8]}'s date ({COMFYUI_COMMIT_DATE[:10]})"
         )
         return self._by_date(pack, original, version, warning)

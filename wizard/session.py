@@ -296,7 +296,9 @@ def models_report(session: Session, not_asked: str = "the Hub was not asked yet"
 
 
 def with_pack_sources(session: Session, sources: Sequence[PackSource]) -> Session:
-    """The packs with the ids, repositories and versions the user gave; the spec checks them."""
+    """The packs with the ids, repositories and versions the user gave, each edited one pinned again by
+    `wizard.packs.pin_packs` (a version may be a commit, 7-40 hex digits); the spec checks them. A commit
+    or version that cannot be had is refused with a WizardError, and the session stays as it was."""
 
     def sourced(pack: NodePack, source: PackSource) -> NodePack:
         repo_name = source.repo.rstrip("/").removesuffix(".git").rsplit("/", 1)[-1] if source.repo else None
@@ -310,9 +312,17 @@ def with_pack_sources(session: Session, sources: Sequence[PackSource]) -> Sessio
             commit=None,
             requirements=(),
         )
-        # Pinned again by the rules of wizard.packs (the version may be a commit); an unpinnable one
-        # stays unpinned, and the build says so.
-        return pin_packs([edited]).packs[0] if edited.pack or edited.repo else edited
+        if not (edited.pack or edited.repo):
+            return edited
+        # An unpinnable pack (no repository can be cloned) stays unpinned, and the build says so.
+        pinned = pin_packs([edited])
+        if pinned.unavailable:
+            kept = f"the pack keeps its pin {pack.commit[:12]}" if pack.commit else "the pack stays as it was"
+            raise WizardError(
+                f"{'; '.join(pinned.unavailable)}: {kept}; type a commit its repository has, "
+                "or empty the Version cell to pin its last commit on or before ComfyUI's date"
+            )
+        return pinned.packs[0]
 
     packs = _edited(
         session.spec.custom_nodes, sources, ("class_types",), ("pack", "repo", "version"), sourced

@@ -8,6 +8,7 @@ returns `gr.skip()` (Gradio reads an empty dict as one missing value). API names
 from __future__ import annotations
 
 import contextlib
+import html
 import logging
 import queue
 import threading
@@ -63,6 +64,7 @@ def _workflow_views(page: Page) -> list[gr.components.Component]:
         page.models_summary,
         page.models_table,
         page.packs_table,
+        page.packs_problem,
         page.accelerate,
         page.space_name,
         page.steps,
@@ -85,6 +87,7 @@ def _opened(page: Page, new: Session, step: int) -> dict:
         page.models_summary: views.models_markdown(new),
         page.models_table: _rows(tables.model_rows(new)),
         page.packs_table: _rows(tables.pack_rows(new)),
+        page.packs_problem: "",
         page.accelerate: new.spec.accelerate,
         page.space_name: sessions.suggested_space_name(new),
         page.steps: gr.Walkthrough(selected=step),
@@ -167,7 +170,6 @@ def _wire_choice_events(page: Page) -> None:
     edits = (
         (page.app_title, sessions.with_title, title, "edit_title"),
         (page.app_description, sessions.with_title, title, None),
-        (page.packs_table, tables.with_pack_rows, [page.packs_table], "edit_packs"),
         (page.accelerate, sessions.with_acceleration, [page.accelerate], "set_acceleration"),
     )
     for component, change, values, api_name in edits:
@@ -175,9 +177,42 @@ def _wire_choice_events(page: Page) -> None:
         component.input(
             edited(change), [page.session, *values], shown, api_name=api_name, api_visibility=visibility
         )
+    _wire_packs_edit(page, shown)
     _wire_models_check(page, shown)
     page.export_spec.click(
         on_export, [page.session, page.workdir], [page.export_spec, page.workdir], api_name="export_spec"
+    )
+
+
+def _wire_packs_edit(page: Page, shown: list) -> None:
+    """An edit of the packs table: the table then shows the session's packs (an accepted edit's new pins,
+    or the old ones when it is refused) and the line under it says why a refused edit was refused."""
+
+    def on_packs_edit(current: Session | None, rows: Any) -> dict:
+        with _shown_to_user():
+            current = _require(current)
+            try:
+                new = tables.with_pack_rows(current, rows)
+            except WizardError as error:
+                return {
+                    page.packs_table: _rows(tables.pack_rows(current)),
+                    page.packs_problem: f"⚠️ **Pack edit refused.** {html.escape(one_line(str(error)))}",
+                }
+            return {
+                page.session: new,
+                page.saved_spec: new.spec.to_json(),
+                page.graph: views.graph_html(new),
+                page.badge: views.workflow_badge(new),
+                page.packs_table: _rows(tables.pack_rows(new)),
+                page.packs_problem: "",
+            }
+
+    page.packs_table.input(
+        on_packs_edit,
+        [page.session, page.packs_table],
+        [*shown, page.packs_table, page.packs_problem],
+        api_name="edit_packs",
+        trigger_mode="always_last",
     )
 
 

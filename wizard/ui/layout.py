@@ -33,7 +33,8 @@ INTRO_INPUTS = (
 )
 INTRO_MODELS = (
     "The model files and custom nodes the Space installs. Fill in the Hub repo and path of any file "
-    "marked *not found*."
+    "marked *not found*. Each pack is pinned to the git commit shown in **Commit**; type another commit "
+    "in its **Version** cell to pin that one."
 )
 INTRO_PREVIEW = (
     "Your app's page as its visitors will see it, and the Space's files. Download them, or publish in the "
@@ -168,6 +169,8 @@ def _models_step(page: Page) -> None:
         page.models_summary = gr.Markdown("", elem_id="models-summary")
         page.models_table = _table(MODEL_COLUMNS, "Model files", max_height=320, elem_id="models-table")
         page.packs_table = _table(PACK_COLUMNS, "Custom-node packs", max_height=220, elem_id="packs-table")
+        # why the last edit of the packs table was refused; it stays until an edit is accepted
+        page.packs_problem = gr.Markdown("", elem_id="packs-problem", elem_classes="table-problem")
         page.accelerate = gr.Checkbox(
             True,
             label="Faster generation: compile the diffusion model when the Space starts",

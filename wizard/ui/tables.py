@@ -15,6 +15,7 @@ from typing import Any, Literal
 from wizard import session as sessions
 from wizard.app_contract import INPUT_COMPONENTS
 from wizard.errors import WizardError
+from wizard.records import NodePack
 from wizard.resolve import format_size
 from wizard.session import Session
 
@@ -48,12 +49,14 @@ MODEL_COLUMNS = (
     Column("On the Hub", "str", "15%"),
 )
 PACK_COLUMNS = (
-    Column("Pack", "str", "18%", editable=True),
-    Column("Repo", "str", "28%", editable=True),
-    Column("Version", "str", "14%", editable=True),
-    Column("Nodes", "str", "28%"),
-    Column("Found by", "str", "12%"),
+    Column("Pack", "str", "16%", editable=True),
+    Column("Repo", "str", "24%", editable=True),
+    Column("Version", "str", "12%", editable=True),
+    Column("Commit", "str", "12%"),
+    Column("Nodes", "str", "25%"),
+    Column("Found by", "str", "11%"),
 )
+NOT_PINNED = "not pinned"  # the Commit cell of a pack without a commit
 
 
 @dataclass(frozen=True)
@@ -294,27 +297,38 @@ def with_model_rows(session: Session, rows: list[list[Any]]) -> Session:
 
 
 def pack_rows(session: Session) -> list[list[Any]]:
+    """One row per pack, its cells in `PACK_COLUMNS`' order; Commit is the pinned commit's first 12 digits."""
     return [
-        [
-            pack.pack or "",
-            pack.repo or "",
-            pack.version or "",
-            _nodes_cell(pack.class_types),
-            pack.source or "unknown",
-        ]
-        for pack in session.spec.custom_nodes
+        [_pack_cells(pack)[column.header] for column in PACK_COLUMNS] for pack in session.spec.custom_nodes
     ]
 
 
 def with_pack_rows(session: Session, rows: list[list[Any]]) -> Session:
-    """Pack ids, git repositories and versions the user typed (matched by the node types they provide)."""
+    """Pack ids, git repositories and versions (or commits) the user typed, matched by the node types they
+    provide (the Nodes cell); a commit or version that cannot be had is refused with a WizardError."""
     by_nodes = {_nodes_cell(pack.class_types): pack.class_types for pack in session.spec.custom_nodes}
+    headers = [column.header for column in PACK_COLUMNS]
+    typed = [dict(zip(headers, row)) for row in rows]
     sources = [
-        sessions.PackSource(by_nodes[str(row[3])], *(_cell(value) for value in row[:3]))
-        for row in rows
-        if str(row[3]) in by_nodes
+        sessions.PackSource(
+            by_nodes[str(cells["Nodes"])], *(_cell(cells[header]) for header in ("Pack", "Repo", "Version"))
+        )
+        for cells in typed
+        if str(cells.get("Nodes")) in by_nodes
     ]
     return sessions.with_pack_sources(session, sources)
+
+
+def _pack_cells(pack: NodePack) -> dict[str, Any]:
+    """A pack's cells by column header."""
+    return {
+        "Pack": pack.pack or "",
+        "Repo": pack.repo or "",
+        "Version": pack.version or "",
+        "Commit": pack.commit[:12] if pack.commit else NOT_PINNED,
+        "Nodes": _nodes_cell(pack.class_types),
+        "Found by": pack.source or "unknown",
+    }
 
 
 def _nodes_cell(class_types: tuple[str, ...]) -> str:
@@ -343,4 +357,3 @@ def _number(value: Any, integer: bool) -> int | float | None:
     if integer and not (math.isfinite(number) and number.is_integer()):
         raise WizardError(f"{value!r} is not a whole number: this input takes integers")
     return int(number) if integer else number
-
