@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from tests.blogpacks import BLOG_WORKFLOW, closed_port_url
+from tests.blogpacks import BLOG_WORKFLOW, closed_port_url, pyproject
 from wizard import session as sessions
 from wizard.errors import BuildError, WizardError
 from wizard.ui import tables
@@ -91,6 +91,19 @@ def test_a_commit_the_repository_lacks_is_refused_and_the_pack_keeps_its_pin(blo
     later = github.commit(KJNODES, LATER, {"new.py": "x"})
     edited = tables.with_pack_rows(session, _typed(tables.pack_rows(session), KJNODES_URL, "Version", later))
     assert _by_repo(tables.pack_rows(edited))[KJNODES_URL]["Commit"] == later[:12]
+
+
+def test_a_typed_version_pins_the_commit_that_has_it_and_an_unknown_one_is_refused(blog_session):
+    github, commits, session = blog_session
+    release = github.commit(KJNODES, LATER, {"pyproject.toml": pyproject("comfyui-kjnodes", "1.2.0")})
+    rows = tables.pack_rows(session)
+    edited = tables.with_pack_rows(session, _typed(rows, KJNODES_URL, "Version", "1.2.0"))
+    row = _by_repo(tables.pack_rows(edited))[KJNODES_URL]
+    assert (row["Version"], row["Commit"]) == ("1.2.0", release[:12])
+    with pytest.raises(WizardError) as refused:
+        tables.with_pack_rows(session, _typed(rows, KJNODES_URL, "Version", "9.9.9"))
+    assert "version 9.9.9 (no tag or pyproject.toml names it) cannot be had" in str(refused.value)
+    assert f"the pack keeps its pin {commits[KJNODES][:12]}" in str(refused.value)
 
 
 def test_a_pack_no_repository_pins_shows_not_pinned_and_the_build_says_so(blog_session, tmp_path):

@@ -421,13 +421,19 @@ class PackRepos:
     def commit(self, mirror: Path, ref: str) -> str | None:
         """The full hash `ref` names in the mirror (fetching once when it is missing), else None."""
         found = _rev_parse(mirror, ref)
-        if found is None and not self.offline and _COMMIT.fullmatch(ref):
-            try:
-                run_git("fetch", "--quiet", "--prune", "origin", cwd=mirror)
-            except GitCommandError:
-                return None
+        if found is None and _COMMIT.fullmatch(ref) and self.fetch(mirror):
             found = _rev_parse(mirror, ref)
         return found
+
+    def fetch(self, mirror: Path) -> bool:
+        """Brings a mirror up to date with its repository (never offline); False when that fails."""
+        if self.offline:
+            return False
+        try:
+            run_git("fetch", "--quiet", "--prune", "origin", cwd=mirror)
+        except GitCommandError:
+            return False
+        return True
 
 
 def _rev_parse(mirror: Path, ref: str) -> str | None:
@@ -757,7 +763,7 @@ class _Pinner:
             return pack
         if pack.version and _is_commit(pack.version):
             return self._at(pack, repo, pack.version, version, f"commit {pack.version}")
-        if version and pack.source == "cnr_id":
+        if version and pack.source in ("cnr_id", "user"):  # a registry version, or one the user typed
             return self._registry_version(pack, repo, version, record)
         return self._by_date(pack, repo or original, None, warning=None)
 
@@ -808,6 +814,8 @@ class _Pinner:
         if mirror is None:
             return self._fallback(pack, repo, version, f"{label} {version} from {repo or 'no repository'}")
         commit = commit_of_version(mirror, version)
+        if commit is None and self.repos.fetch(mirror):  # a release made since the mirror was cloned
+            commit = commit_of_version(mirror, version)
         node_version = (record or {}).get("node_version")
         if commit is None and isinstance(node_version, dict) and node_version.get("createdAt"):
             commit = last_commit_before(mirror, str(node_version["createdAt"]))
