@@ -80,3 +80,43 @@ def blog_packs(tmp_path):
     from tests.blogpacks import blog_stand_ins
 
     return blog_stand_ins(tmp_path)
+
+
+TIER3_MIRRORS = (
+    "tier 3: set COMFY_PACK_MIRRORS to a folder of <owner>+<name>/repo git mirrors of the corpus' packs"
+)
+
+
+@pytest.fixture(scope="session")
+def corpus_pack_definitions(tmp_path_factory, comfyui_path):
+    """The node definitions the sandboxed worker dumps itself for the 10 packs of the shared corpus
+    (`wizard.sandbox.dump_pack_definitions`), cloned by the product's plain `git` from the local mirrors of
+    COMFY_PACK_MIRRORS through `url.insteadOf` in a test git config; once per test session (cold: ten clones
+    and their requirements from PyPI). COMFY_PACK_CACHE keeps clones, overlays and dumps between runs."""
+    import json
+    import os
+
+    from tests.blogpacks import CORPUS
+    from wizard.sandbox import dump_pack_definitions
+
+    mirrors = Path(os.environ.get("COMFY_PACK_MIRRORS") or "/nonexistent")
+    if not mirrors.is_dir():
+        pytest.skip(TIER3_MIRRORS)
+    sections, packs = [], []
+    for entry in json.loads((CORPUS / "packs.json").read_text(encoding="utf-8")):
+        owner, name = entry["repo"].split("/")
+        mirror = mirrors / f"{owner}+{name}" / "repo"
+        sections.append(f'[url "{mirror.as_uri()}"]\n\tinsteadOf = https://github.com/{owner}/{name}\n')
+        packs.append(
+            {"pack": entry["name"], "repo": f"https://github.com/{owner}/{name}", "commit": entry["commit"]}
+        )
+    git_config = tmp_path_factory.mktemp("tier3") / "gitconfig"
+    # The fetched mirrors lack some large files (weights, notebooks, images) no import reads: the server side
+    # must allow the product's partial clone (`--filter=blob:none`) to leave them out, as GitHub does.
+    git_config.write_text("".join(sections) + "[uploadpack]\n\tallowFilter = true\n", encoding="utf-8")
+    cache = os.environ.get("COMFY_PACK_CACHE") or str(git_config.parent / "cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GIT_CONFIG_GLOBAL", str(git_config))
+        patch.setenv("COMFYUI_PATH", str(comfyui_path))  # stays where it is when the cache moves
+        patch.setenv("COMFYUI_HOME", cache)
+        return dump_pack_definitions(packs, progress=print, timeout_s=600)

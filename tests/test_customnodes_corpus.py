@@ -10,10 +10,8 @@ with frontend-only nodes among them; each miss is printed with its reason.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,46 +145,9 @@ def test_without_pack_definitions_custom_nodes_keep_links_and_warn():
     ), "no guessed widget values"
 
 
-def _pack_mirrors() -> Path | None:
-    folder = os.environ.get("COMFY_PACK_MIRRORS")
-    return Path(folder) if folder and Path(folder).is_dir() else None
-
-
 @pytest.mark.tier2
-@pytest.mark.skipif(
-    importlib.util.find_spec("wizard.sandbox") is None,
-    reason="tier 3: wizard.sandbox (the sandboxed definitions worker) is not in this tree yet",
-)
-@pytest.mark.skipif(
-    _pack_mirrors() is None,
-    reason="tier 3: set COMFY_PACK_MIRRORS to a folder of <owner>+<name>/repo git mirrors of the corpus' packs",
-)
-def test_tier3_corpus_matches_the_frontend_with_definitions_dumped_here(tmp_path, monkeypatch, comfyui_path):
-    from wizard.sandbox import dump_pack_definitions
-
-    mirrors = _pack_mirrors()
-    sections, packs = [], []
-    for entry in json.loads((CORPUS / "packs.json").read_text(encoding="utf-8")):
-        owner, name = entry["repo"].split("/")
-        mirror = mirrors / f"{owner}+{name}" / "repo"
-        mirror = mirror if mirror.is_dir() else mirrors / f"{owner}+{name}"
-        sections.append(f'[url "{mirror.as_uri()}"]\n\tinsteadOf = https://github.com/{owner}/{name}\n')
-        packs.append(
-            {
-                "pack": f"{owner}/{name}",
-                "repo": f"https://github.com/{owner}/{name}",
-                "commit": entry["commit"],
-                "version": None,
-            }
-        )
-    git_config = tmp_path / "gitconfig"
-    git_config.write_text("".join(sections), encoding="utf-8")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(git_config))
-    monkeypatch.setenv("COMFYUI_PATH", str(comfyui_path))  # stays where it is when the cache moves
-    if os.environ.get("COMFY_PACK_CACHE"):  # keeps clones and dumps between runs
-        monkeypatch.setenv("COMFYUI_HOME", os.environ["COMFY_PACK_CACHE"])
-
-    definitions = dump_pack_definitions(packs, progress=print, timeout_s=600)
+def test_tier3_corpus_matches_the_frontend_with_definitions_dumped_here(corpus_pack_definitions):
+    definitions = corpus_pack_definitions
 
     print(f"\npack import failures: {definitions.failures or 'none'}")
     check(compare_corpus(NodeDefs.snapshot().with_extra(definitions.object_info)), "tier 3 (dumped here)")

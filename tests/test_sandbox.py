@@ -480,36 +480,14 @@ def _without_sentinels(value, comfyui_path: Path):
     return [_without_sentinels(item, comfyui_path) for item in value]
 
 
-@pytest.mark.skipif(
-    not os.environ.get("COMFY_PACK_MIRRORS"),
-    reason="tier 3: set COMFY_PACK_MIRRORS to a folder of <owner>+<name>/repo git mirrors of the corpus' packs",
-)
 @pytest.mark.tier2
 @pytest.mark.timeout(5400)  # cold: ten clones and their requirements from PyPI
-def test_corpus_packs_dumped_here_agree_with_the_real_server(tmp_path: Path, monkeypatch) -> None:
+def test_corpus_packs_dumped_here_agree_with_the_real_server(corpus_pack_definitions) -> None:
     from runtime.locate import find_comfyui
 
-    mirrors = Path(os.environ["COMFY_PACK_MIRRORS"])
-    git_config = tmp_path / "gitconfig"
     packs_json = json.loads((CORPUS / "packs.json").read_text())
-    sections = []
-    packs = []
-    for entry in packs_json:
-        owner, name = entry["repo"].split("/")
-        mirror = mirrors / f"{owner}+{name}" / "repo"
-        sections.append(f'[url "{mirror.as_uri()}"]\n\tinsteadOf = https://github.com/{owner}/{name}\n')
-        packs.append(
-            {"pack": entry["name"], "repo": f"https://github.com/{owner}/{name}", "commit": entry["commit"]}
-        )
-    # The mirrors lack some large files: the partial clone must be allowed to leave them out.
-    git_config.write_text("".join(sections) + "[uploadpack]\n\tallowFilter = true\n")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(git_config))
-    monkeypatch.setenv("COMFYUI_PATH", str(find_comfyui()))  # before COMFYUI_HOME moves the default
-    # COMFY_PACK_CACHE keeps clones, requirement overlays and dumps between runs.
-    monkeypatch.setenv("COMFYUI_HOME", os.environ.get("COMFY_PACK_CACHE") or str(tmp_path / "cache"))
     server = json.loads((CORPUS / "object_info-comfyui-0.3.64-with-10-packs.json").read_text())
-
-    definitions = dump_pack_definitions(packs, progress=print, timeout_s=600)
+    definitions = corpus_pack_definitions
 
     expected = {name: server[name] for entry in packs_json for name in entry["classes"] if name in server}
     dumped = {
