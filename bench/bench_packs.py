@@ -31,6 +31,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from runtime.locate import find_comfyui  # noqa: E402
 from tests.fakeregistry import FakeRegistry, comfy_nodes_from_object_info  # noqa: E402
 from tests.packgit import GitHubStandIn, pyproject  # noqa: E402
 
@@ -94,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
                 )
             nodes = comfy_nodes_from_object_info(object_info, classes[repo])
             registry.add_version(pack_id, f"https://github.com/{repo}", version, comfy_nodes=nodes)
+        found = (
+            find_comfyui()
+        )  # before the cache moves the default install dir: the sandbox imports packs there
+        if found is not None:
+            os.environ["COMFYUI_PATH"] = str(found)
         os.environ.update(github.environment(folder / "cache"))
         os.environ["COMFY_REGISTRY_URL"] = registry.url
         path = five_pack_workflow(folder)
