@@ -114,7 +114,7 @@ def choose_backend(enabled: bool) -> str:
     On ZeroGPU the AoT path ("aot") is opt-in (`COMFY_SPACE_ACCEL=aot`): it has never run on a GPU here.
     The benchmark's H200 has torch 2.11, whose `aoti_load_package` segfaults on every AOTInductor CUDA
     package, a plain-torch two-layer conv included (bench/gpu/aot_probe.py, bench/README.md), and the
-    Space's torch 2.9.1 cannot be put there; the path passes on a CPU with torch 2.9.1 (tests/test_accel.py)."""
+    Space's torch 2.9.1 cannot be put there; it passes on a CPU with torch 2.9.1 (tests/test_accel.py)."""
     from runtime.engine import running_on_zerogpu
 
     forced = os.environ.get(BACKEND_ENV, "").strip()

@@ -51,7 +51,11 @@ def test_without_comfyui_it_says_how_to_install(tmp_path: Path) -> None:
     env = {**os.environ, "COMFYUI_PATH": str(tmp_path / "no-comfyui")}
 
     completed = subprocess.run(
-        [sys.executable, "-m", "wizard.worker.object_info"], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "wizard.worker.object_info"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
 
     assert completed.returncode == 2
